@@ -1,0 +1,3 @@
+//! pyawaitable-rs: conformance test modules.
+//!
+//! Not built yet; see the open issue for this crate.

@@ -1,0 +1,286 @@
+//! The transitions: `send`, `throw`, `close` and `cancel`, run against a
+//! [`Host`].
+//!
+//! Each transition is a loop over [`Event`]s. The machine is borrowed through
+//! [`Host::machine`] only inside one arm, never across a host call, so
+//! callbacks and inner awaitables may re-enter the awaitable freely.
+
+use crate::entry::{Current, Then};
+use crate::machine::Next;
+use crate::{Entry, ErrorKind, ErrorOutcome, Fault, Host, Outcome, ResultOutcome, Stage};
+
+/// What the run loop does next.
+enum Event<H: Host> {
+    /// Resume the await in progress with a value (a fresh one with `None`).
+    Send(H::Object),
+    /// Resume the await in progress with an exception.
+    Throw(H::Error),
+    /// Start awaiting `awaitable`; `then` says what follows.
+    Await(H::Object, Then<H>),
+    /// The await in progress returned this value.
+    Completed(Then<H>, H::Object),
+    /// The await in progress (or its result callback) raised this exception.
+    Failed(Then<H>, H::Error),
+    /// Take the next entry.
+    Next,
+    /// An exception is leaving the current block: run its exit, or finish.
+    Unwind(H::Error),
+}
+
+/// `coro.send(value)`: starts or resumes the awaitable.
+///
+/// ```
+/// use pyawaitable_core::{drive, mock::{MockHost, Obj, Script}, Outcome};
+/// let mut host = MockHost::new();
+/// host.machine.add_await(Obj::script(Script::yields(1).returning(7)), None, None).ok().unwrap();
+/// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Yield(Obj::int(0)));
+/// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::None));
+/// ```
+pub fn send<H: Host>(host: &mut H, value: H::Object) -> Outcome<H::Object, H::Error> {
+    let stage = host.machine().stage;
+    match stage {
+        // gen_send_ex: a just-started coroutine accepts only None.
+        Stage::Created if !host.is_none(&value) => Outcome::Raise(host.fault(Fault::NonNoneFirstSend, None)),
+        Stage::Created | Stage::Suspended => {
+            host.machine().stage = Stage::Running;
+            run(host, Event::Send(value))
+        }
+        Stage::Running => Outcome::Raise(host.fault(Fault::AlreadyExecuting, None)),
+        Stage::Finished => Outcome::Raise(host.fault(Fault::AlreadyAwaited, None)),
+    }
+}
+
+/// `coro.throw(exc)`: raises `exc` at the await in progress, which the inner
+/// awaitable sees first.
+///
+/// ```
+/// use pyawaitable_core::{drive, mock::{Exc, MockHost, Obj}, Outcome};
+/// let mut host = MockHost::new();
+/// // Thrown into a coroutine that never started: it finishes with the exception.
+/// assert_eq!(drive::throw(&mut host, Exc::new("E")), Outcome::Raise(Exc::new("E")));
+/// ```
+pub fn throw<H: Host>(host: &mut H, exc: H::Error) -> Outcome<H::Object, H::Error> {
+    let stage = host.machine().stage;
+    match stage {
+        // A created coroutine raises the exception at its first line.
+        Stage::Created => {
+            host.machine().stage = Stage::Running;
+            run(host, Event::Unwind(exc))
+        }
+        Stage::Suspended => {
+            host.machine().stage = Stage::Running;
+            run(host, Event::Throw(exc))
+        }
+        Stage::Running => Outcome::Raise(host.fault(Fault::AlreadyExecuting, None)),
+        // _gen_throw on an exhausted coroutine: "cannot reuse".
+        Stage::Finished => Outcome::Raise(host.fault(Fault::AlreadyAwaited, None)),
+    }
+}
+
+/// `coro.close()`: closes the inner awaitable, then raises `GeneratorExit` at
+/// the await point; an error callback may still catch it.
+///
+/// ```
+/// use pyawaitable_core::{drive, mock::{MockHost, Obj, Script}, Outcome, Stage};
+/// let mut host = MockHost::new();
+/// host.machine.add_await(Obj::script(Script::yields(3)), None, None).ok().unwrap();
+/// drive::send(&mut host, Obj::None);
+/// assert!(drive::close(&mut host).is_ok());
+/// assert_eq!(host.machine.stage(), Stage::Finished);
+/// ```
+pub fn close<H: Host>(host: &mut H) -> Result<(), H::Error> {
+    let stage = host.machine().stage;
+    match stage {
+        Stage::Created => {
+            host.machine().stage = Stage::Running;
+            finish(host);
+            Ok(())
+        }
+        Stage::Finished => Ok(()),
+        Stage::Running => Err(host.fault(Fault::AlreadyExecuting, None)),
+        Stage::Suspended => {
+            host.machine().stage = Stage::Running;
+            let exit = host.fault(Fault::GeneratorExit, None);
+            // gen_close: a value yielded instead is an error, and the
+            // coroutine stays suspended; GeneratorExit escaping is success.
+            match run(host, Event::Throw(exit)) {
+                Outcome::Yield(_) => Err(host.fault(Fault::IgnoredGeneratorExit, None)),
+                Outcome::Return(_) => Ok(()),
+                Outcome::Raise(exc) if host.kind(&exc) != ErrorKind::Other => Ok(()),
+                Outcome::Raise(exc) => Err(exc),
+            }
+        }
+    }
+}
+
+/// Drops every queued entry (closing their awaitables quietly) and closes the
+/// await in progress. Open `async with` blocks still exit. Entries added
+/// afterwards run as usual; the result is kept.
+///
+/// ```
+/// use pyawaitable_core::{drive, mock::{MockHost, Obj, Script}, Outcome};
+/// let mut host = MockHost::new();
+/// host.machine.add_await(Obj::script(Script::yields(1)), None, None).ok().unwrap();
+/// drive::cancel(&mut host).unwrap();
+/// assert_eq!(host.machine.pending(), 0);
+/// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::None));
+/// ```
+pub fn cancel<H: Host>(host: &mut H) -> Result<(), H::Error> {
+    let (entries, current) = host.machine().take_pending();
+    discard(host, entries);
+    match current {
+        Some(Current { iter, .. }) => host.close(iter),
+        None => Ok(()),
+    }
+}
+
+/// The run loop shared by every transition; the stage is `Running` on entry.
+fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Error> {
+    loop {
+        event = match event {
+            Event::Send(value) => match host.machine().current.take() {
+                None => Event::Next,
+                Some(Current { mut iter, then }) => match host.send(&mut iter, value) {
+                    Outcome::Yield(out) => return suspend(host, iter, then, out),
+                    Outcome::Return(value) => Event::Completed(then, value),
+                    Outcome::Raise(exc) => Event::Failed(then, exc),
+                },
+            },
+            Event::Throw(exc) => match host.machine().current.take() {
+                None => Event::Unwind(exc),
+                // gen_throw: GeneratorExit closes the inner awaitable, then is
+                // raised here (or whatever its close raised instead).
+                Some(Current { iter, then }) if host.kind(&exc) == ErrorKind::GeneratorExit => match host.close(iter) {
+                    Ok(()) => Event::Failed(then, exc),
+                    Err(raised) => Event::Failed(then, raised),
+                },
+                Some(Current { mut iter, then }) => match host.throw(&mut iter, exc) {
+                    Outcome::Yield(out) => return suspend(host, iter, then, out),
+                    Outcome::Return(value) => Event::Completed(then, value),
+                    Outcome::Raise(exc) => Event::Failed(then, exc),
+                },
+            },
+            Event::Await(awaitable, then) => match host.iterate(awaitable) {
+                Ok(iter) => {
+                    host.machine().current = Some(Current { iter, then });
+                    Event::Send(host.none())
+                }
+                Err(exc) => Event::Failed(then, exc),
+            },
+            Event::Completed(then, value) => completed(host, then, value),
+            Event::Failed(then, exc) => match then.into_on_error() {
+                None => Event::Unwind(exc),
+                Some(on_error) => match host.on_error(on_error, &exc) {
+                    ErrorOutcome::Handled => Event::Next,
+                    ErrorOutcome::Reraise => Event::Unwind(exc),
+                    ErrorOutcome::RaiseNew(new) => Event::Unwind(reported(host, new)),
+                },
+            },
+            Event::Next => match host.machine().next() {
+                Next::Entry(Entry::Await { awaitable, on_result, on_error }) => {
+                    Event::Await(awaitable, Then::Callbacks { on_result, on_error })
+                }
+                Next::Entry(Entry::Defer(callback)) => match host.defer(callback) {
+                    Ok(()) => Event::Next,
+                    Err(exc) => Event::Unwind(reported(host, exc)),
+                },
+                Next::Entry(Entry::With(block)) => {
+                    let block = *block;
+                    let then = Then::Enter { exit: block.exit, body: block.body, on_error: block.on_error };
+                    Event::Await(block.enter, then)
+                }
+                Next::ScopeEnd(scope) => match host.exit(&scope.exit, None) {
+                    Ok(awaitable) => Event::Await(awaitable, Then::Exit { exc: None, on_error: scope.on_error }),
+                    Err(exc) => Event::Failed(Then::Callbacks { on_result: None, on_error: scope.on_error }, exc),
+                },
+                Next::Done => {
+                    let result = finish(host);
+                    return Outcome::Return(result.unwrap_or_else(|| host.none()));
+                }
+            },
+            Event::Unwind(exc) => match host.machine().pop_scope() {
+                Some(mut scope) => {
+                    let dropped: Vec<_> = scope.queue.drain().collect();
+                    discard(host, dropped);
+                    match host.exit(&scope.exit, Some(&exc)) {
+                        Ok(awaitable) => Event::Await(awaitable, Then::Exit { exc: Some(exc), on_error: scope.on_error }),
+                        Err(raised) => Event::Failed(Then::Callbacks { on_result: None, on_error: scope.on_error }, raised),
+                    }
+                }
+                None => {
+                    drop(finish(host));
+                    // PEP 479: StopIteration must not escape a coroutine.
+                    let exc = match host.kind(&exc) {
+                        ErrorKind::StopIteration => host.fault(Fault::RaisedStopIteration, Some(exc)),
+                        _ => exc,
+                    };
+                    return Outcome::Raise(exc);
+                }
+            },
+        }
+    }
+}
+
+/// What follows an await that returned `value`.
+fn completed<H: Host>(host: &mut H, then: Then<H>, value: H::Object) -> Event<H> {
+    match then {
+        Then::Callbacks { on_result: None, .. } => Event::Next,
+        Then::Callbacks { on_result: Some(on_result), on_error } => match host.on_result(on_result, value) {
+            ResultOutcome::Ok => Event::Next,
+            ResultOutcome::ToHandler(exc) => {
+                Event::Failed(Then::Callbacks { on_result: None, on_error }, reported(host, exc))
+            }
+            ResultOutcome::SkipHandler(exc) => Event::Unwind(reported(host, exc)),
+        },
+        Then::Enter { exit, body, on_error } => {
+            host.machine().open_scope(exit, on_error);
+            match host.on_result(body, value) {
+                ResultOutcome::Ok => Event::Next,
+                ResultOutcome::ToHandler(exc) | ResultOutcome::SkipHandler(exc) => Event::Unwind(reported(host, exc)),
+            }
+        }
+        Then::Exit { exc: None, .. } => Event::Next,
+        Then::Exit { exc: Some(exc), on_error } => match host.is_true(value) {
+            Ok(true) => Event::Next,
+            Ok(false) => Event::Failed(Then::Callbacks { on_result: None, on_error }, exc),
+            Err(raised) => Event::Failed(Then::Callbacks { on_result: None, on_error }, raised),
+        },
+    }
+}
+
+/// Parks the inner iterator and hands its yielded value out.
+fn suspend<H: Host>(host: &mut H, iter: H::Iter, then: Then<H>, out: H::Object) -> Outcome<H::Object, H::Error> {
+    let machine = host.machine();
+    machine.current = Some(Current { iter, then });
+    machine.stage = Stage::Suspended;
+    Outcome::Yield(out)
+}
+
+/// Marks the machine finished, discards what is still queued, and takes the
+/// result.
+fn finish<H: Host>(host: &mut H) -> Option<H::Object> {
+    let machine = host.machine();
+    machine.stage = Stage::Finished;
+    let result = machine.result.take();
+    let (entries, current) = machine.take_pending();
+    debug_assert!(current.is_none(), "finishing with an await in progress");
+    discard(host, entries);
+    result
+}
+
+/// Releases entries that will never run, closing their awaitables quietly.
+fn discard<H: Host>(host: &mut H, entries: Vec<Entry<H>>) {
+    for entry in entries {
+        match entry {
+            Entry::Await { awaitable, .. } => host.discard(awaitable),
+            Entry::Defer(_) => {}
+            Entry::With(block) => host.discard(block.enter),
+        }
+    }
+}
+
+/// The exception a failing callback reported, or the `SystemError` for one
+/// that reported failure without setting any.
+fn reported<H: Host>(host: &mut H, exc: Option<H::Error>) -> H::Error {
+    exc.unwrap_or_else(|| host.fault(Fault::MissingError, None))
+}

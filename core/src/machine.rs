@@ -1,0 +1,413 @@
+//! The state of one awaitable: its queue, the await in progress, its result
+//! and stored values. No host calls happen here; see [`crate::drive`] for the
+//! transitions.
+
+use crate::entry::{Current, Scope, Then};
+use crate::{Entry, Host, IndexOutOfRange, Queue, Stage, ValueStore, With};
+
+/// The await state machine of one awaitable.
+///
+/// ```
+/// use pyawaitable_core::{mock::{MockHost, Obj}, Machine, Stage};
+/// let mut machine: Machine<MockHost> = Machine::new();
+/// assert!(machine.add_await(Obj::int(1), None, None).is_ok());
+/// assert_eq!(machine.pending(), 1);
+/// assert_eq!(machine.stage(), Stage::Created);
+/// ```
+pub struct Machine<H: Host> {
+    pub(crate) stage: Stage,
+    pub(crate) queue: Queue<Entry<H>>,
+    pub(crate) current: Option<Current<H>>,
+    pub(crate) result: Option<H::Object>,
+    extra: Option<Box<Extra<H>>>,
+}
+
+/// The parts most awaitables never use, kept out of line to keep the
+/// machine small.
+struct Extra<H: Host> {
+    scopes: Vec<Scope<H>>,
+    values: ValueStore<H::Object>,
+    arb_values: ValueStore<H::Opaque>,
+}
+
+/// A reference to something the machine holds, for GC traversal.
+pub enum Held<'a, H: Host> {
+    /// A queued awaitable, an `__aexit__`, the result or a stored value.
+    Object(&'a H::Object),
+    /// The inner iterator being awaited.
+    Iter(&'a H::Iter),
+    /// The exception an `__aexit__` in progress was given.
+    Error(&'a H::Error),
+}
+
+/// Where the next step of the program comes from.
+pub(crate) enum Next<H: Host> {
+    /// An entry of the innermost open block (or of the awaitable itself).
+    Entry(Entry<H>),
+    /// The innermost block ran dry: run its exit.
+    ScopeEnd(Scope<H>),
+    /// Nothing left: return the result.
+    Done,
+}
+
+impl<H: Host> Default for Machine<H> {
+    fn default() -> Self {
+        Machine { stage: Stage::Created, queue: Queue::Empty, current: None, result: None, extra: None }
+    }
+}
+
+impl<H: Host> Machine<H> {
+    /// An empty machine in [`Stage::Created`].
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::MockHost, Machine};
+    /// assert_eq!(Machine::<MockHost>::new().pending(), 0);
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Where the awaitable is in its life.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::MockHost, Machine, Stage};
+    /// assert_eq!(Machine::<MockHost>::new().stage(), Stage::Created);
+    /// ```
+    pub fn stage(&self) -> Stage {
+        self.stage
+    }
+
+    /// Queues an entry in the innermost open `async with` block, or at the
+    /// end of the program. A finished machine gives the entry back.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::{MockHost, Obj}, Entry, Machine};
+    /// let mut machine: Machine<MockHost> = Machine::new();
+    /// let entry = Entry::Await { awaitable: Obj::int(1), on_result: None, on_error: None };
+    /// assert!(machine.push(entry).is_ok());
+    /// ```
+    pub fn push(&mut self, entry: Entry<H>) -> Result<(), Entry<H>> {
+        if self.stage.is_finished() {
+            return Err(entry);
+        }
+        match self.extra.as_mut().and_then(|extra| extra.scopes.last_mut()) {
+            Some(scope) => scope.queue.push_back(entry),
+            None => self.queue.push_back(entry),
+        }
+        Ok(())
+    }
+
+    /// Queues `value = await awaitable` with its callbacks.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::{MockHost, Obj}, Machine};
+    /// let mut machine: Machine<MockHost> = Machine::new();
+    /// machine.add_await(Obj::int(1), None, None).ok().unwrap();
+    /// assert_eq!(machine.pending(), 1);
+    /// ```
+    pub fn add_await(
+        &mut self,
+        awaitable: H::Object,
+        on_result: Option<H::OnResult>,
+        on_error: Option<H::OnError>,
+    ) -> Result<(), Entry<H>> {
+        self.push(Entry::Await { awaitable, on_result, on_error })
+    }
+
+    /// Queues a deferred callback.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::MockHost, Machine};
+    /// let mut machine: Machine<MockHost> = Machine::new();
+    /// machine.add_defer(Default::default()).ok().unwrap();
+    /// assert_eq!(machine.pending(), 1);
+    /// ```
+    pub fn add_defer(&mut self, callback: H::Defer) -> Result<(), Entry<H>> {
+        self.push(Entry::Defer(callback))
+    }
+
+    /// Queues an `async with` block (see [`With`]).
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::{MockHost, Obj}, Machine, With};
+    /// let mut machine: Machine<MockHost> = Machine::new();
+    /// let block = With { enter: Obj::int(0), exit: Obj::int(0), body: Default::default(), on_error: None };
+    /// machine.add_with(block).ok().unwrap();
+    /// assert_eq!(machine.pending(), 1);
+    /// ```
+    pub fn add_with(&mut self, block: With<H>) -> Result<(), Entry<H>> {
+        self.push(Entry::With(Box::new(block)))
+    }
+
+    /// Replaces the result and returns the previous one for the caller to
+    /// release.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::{MockHost, Obj}, Machine};
+    /// let mut machine: Machine<MockHost> = Machine::new();
+    /// assert!(machine.set_result(Obj::int(1)).is_none());
+    /// assert_eq!(machine.set_result(Obj::int(2)), Some(Obj::int(1)));
+    /// ```
+    pub fn set_result(&mut self, result: H::Object) -> Option<H::Object> {
+        self.result.replace(result)
+    }
+
+    /// The result set so far (`None` stands for Python's `None`).
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::{MockHost, Obj}, Machine};
+    /// let mut machine: Machine<MockHost> = Machine::new();
+    /// machine.set_result(Obj::int(3));
+    /// assert_eq!(machine.result(), Some(&Obj::int(3)));
+    /// ```
+    pub fn result(&self) -> Option<&H::Object> {
+        self.result.as_ref()
+    }
+
+    /// The inner iterator being awaited while suspended (`cr_await`).
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::MockHost, Machine};
+    /// assert!(Machine::<MockHost>::new().awaiting().is_none());
+    /// ```
+    pub fn awaiting(&self) -> Option<&H::Iter> {
+        self.current.as_ref().map(|current| &current.iter)
+    }
+
+    /// How many entries are queued, in every open block.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::MockHost, Machine};
+    /// assert_eq!(Machine::<MockHost>::new().pending(), 0);
+    /// ```
+    pub fn pending(&self) -> usize {
+        let scoped: usize = self.scopes().iter().map(|scope| scope.queue.len()).sum();
+        self.queue.len() + scoped
+    }
+
+    /// Appends object values for the callbacks to read.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::{MockHost, Obj}, Machine};
+    /// let mut machine: Machine<MockHost> = Machine::new();
+    /// machine.save_values([Obj::int(1), Obj::int(2)]);
+    /// assert_eq!(machine.values().len(), 2);
+    /// ```
+    pub fn save_values(&mut self, values: impl IntoIterator<Item = H::Object>) {
+        self.extra_mut().values.save(values);
+    }
+
+    /// The stored object values, in the order saved.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::MockHost, Machine};
+    /// assert!(Machine::<MockHost>::new().values().is_empty());
+    /// ```
+    pub fn values(&self) -> &[H::Object] {
+        self.extra.as_ref().map_or(&[], |extra| extra.values.as_slice())
+    }
+
+    /// The object value at `index`.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::{MockHost, Obj}, Machine};
+    /// let mut machine: Machine<MockHost> = Machine::new();
+    /// machine.save_values([Obj::int(5)]);
+    /// assert_eq!(machine.value(0), Ok(&Obj::int(5)));
+    /// assert!(machine.value(1).is_err());
+    /// ```
+    pub fn value(&self, index: isize) -> Result<&H::Object, IndexOutOfRange> {
+        match &self.extra {
+            Some(extra) => extra.values.get(index),
+            None => Err(IndexOutOfRange { index, len: 0 }),
+        }
+    }
+
+    /// Replaces the object value at `index`, returning the old one (or the
+    /// new one with the error) for the caller to release.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::{MockHost, Obj}, Machine};
+    /// let mut machine: Machine<MockHost> = Machine::new();
+    /// machine.save_values([Obj::int(5)]);
+    /// assert_eq!(machine.replace_value(0, Obj::int(6)), Ok(Obj::int(5)));
+    /// ```
+    pub fn replace_value(&mut self, index: isize, value: H::Object) -> Result<H::Object, (IndexOutOfRange, H::Object)> {
+        match &mut self.extra {
+            Some(extra) => extra.values.replace(index, value),
+            None => Err((IndexOutOfRange { index, len: 0 }, value)),
+        }
+    }
+
+    /// Appends opaque values (C `void *`) for the callbacks to read.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::MockHost, Machine};
+    /// let mut machine: Machine<MockHost> = Machine::new();
+    /// machine.save_arb_values([7]);
+    /// assert_eq!(machine.arb_values(), &[7]);
+    /// ```
+    pub fn save_arb_values(&mut self, values: impl IntoIterator<Item = H::Opaque>) {
+        self.extra_mut().arb_values.save(values);
+    }
+
+    /// The stored opaque values, in the order saved.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::MockHost, Machine};
+    /// assert!(Machine::<MockHost>::new().arb_values().is_empty());
+    /// ```
+    pub fn arb_values(&self) -> &[H::Opaque] {
+        self.extra.as_ref().map_or(&[], |extra| extra.arb_values.as_slice())
+    }
+
+    /// The opaque value at `index`.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::MockHost, Machine};
+    /// let mut machine: Machine<MockHost> = Machine::new();
+    /// machine.save_arb_values([7]);
+    /// assert_eq!(machine.arb_value(0), Ok(&7));
+    /// ```
+    pub fn arb_value(&self, index: isize) -> Result<&H::Opaque, IndexOutOfRange> {
+        match &self.extra {
+            Some(extra) => extra.arb_values.get(index),
+            None => Err(IndexOutOfRange { index, len: 0 }),
+        }
+    }
+
+    /// Replaces the opaque value at `index`, returning the old one.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::MockHost, Machine};
+    /// let mut machine: Machine<MockHost> = Machine::new();
+    /// machine.save_arb_values([7]);
+    /// assert_eq!(machine.replace_arb_value(0, 8), Ok(7));
+    /// assert!(machine.replace_arb_value(1, 9).is_err());
+    /// ```
+    pub fn replace_arb_value(&mut self, index: isize, value: H::Opaque) -> Result<H::Opaque, (IndexOutOfRange, H::Opaque)> {
+        match &mut self.extra {
+            Some(extra) => extra.arb_values.replace(index, value),
+            None => Err((IndexOutOfRange { index, len: 0 }, value)),
+        }
+    }
+
+    /// Visits every object, iterator and exception the machine holds (the
+    /// GC's `tp_traverse`), stopping at the first error.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::{MockHost, Obj}, Machine};
+    /// let mut machine: Machine<MockHost> = Machine::new();
+    /// machine.add_await(Obj::int(1), None, None).ok().unwrap();
+    /// machine.set_result(Obj::int(2));
+    /// let mut seen = 0;
+    /// machine.traverse(|_| { seen += 1; Ok::<(), ()>(()) }).unwrap();
+    /// assert_eq!(seen, 2);
+    /// ```
+    pub fn traverse<E>(&self, mut visit: impl FnMut(Held<'_, H>) -> Result<(), E>) -> Result<(), E> {
+        let visit_queue = |queue: &Queue<Entry<H>>, visit: &mut dyn FnMut(Held<'_, H>) -> Result<(), E>| {
+            for entry in queue.iter() {
+                match entry {
+                    Entry::Await { awaitable, .. } => visit(Held::Object(awaitable))?,
+                    Entry::Defer(_) => {}
+                    Entry::With(block) => {
+                        visit(Held::Object(&block.enter))?;
+                        visit(Held::Object(&block.exit))?;
+                    }
+                }
+            }
+            Ok(())
+        };
+        visit_queue(&self.queue, &mut visit)?;
+        if let Some(current) = &self.current {
+            visit(Held::Iter(&current.iter))?;
+            match &current.then {
+                Then::Callbacks { .. } => {}
+                Then::Enter { exit, .. } => visit(Held::Object(exit))?,
+                Then::Exit { exc, .. } => {
+                    if let Some(exc) = exc {
+                        visit(Held::Error(exc))?;
+                    }
+                }
+            }
+        }
+        if let Some(result) = &self.result {
+            visit(Held::Object(result))?;
+        }
+        if let Some(extra) = &self.extra {
+            for scope in &extra.scopes {
+                visit_queue(&scope.queue, &mut visit)?;
+                visit(Held::Object(&scope.exit))?;
+            }
+            for value in extra.values.as_slice() {
+                visit(Held::Object(value))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Empties the machine (the GC's `tp_clear`, or before freeing) and
+    /// returns what it held, for the caller to release once no borrow is
+    /// left. The machine is [`Stage::Finished`] afterwards.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::{MockHost, Obj}, Machine, Stage};
+    /// let mut machine: Machine<MockHost> = Machine::new();
+    /// machine.save_values([Obj::int(1)]);
+    /// let held = machine.take_all();
+    /// assert_eq!(held.values().len(), 1);
+    /// assert_eq!(machine.stage(), Stage::Finished);
+    /// ```
+    pub fn take_all(&mut self) -> Machine<H> {
+        let finished = Machine { stage: Stage::Finished, ..Machine::default() };
+        std::mem::replace(self, finished)
+    }
+
+    /// Removes every queued entry, in every open block, and the await in
+    /// progress; open blocks stay open so their exits still run.
+    pub(crate) fn take_pending(&mut self) -> (Vec<Entry<H>>, Option<Current<H>>) {
+        let mut entries: Vec<Entry<H>> = self.queue.drain().collect();
+        if let Some(extra) = &mut self.extra {
+            for scope in &mut extra.scopes {
+                entries.extend(scope.queue.drain());
+            }
+        }
+        (entries, self.current.take())
+    }
+
+    /// The next step: from the innermost open block, else from the program.
+    pub(crate) fn next(&mut self) -> Next<H> {
+        if let Some(extra) = &mut self.extra {
+            if let Some(scope) = extra.scopes.last_mut() {
+                return match scope.queue.pop_front() {
+                    Some(entry) => Next::Entry(entry),
+                    None => Next::ScopeEnd(extra.scopes.pop().expect("scope just seen")),
+                };
+            }
+        }
+        match self.queue.pop_front() {
+            Some(entry) => Next::Entry(entry),
+            None => Next::Done,
+        }
+    }
+
+    /// Opens an `async with` block: entries pushed from now on belong to it.
+    pub(crate) fn open_scope(&mut self, exit: H::Object, on_error: Option<H::OnError>) {
+        self.extra_mut().scopes.push(Scope { queue: Queue::Empty, exit, on_error });
+    }
+
+    /// Closes the innermost open block early (an exception is leaving it).
+    pub(crate) fn pop_scope(&mut self) -> Option<Scope<H>> {
+        self.extra.as_mut().and_then(|extra| extra.scopes.pop())
+    }
+
+    fn scopes(&self) -> &[Scope<H>] {
+        self.extra.as_ref().map_or(&[], |extra| extra.scopes.as_slice())
+    }
+
+    fn extra_mut(&mut self) -> &mut Extra<H> {
+        self.extra.get_or_insert_with(|| {
+            Box::new(Extra { scopes: Vec::new(), values: ValueStore::default(), arb_values: ValueStore::default() })
+        })
+    }
+}

@@ -1,0 +1,463 @@
+//! A scripted host with no Python in it: inner awaitables and callbacks are
+//! data, and every host call is recorded in a trace.
+//!
+//! Tests, doctests and benchmarks drive the machine with it.
+//!
+//! ```
+//! use pyawaitable_core::{drive, mock::{Callback, MockHost, Obj, Script, Trace}, Outcome};
+//! let mut host = MockHost::new();
+//! let on_result = Callback::named("keep").then_set_result_to_arg();
+//! host.machine.add_await(Obj::script(Script::yields(1).returning(5)), Some(on_result), None).ok().unwrap();
+//! assert_eq!(drive::send(&mut host, Obj::None), Outcome::Yield(Obj::int(0)));
+//! assert_eq!(drive::send(&mut host, Obj::int(9)), Outcome::Return(Obj::int(5)));
+//! assert!(host.trace.contains(&Trace::Send(0, Obj::int(9))));
+//! ```
+
+use std::rc::Rc;
+
+use crate::{drive, ErrorKind, ErrorOutcome, Fault, Host, Machine, Outcome, ResultOutcome};
+
+/// A mock exception: a class name and an optional cause.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exc {
+    /// The class name; `GeneratorExit` and `StopIteration` are special.
+    pub class: String,
+    /// The exception this one was raised from.
+    pub cause: Option<Box<Exc>>,
+}
+
+impl Exc {
+    /// An exception of class `class`, without a cause.
+    ///
+    /// ```
+    /// use pyawaitable_core::mock::Exc;
+    /// assert_eq!(Exc::new("E").class, "E");
+    /// ```
+    pub fn new(class: &str) -> Self {
+        Exc { class: class.to_owned(), cause: None }
+    }
+}
+
+/// A mock object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Obj {
+    /// Python's `None`.
+    None,
+    /// An integer.
+    Int(i64),
+    /// An exception instance used as a plain value.
+    Exc(Exc),
+    /// A scripted awaitable.
+    Script(Rc<Script>),
+}
+
+impl Obj {
+    /// An integer object.
+    ///
+    /// ```
+    /// use pyawaitable_core::mock::Obj;
+    /// assert_eq!(Obj::int(1), Obj::Int(1));
+    /// ```
+    pub fn int(value: i64) -> Self {
+        Obj::Int(value)
+    }
+
+    /// A scripted awaitable object.
+    ///
+    /// ```
+    /// use pyawaitable_core::mock::{Obj, Script};
+    /// assert!(matches!(Obj::script(Script::yields(0)), Obj::Script(_)));
+    /// ```
+    pub fn script(script: Script) -> Self {
+        Obj::Script(Rc::new(script))
+    }
+}
+
+/// How a scripted awaitable ends once it has yielded all its values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum End {
+    /// `return value`.
+    Return(Obj),
+    /// `raise exc`.
+    Raise(Exc),
+}
+
+/// What a scripted awaitable does with an exception thrown into it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OnThrow {
+    /// Lets it propagate.
+    Propagate,
+    /// Catches it and returns this value.
+    Catch(Obj),
+    /// Has no `throw` method: the exception is raised at the await point.
+    NoThrowMethod,
+}
+
+/// What a scripted awaitable does when closed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OnClose {
+    /// Closes quietly.
+    Quiet,
+    /// Raises this exception from `close()`.
+    Raise(Exc),
+    /// Yields on `GeneratorExit`: `close()` gives `RuntimeError`.
+    IgnoreGeneratorExit,
+}
+
+/// The behaviour of one scripted awaitable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Script {
+    /// Names the awaitable in traces.
+    pub id: u32,
+    /// How many values it yields (`0`, `1`, ...) before it ends.
+    pub yields: u32,
+    /// How it ends.
+    pub end: End,
+    /// Its reaction to `throw`.
+    pub on_throw: OnThrow,
+    /// Its reaction to `close`.
+    pub on_close: OnClose,
+    /// False for an object without `__await__` (`TypeError` when awaited).
+    pub awaitable: bool,
+}
+
+impl Script {
+    /// An awaitable that yields `n` values, then returns `None`.
+    ///
+    /// ```
+    /// use pyawaitable_core::mock::Script;
+    /// assert_eq!(Script::yields(2).yields, 2);
+    /// ```
+    pub fn yields(n: u32) -> Self {
+        Script { id: 0, yields: n, end: End::Return(Obj::None), on_throw: OnThrow::Propagate, on_close: OnClose::Quiet, awaitable: true }
+    }
+
+    /// The same awaitable, named `id` in traces.
+    ///
+    /// ```
+    /// use pyawaitable_core::mock::Script;
+    /// assert_eq!(Script::yields(0).id(4).id, 4);
+    /// ```
+    pub fn id(mut self, id: u32) -> Self {
+        self.id = id;
+        self
+    }
+
+    /// The same awaitable, returning the integer `value`.
+    ///
+    /// ```
+    /// use pyawaitable_core::mock::{End, Obj, Script};
+    /// assert_eq!(Script::yields(0).returning(3).end, End::Return(Obj::int(3)));
+    /// ```
+    pub fn returning(mut self, value: i64) -> Self {
+        self.end = End::Return(Obj::int(value));
+        self
+    }
+
+    /// The same awaitable, raising an exception of class `class`.
+    ///
+    /// ```
+    /// use pyawaitable_core::mock::{End, Exc, Script};
+    /// assert_eq!(Script::yields(0).raising("E").end, End::Raise(Exc::new("E")));
+    /// ```
+    pub fn raising(mut self, class: &str) -> Self {
+        self.end = End::Raise(Exc::new(class));
+        self
+    }
+}
+
+/// The live state of a scripted awaitable being awaited.
+#[derive(Debug)]
+pub struct MockIter {
+    script: Rc<Script>,
+    yielded: u32,
+}
+
+/// Something a scripted callback does before it returns.
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// Queues an await.
+    AddAwait(Script, Option<Callback>, Option<Callback>),
+    /// Queues a deferred callback.
+    AddDefer(Callback),
+    /// Sets the result.
+    SetResult(Obj),
+    /// Sets the result to the value or exception the callback was given.
+    SetResultToArg,
+    /// Cancels everything queued.
+    Cancel,
+    /// Tries to resume the awaitable from inside (recorded as [`Trace::Reentry`]).
+    Reenter,
+}
+
+/// A scripted callback; one type serves as result, error and defer callback.
+#[derive(Clone, Debug, Default)]
+pub struct Callback {
+    /// Names the callback in traces.
+    pub name: String,
+    /// What it does, in order.
+    pub actions: Vec<Action>,
+    /// Its return code, read as pyawaitable 2.x does for its kind.
+    pub code: i32,
+    /// The exception it sets when its code reports failure (`None`: sets none).
+    pub raise: Option<Exc>,
+}
+
+impl Callback {
+    /// A callback that does nothing and returns `0`.
+    ///
+    /// ```
+    /// use pyawaitable_core::mock::Callback;
+    /// assert_eq!(Callback::named("c").code, 0);
+    /// ```
+    pub fn named(name: &str) -> Self {
+        Callback { name: name.to_owned(), ..Callback::default() }
+    }
+
+    /// The same callback, also setting the result to its argument.
+    ///
+    /// ```
+    /// use pyawaitable_core::mock::Callback;
+    /// assert_eq!(Callback::named("c").then_set_result_to_arg().actions.len(), 1);
+    /// ```
+    pub fn then_set_result_to_arg(mut self) -> Self {
+        self.actions.push(crate::mock::Action::SetResultToArg);
+        self
+    }
+
+    /// The same callback, returning `code` with exception `raise` set.
+    ///
+    /// ```
+    /// use pyawaitable_core::mock::{Callback, Exc};
+    /// assert_eq!(Callback::named("c").returning(-1, Some(Exc::new("E"))).code, -1);
+    /// ```
+    pub fn returning(mut self, code: i32, raise: Option<Exc>) -> Self {
+        self.code = code;
+        self.raise = raise;
+        self
+    }
+}
+
+/// One recorded host call, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trace {
+    /// An awaitable was turned into an iterator (by script id).
+    Iterate(u32),
+    /// A value was sent into an inner awaitable.
+    Send(u32, Obj),
+    /// An exception was thrown into an inner awaitable.
+    Throw(u32, Exc),
+    /// An inner awaitable was closed.
+    Close(u32),
+    /// A queued awaitable was released unawaited.
+    Discard(u32),
+    /// A result callback ran with this value.
+    OnResult(String, Obj),
+    /// An error callback ran with this exception.
+    OnError(String, Exc),
+    /// A deferred callback ran.
+    Defer(String),
+    /// An `__aexit__` was called with this exception.
+    Exit(Option<Exc>),
+    /// A callback tried to resume the awaitable; this is what it got.
+    Reentry(Outcome<Obj, Exc>),
+}
+
+/// The scripted host: a machine, a trace, and a step counter.
+#[derive(Default)]
+pub struct MockHost {
+    /// The machine being driven.
+    pub machine: Machine<MockHost>,
+    /// Every host call so far.
+    pub trace: Vec<Trace>,
+    /// How many host calls were made (for cost tests).
+    pub steps: u64,
+    /// When false, nothing is traced (for benchmarks).
+    pub tracing: bool,
+}
+
+impl MockHost {
+    /// A host with an empty machine, tracing on.
+    ///
+    /// ```
+    /// use pyawaitable_core::mock::MockHost;
+    /// assert!(MockHost::new().trace.is_empty());
+    /// ```
+    pub fn new() -> Self {
+        MockHost { tracing: true, ..MockHost::default() }
+    }
+
+    fn record(&mut self, trace: impl FnOnce() -> Trace) {
+        self.steps += 1;
+        if self.tracing {
+            self.trace.push(trace());
+        }
+    }
+
+    fn act(&mut self, callback: &Callback, arg: &Result<Obj, Exc>) {
+        for action in &callback.actions {
+            match action {
+                Action::AddAwait(script, on_result, on_error) => {
+                    let aw = Obj::script(script.clone());
+                    drop(self.machine.add_await(aw, on_result.clone(), on_error.clone()));
+                }
+                Action::AddDefer(cb) => drop(self.machine.add_defer(cb.clone())),
+                Action::SetResult(value) => drop(self.machine.set_result(value.clone())),
+                Action::SetResultToArg => {
+                    let value = match arg {
+                        Ok(value) => value.clone(),
+                        Err(exc) => Obj::Exc(exc.clone()),
+                    };
+                    drop(self.machine.set_result(value));
+                }
+                Action::Cancel => drop(drive::cancel(self)),
+                Action::Reenter => {
+                    let outcome = drive::send(self, Obj::None);
+                    self.record(|| Trace::Reentry(outcome));
+                }
+            }
+        }
+    }
+
+    fn failure(callback: &Callback) -> Option<Exc> {
+        callback.raise.clone()
+    }
+}
+
+impl Host for MockHost {
+    type Object = Obj;
+    type Error = Exc;
+    type Iter = MockIter;
+    type OnResult = Callback;
+    type OnError = Callback;
+    type Defer = Callback;
+    type Opaque = usize;
+
+    fn machine(&mut self) -> &mut Machine<Self> {
+        &mut self.machine
+    }
+
+    fn none(&mut self) -> Obj {
+        Obj::None
+    }
+
+    fn is_none(&self, value: &Obj) -> bool {
+        *value == Obj::None
+    }
+
+    fn iterate(&mut self, awaitable: Obj) -> Result<MockIter, Exc> {
+        match awaitable {
+            Obj::Script(script) if script.awaitable => {
+                self.record(|| Trace::Iterate(script.id));
+                Ok(MockIter { script, yielded: 0 })
+            }
+            _ => Err(Exc::new("TypeError")),
+        }
+    }
+
+    fn send(&mut self, iter: &mut MockIter, value: Obj) -> Outcome<Obj, Exc> {
+        let id = iter.script.id;
+        self.record(|| Trace::Send(id, value));
+        advance(iter)
+    }
+
+    fn throw(&mut self, iter: &mut MockIter, exc: Exc) -> Outcome<Obj, Exc> {
+        match &iter.script.on_throw {
+            OnThrow::NoThrowMethod => Outcome::Raise(exc),
+            on_throw => {
+                let id = iter.script.id;
+                let thrown = exc.clone();
+                self.record(|| Trace::Throw(id, thrown));
+                match on_throw {
+                    OnThrow::Catch(value) => Outcome::Return(value.clone()),
+                    _ => Outcome::Raise(exc),
+                }
+            }
+        }
+    }
+
+    fn close(&mut self, iter: MockIter) -> Result<(), Exc> {
+        let id = iter.script.id;
+        self.record(|| Trace::Close(id));
+        match &iter.script.on_close {
+            OnClose::Quiet => Ok(()),
+            OnClose::Raise(exc) => Err(exc.clone()),
+            OnClose::IgnoreGeneratorExit => Err(Exc::new("RuntimeError")),
+        }
+    }
+
+    fn discard(&mut self, awaitable: Obj) {
+        if let Obj::Script(script) = awaitable {
+            self.record(|| Trace::Discard(script.id));
+        }
+    }
+
+    fn on_result(&mut self, callback: Callback, value: Obj) -> ResultOutcome<Exc> {
+        let (name, seen) = (callback.name.clone(), value.clone());
+        self.record(|| Trace::OnResult(name, seen));
+        self.act(&callback, &Ok(value));
+        ResultOutcome::from_code(callback.code, || Self::failure(&callback))
+    }
+
+    fn on_error(&mut self, callback: Callback, exc: &Exc) -> ErrorOutcome<Exc> {
+        let (name, seen) = (callback.name.clone(), exc.clone());
+        self.record(|| Trace::OnError(name, seen));
+        self.act(&callback, &Err(exc.clone()));
+        ErrorOutcome::from_code(callback.code, || Self::failure(&callback))
+    }
+
+    fn defer(&mut self, callback: Callback) -> Result<(), Option<Exc>> {
+        let name = callback.name.clone();
+        self.record(|| Trace::Defer(name));
+        self.act(&callback, &Ok(Obj::None));
+        if callback.code < 0 { Err(Self::failure(&callback)) } else { Ok(()) }
+    }
+
+    fn exit(&mut self, exit: &Obj, exc: Option<&Exc>) -> Result<Obj, Exc> {
+        let given = exc.cloned();
+        self.record(|| Trace::Exit(given));
+        match exit {
+            Obj::Script(_) => Ok(exit.clone()),
+            _ => Err(Exc::new("TypeError")),
+        }
+    }
+
+    fn is_true(&mut self, value: Obj) -> Result<bool, Exc> {
+        match value {
+            Obj::None => Ok(false),
+            Obj::Int(n) => Ok(n != 0),
+            _ => Err(Exc::new("TypeError")),
+        }
+    }
+
+    fn kind(&self, exc: &Exc) -> ErrorKind {
+        match exc.class.as_str() {
+            "GeneratorExit" => ErrorKind::GeneratorExit,
+            "StopIteration" => ErrorKind::StopIteration,
+            _ => ErrorKind::Other,
+        }
+    }
+
+    fn fault(&mut self, fault: Fault, cause: Option<Exc>) -> Exc {
+        let class = match fault {
+            Fault::NonNoneFirstSend => "TypeError",
+            Fault::AlreadyExecuting => "ValueError",
+            Fault::AlreadyAwaited | Fault::IgnoredGeneratorExit | Fault::RaisedStopIteration => "RuntimeError",
+            Fault::MissingError => "SystemError",
+            Fault::GeneratorExit => "GeneratorExit",
+        };
+        Exc { class: class.to_owned(), cause: cause.map(Box::new) }
+    }
+}
+
+/// The next step of a scripted awaitable after a send.
+fn advance(iter: &mut MockIter) -> Outcome<Obj, Exc> {
+    if iter.yielded < iter.script.yields {
+        iter.yielded += 1;
+        return Outcome::Yield(Obj::int(i64::from(iter.yielded - 1)));
+    }
+    match &iter.script.end {
+        End::Return(value) => Outcome::Return(value.clone()),
+        End::Raise(exc) => Outcome::Raise(exc.clone()),
+    }
+}

@@ -1,0 +1,71 @@
+//! The lifecycle of an awaitable: where it is, and how it moves.
+//!
+//! ```text
+//!            send(None)                yield from the inner awaitable
+//!  Created ─────────────► Running ──────────────────────────────► Suspended
+//!     │                    │   ▲                                      │
+//!     │ close / throw      │   └──────── send / throw / close ────────┘
+//!     ▼                    ▼ return or raise
+//!  Finished ◄──────────────┘
+//! ```
+//!
+//! This mirrors the frame states of `Objects/genobject.c` (`FRAME_CREATED`,
+//! `FRAME_EXECUTING`, `FRAME_SUSPENDED`, `FRAME_COMPLETED`).
+
+/// Where an awaitable is in its life.
+///
+/// ```
+/// use pyawaitable_core::Stage;
+/// assert!(Stage::Created.never_started());
+/// assert!(!Stage::Suspended.never_started());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Built, possibly holding entries, never resumed. Dropping it here is the
+    /// "never awaited" case; `send` of anything but `None` is refused here.
+    Created,
+    /// Inside `send`, `throw` or `close`: an inner awaitable or a callback is
+    /// executing. Any re-entry is refused ("already executing").
+    Running,
+    /// Paused at an inner awaitable's yield; the value it yielded went out.
+    Suspended,
+    /// Returned, raised or closed. Any further `send` or `throw` is refused
+    /// ("cannot reuse"); `close` is a no-op.
+    Finished,
+}
+
+impl Stage {
+    /// True only before the first `send`, `throw` or `close`: the state in
+    /// which dropping the awaitable means it was never awaited.
+    ///
+    /// ```
+    /// use pyawaitable_core::Stage;
+    /// assert!(Stage::Created.never_started());
+    /// assert!(!Stage::Finished.never_started());
+    /// ```
+    pub fn never_started(self) -> bool {
+        self == Stage::Created
+    }
+
+    /// True while a transition is executing (`cr_running`).
+    ///
+    /// ```
+    /// use pyawaitable_core::Stage;
+    /// assert!(Stage::Running.is_running());
+    /// assert!(!Stage::Suspended.is_running());
+    /// ```
+    pub fn is_running(self) -> bool {
+        self == Stage::Running
+    }
+
+    /// True once returned, raised or closed; entries can no longer be added.
+    ///
+    /// ```
+    /// use pyawaitable_core::Stage;
+    /// assert!(Stage::Finished.is_finished());
+    /// assert!(!Stage::Created.is_finished());
+    /// ```
+    pub fn is_finished(self) -> bool {
+        self == Stage::Finished
+    }
+}
