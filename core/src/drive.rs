@@ -27,6 +27,26 @@ enum Event<H: Host> {
     Unwind(H::Error),
 }
 
+/// `await aw` (`__await__`): refused while another `await` is suspended in
+/// the awaitable, as `_PyCoro_GetAwaitableIter` refuses a coroutine whose
+/// `cr_await` is set.
+///
+/// ```
+/// use pyawaitable_core::{drive, mock::{Exc, MockHost, Obj, Script}};
+/// let mut host = MockHost::new();
+/// host.machine.add_await(Obj::script(Script::yields(1)), None, None).ok().unwrap();
+/// assert!(drive::begin_await(&mut host).is_ok());
+/// drive::send(&mut host, Obj::None);
+/// assert_eq!(drive::begin_await(&mut host).unwrap_err().class, "RuntimeError");
+/// ```
+pub fn begin_await<H: Host>(host: &mut H) -> Result<(), H::Error> {
+    let stage = host.machine().stage;
+    match stage {
+        Stage::Suspended => Err(host.fault(Fault::BeingAwaited, None)),
+        Stage::Created | Stage::Running | Stage::Finished => Ok(()),
+    }
+}
+
 /// `coro.send(value)`: starts or resumes the awaitable.
 ///
 /// ```

@@ -15,7 +15,7 @@
 
 use std::rc::Rc;
 
-use crate::{drive, ErrorKind, ErrorOutcome, Fault, Host, Machine, Outcome, ResultOutcome};
+use crate::{drive, ErrorKind, ErrorOutcome, Fault, Host, Machine, Outcome, ResultOutcome, With};
 
 /// A mock exception: a class name and an optional cause.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,12 +83,25 @@ pub enum End {
 }
 
 /// What a scripted awaitable does with an exception thrown into it.
+///
+/// ```
+/// use pyawaitable_core::{drive, mock::{Exc, MockHost, Obj, OnThrow, Script}, Outcome};
+/// let mut host = MockHost::new();
+/// let inner = Script::yields(2).on_throw(OnThrow::Resume);
+/// host.machine.add_await(Obj::script(inner), None, None).ok().unwrap();
+/// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Yield(Obj::int(0)));
+/// // The inner awaitable survives the exception and yields its next value.
+/// assert_eq!(drive::throw(&mut host, Exc::new("E")), Outcome::Yield(Obj::int(1)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OnThrow {
     /// Lets it propagate.
     Propagate,
     /// Catches it and returns this value.
     Catch(Obj),
+    /// Catches it and carries on as after a `send(None)`: yields its next
+    /// value, or ends.
+    Resume,
     /// Has no `throw` method: the exception is raised at the await point.
     NoThrowMethod,
 }
@@ -164,22 +177,111 @@ impl Script {
         self.end = End::Raise(Exc::new(class));
         self
     }
+
+    /// The same awaitable, reacting to `throw` as `on_throw` says.
+    ///
+    /// ```
+    /// use pyawaitable_core::mock::{Obj, OnThrow, Script};
+    /// let script = Script::yields(1).on_throw(OnThrow::Catch(Obj::int(2)));
+    /// assert_eq!(script.on_throw, OnThrow::Catch(Obj::int(2)));
+    /// ```
+    pub fn on_throw(mut self, on_throw: OnThrow) -> Self {
+        self.on_throw = on_throw;
+        self
+    }
+
+    /// The same awaitable, reacting to `close` as `on_close` says.
+    ///
+    /// ```
+    /// use pyawaitable_core::mock::{OnClose, Script};
+    /// let script = Script::yields(1).on_close(OnClose::IgnoreGeneratorExit);
+    /// assert_eq!(script.on_close, OnClose::IgnoreGeneratorExit);
+    /// ```
+    pub fn on_close(mut self, on_close: OnClose) -> Self {
+        self.on_close = on_close;
+        self
+    }
+
+    /// The same object, without `__await__`: awaiting it raises `TypeError`.
+    ///
+    /// ```
+    /// use pyawaitable_core::mock::Script;
+    /// assert!(!Script::yields(0).not_awaitable().awaitable);
+    /// ```
+    pub fn not_awaitable(mut self) -> Self {
+        self.awaitable = false;
+        self
+    }
 }
 
 /// The live state of a scripted awaitable being awaited.
+///
+/// ```
+/// use pyawaitable_core::{drive, mock::{MockHost, Obj, Script}};
+/// let mut host = MockHost::new();
+/// host.machine.add_await(Obj::script(Script::yields(1).id(3)), None, None).ok().unwrap();
+/// drive::send(&mut host, Obj::None);
+/// assert_eq!(host.machine.awaiting().map(|iter| iter.id()), Some(3));
+/// ```
 #[derive(Debug)]
 pub struct MockIter {
     script: Rc<Script>,
     yielded: u32,
 }
 
+impl MockIter {
+    /// The id of the script being run.
+    ///
+    /// ```
+    /// use pyawaitable_core::{drive, mock::{MockHost, Obj, Script}};
+    /// let mut host = MockHost::new();
+    /// host.machine.add_await(Obj::script(Script::yields(1).id(8)), None, None).ok().unwrap();
+    /// drive::send(&mut host, Obj::None);
+    /// assert_eq!(host.machine.awaiting().unwrap().id(), 8);
+    /// ```
+    pub fn id(&self) -> u32 {
+        self.script.id
+    }
+}
+
 /// Something a scripted callback does before it returns.
+///
+/// ```
+/// use pyawaitable_core::{drive, mock::{Action, Callback, Exc, MockHost, Obj, Script, Trace}, Outcome};
+/// let mut host = MockHost::new();
+/// let twice = Callback::named("again").then(Action::AddAwait(Script::yields(0).id(2), None, None));
+/// let close = Callback::named("close").then(Action::ReenterClose);
+/// let block = Action::AddWith {
+///     enter: Script::yields(0).id(3),
+///     exit: Script::yields(0).id(4),
+///     body: Callback::named("body"),
+///     on_error: None,
+/// };
+/// host.machine.add_await(Obj::script(Script::yields(0).id(1)), Some(twice), None).ok().unwrap();
+/// host.machine.add_defer(close.then(block)).ok().unwrap();
+/// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::None));
+/// assert!(host.trace.contains(&Trace::Iterate(2)));
+/// assert!(host.trace.contains(&Trace::ReentryClose(Err(Exc::new("ValueError")))));
+/// assert!(host.trace.contains(&Trace::Exit(None)));
+/// ```
 #[derive(Clone, Debug)]
 pub enum Action {
     /// Queues an await.
     AddAwait(Script, Option<Callback>, Option<Callback>),
     /// Queues a deferred callback.
     AddDefer(Callback),
+    /// Queues an `async with` block.
+    AddWith {
+        /// The awaitable `__aenter__()` returns.
+        enter: Script,
+        /// The awaitable `__aexit__(...)` returns; what it returns decides
+        /// whether an exception is suppressed.
+        exit: Script,
+        /// The body callback, given the entered value.
+        body: Callback,
+        /// Handles an exception escaping the block.
+        on_error: Option<Callback>,
+    },
     /// Sets the result.
     SetResult(Obj),
     /// Sets the result to the value or exception the callback was given.
@@ -188,6 +290,10 @@ pub enum Action {
     Cancel,
     /// Tries to resume the awaitable from inside (recorded as [`Trace::Reentry`]).
     Reenter,
+    /// Tries to throw into the awaitable from inside (recorded as [`Trace::Reentry`]).
+    ReenterThrow(Exc),
+    /// Tries to close the awaitable from inside (recorded as [`Trace::ReentryClose`]).
+    ReenterClose,
 }
 
 /// A scripted callback; one type serves as result, error and defer callback.
@@ -236,9 +342,29 @@ impl Callback {
         self.raise = raise;
         self
     }
+
+    /// The same callback, also doing `action` (after those it already does).
+    ///
+    /// ```
+    /// use pyawaitable_core::mock::{Action, Callback};
+    /// let callback = Callback::named("c").then(Action::Cancel).then(Action::Reenter);
+    /// assert_eq!(callback.actions.len(), 2);
+    /// ```
+    pub fn then(mut self, action: Action) -> Self {
+        self.actions.push(action);
+        self
+    }
 }
 
 /// One recorded host call, in order.
+///
+/// ```
+/// use pyawaitable_core::{drive, mock::{MockHost, Obj, Script, Trace}};
+/// let mut host = MockHost::new();
+/// host.machine.add_await(Obj::script(Script::yields(0).id(1)), None, None).ok().unwrap();
+/// drive::send(&mut host, Obj::None);
+/// assert_eq!(host.trace, vec![Trace::Iterate(1), Trace::Send(1, Obj::None)]);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Trace {
     /// An awaitable was turned into an iterator (by script id).
@@ -261,6 +387,8 @@ pub enum Trace {
     Exit(Option<Exc>),
     /// A callback tried to resume the awaitable; this is what it got.
     Reentry(Outcome<Obj, Exc>),
+    /// A callback tried to close the awaitable; this is what it got.
+    ReentryClose(Result<(), Exc>),
 }
 
 /// The scripted host: a machine, a trace, and a step counter.
@@ -302,6 +430,11 @@ impl MockHost {
                     drop(self.machine.add_await(aw, on_result.clone(), on_error.clone()));
                 }
                 Action::AddDefer(cb) => drop(self.machine.add_defer(cb.clone())),
+                Action::AddWith { enter, exit, body, on_error } => {
+                    let (enter, exit) = (Obj::script(enter.clone()), Obj::script(exit.clone()));
+                    let block = With { enter, exit, body: body.clone(), on_error: on_error.clone() };
+                    drop(self.machine.add_with(block));
+                }
                 Action::SetResult(value) => drop(self.machine.set_result(value.clone())),
                 Action::SetResultToArg => {
                     let value = match arg {
@@ -314,6 +447,14 @@ impl MockHost {
                 Action::Reenter => {
                     let outcome = drive::send(self, Obj::None);
                     self.record(|| Trace::Reentry(outcome));
+                }
+                Action::ReenterThrow(exc) => {
+                    let outcome = drive::throw(self, exc.clone());
+                    self.record(|| Trace::Reentry(outcome));
+                }
+                Action::ReenterClose => {
+                    let closed = drive::close(self);
+                    self.record(|| Trace::ReentryClose(closed));
                 }
             }
         }
@@ -362,14 +503,15 @@ impl Host for MockHost {
     }
 
     fn throw(&mut self, iter: &mut MockIter, exc: Exc) -> Outcome<Obj, Exc> {
-        match &iter.script.on_throw {
+        let script = Rc::clone(&iter.script);
+        match &script.on_throw {
             OnThrow::NoThrowMethod => Outcome::Raise(exc),
             on_throw => {
-                let id = iter.script.id;
                 let thrown = exc.clone();
-                self.record(|| Trace::Throw(id, thrown));
+                self.record(|| Trace::Throw(script.id, thrown));
                 match on_throw {
                     OnThrow::Catch(value) => Outcome::Return(value.clone()),
+                    OnThrow::Resume => advance(iter),
                     _ => Outcome::Raise(exc),
                 }
             }
@@ -442,7 +584,7 @@ impl Host for MockHost {
         let class = match fault {
             Fault::NonNoneFirstSend => "TypeError",
             Fault::AlreadyExecuting => "ValueError",
-            Fault::AlreadyAwaited | Fault::IgnoredGeneratorExit | Fault::RaisedStopIteration => "RuntimeError",
+            Fault::AlreadyAwaited | Fault::BeingAwaited | Fault::IgnoredGeneratorExit | Fault::RaisedStopIteration => "RuntimeError",
             Fault::MissingError => "SystemError",
             Fault::GeneratorExit => "GeneratorExit",
         };

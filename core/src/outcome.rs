@@ -125,6 +125,9 @@ pub enum Fault {
     AlreadyExecuting,
     /// `RuntimeError`: `send` or `throw` after finishing.
     AlreadyAwaited,
+    /// `RuntimeError`: `await` on an awaitable that another `await` is
+    /// already suspended in.
+    BeingAwaited,
     /// `RuntimeError`: an inner awaitable kept yielding through `close()`.
     IgnoredGeneratorExit,
     /// `RuntimeError`, caused by the original: a callback raised `StopIteration`.
@@ -147,6 +150,7 @@ impl Fault {
             Fault::NonNoneFirstSend => "can't send non-None value to a just-started coroutine",
             Fault::AlreadyExecuting => "coroutine already executing",
             Fault::AlreadyAwaited => "cannot reuse already awaited coroutine",
+            Fault::BeingAwaited => "coroutine is being awaited already",
             Fault::IgnoredGeneratorExit => "coroutine ignored GeneratorExit",
             Fault::RaisedStopIteration => "coroutine raised StopIteration",
             Fault::MissingError => "callback reported an error without setting an exception",

@@ -1,0 +1,297 @@
+//! The `unsafe` Rust API over `*mut PyObject`: every operation of the C ABI,
+//! with Rust closures allowed as callbacks.
+//!
+//! Each function needs the GIL and reports failure as CPython does: `-1` or
+//! null, with an exception set.
+//!
+//! ```no_run
+//! use pyawaitable_ffi::{api, Callback};
+//! use pyo3_ffi::PyObject;
+//!
+//! /// `async def trampoline(aw): return await aw`, in native code.
+//! unsafe fn trampoline(inner: *mut PyObject) -> *mut PyObject {
+//!     let aw = api::new();
+//!     if aw.is_null() {
+//!         return aw;
+//!     }
+//!     let keep = Callback::rust(|aw, value| unsafe { api::set_result(aw, value) });
+//!     if api::add_await(aw, inner, Some(keep), None) < 0 {
+//!         pyo3_ffi::Py_DecRef(aw);
+//!         return std::ptr::null_mut();
+//!     }
+//!     aw
+//! }
+//! ```
+
+use std::ffi::{c_int, c_void};
+use std::ptr::null_mut;
+
+use pyawaitable_core::{drive, Machine, With};
+use pyo3_ffi::*;
+
+use crate::genobject::{downcast, new_awaitable};
+use crate::host::FfiHost;
+use crate::intern::{AENTER, AEXIT};
+use crate::{abstract_, Callback, Defer, Owned};
+
+/// The machine of `aw`, or `TypeError` if it is not one of ours.
+unsafe fn checked<'a>(aw: *mut PyObject) -> Option<&'a mut Machine<FfiHost>> {
+    match downcast(aw) {
+        Some(obj) => Some(crate::genobject::PyAwaitableObject::machine(obj.cast())),
+        None if aw.is_null() => {
+            PyErr_SetString(PyExc_TypeError, c"expected a pyawaitable.PyAwaitable, got NULL".as_ptr());
+            None
+        }
+        None => {
+            PyErr_Format(PyExc_TypeError, c"expected a pyawaitable.PyAwaitable, got %.100s".as_ptr(), (*Py_TYPE(aw)).tp_name);
+            None
+        }
+    }
+}
+
+/// Reports an entry refused by a finished awaitable, releasing it.
+unsafe fn refused<T>(entry: T) -> c_int {
+    drop(entry);
+    PyErr_SetString(PyExc_RuntimeError, c"cannot add to a pyawaitable that has finished".as_ptr());
+    -1
+}
+
+/// A new, empty awaitable (a new reference), or null.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn new() -> *mut PyObject {
+    new_awaitable()
+}
+
+/// Queues `value = await awaitable`, then `on_result(aw, value)`; an
+/// exception goes to `on_error(aw, exc)`. `awaitable` is borrowed.
+///
+/// Refuses (`-1`): `aw` not one of ours (`TypeError`), a null awaitable or
+/// `aw` itself (`ValueError`), an object that cannot be awaited
+/// (`TypeError`), a finished `aw` (`RuntimeError`).
+///
+/// # Safety
+/// GIL held; pointers null or live.
+pub unsafe fn add_await(aw: *mut PyObject, awaitable: *mut PyObject, on_result: Option<Callback>, on_error: Option<Callback>) -> c_int {
+    let Some(machine) = checked(aw) else { return -1 };
+    if awaitable.is_null() {
+        PyErr_SetString(PyExc_ValueError, c"pyawaitable: the awaitable to add is NULL".as_ptr());
+        return -1;
+    }
+    if awaitable == aw {
+        PyErr_SetString(PyExc_ValueError, c"pyawaitable: an awaitable cannot await itself".as_ptr());
+        return -1;
+    }
+    if !abstract_::is_awaitable(awaitable) {
+        PyErr_Format(PyExc_TypeError, c"object %.100s can't be used in 'await' expression".as_ptr(), (*Py_TYPE(awaitable)).tp_name);
+        return -1;
+    }
+    match machine.add_await(Owned::from_borrowed(awaitable), on_result, on_error) {
+        Ok(()) => 0,
+        Err(entry) => refused(entry),
+    }
+}
+
+/// [`add_await`] for the result of an expression: steals `expr`; a null
+/// `expr` returns `-1` leaving the caller's exception as it is.
+///
+/// # Safety
+/// GIL held; `expr` null or a new reference.
+pub unsafe fn add_expr(aw: *mut PyObject, expr: *mut PyObject, on_result: Option<Callback>, on_error: Option<Callback>) -> c_int {
+    let Some(expr) = Owned::from_owned(expr) else {
+        if PyErr_Occurred().is_null() {
+            PyErr_SetString(PyExc_SystemError, c"pyawaitable: NULL expression without an exception set".as_ptr());
+        }
+        return -1;
+    };
+    add_await(aw, expr.as_ptr(), on_result, on_error)
+}
+
+/// Queues a callback to run at this point of the sequence; its error
+/// propagates.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn defer_await(aw: *mut PyObject, callback: Defer) -> c_int {
+    let Some(machine) = checked(aw) else { return -1 };
+    match machine.add_defer(callback) {
+        Ok(()) => 0,
+        Err(entry) => refused(entry),
+    }
+}
+
+/// Sets the result (borrowed), releasing the previous one.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn set_result(aw: *mut PyObject, result: *mut PyObject) -> c_int {
+    let Some(machine) = checked(aw) else { return -1 };
+    if result.is_null() {
+        PyErr_SetString(PyExc_ValueError, c"pyawaitable: the result is NULL".as_ptr());
+        return -1;
+    }
+    let previous = machine.set_result(Owned::from_borrowed(result));
+    drop(previous);
+    0
+}
+
+/// Drops every queued await (closing them quietly) and closes the one in
+/// progress; awaits added afterwards run.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn cancel(aw: *mut PyObject) -> c_int {
+    if checked(aw).is_none() {
+        return -1;
+    }
+    match drive::cancel(&mut FfiHost::new(aw)) {
+        Ok(()) => 0,
+        Err(exc) => {
+            exc.restore();
+            -1
+        }
+    }
+}
+
+/// `async with ctx as value:` with `body(aw, value)` as the block: awaits the
+/// body adds run inside it, `__aexit__` gets the body's exception, and an
+/// exception leaving the statement goes to `on_error`.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn async_with(aw: *mut PyObject, ctx: *mut PyObject, body: Callback, on_error: Option<Callback>) -> c_int {
+    if checked(aw).is_none() {
+        return -1;
+    }
+    if ctx.is_null() {
+        PyErr_SetString(PyExc_ValueError, c"pyawaitable: the context manager is NULL".as_ptr());
+        return -1;
+    }
+    let enter = Owned::from_owned(PyObject_GetAttr(ctx, AENTER.get()));
+    let exit = Owned::from_owned(PyObject_GetAttr(ctx, AEXIT.get()));
+    let (Some(enter), Some(exit)) = (enter, exit) else {
+        PyErr_Clear();
+        PyErr_Format(
+            PyExc_TypeError,
+            c"'%.100s' object does not support the asynchronous context manager protocol".as_ptr(),
+            (*Py_TYPE(ctx)).tp_name,
+        );
+        return -1;
+    };
+    let Some(entered) = Owned::from_owned(compat::PyObject_CallNoArgs(enter.as_ptr())) else { return -1 };
+    let Some(machine) = checked(aw) else { return -1 };
+    match machine.add_with(With { enter: entered, exit, body, on_error }) {
+        Ok(()) => 0,
+        Err(entry) => refused(entry),
+    }
+}
+
+/// Stores object values (borrowed) for callbacks to read back.
+///
+/// # Safety
+/// GIL held; every pointer in `values` null or live.
+pub unsafe fn save_values(aw: *mut PyObject, values: &[*mut PyObject]) -> c_int {
+    let Some(machine) = checked(aw) else { return -1 };
+    if values.iter().any(|value| value.is_null()) {
+        PyErr_SetString(PyExc_ValueError, c"pyawaitable: cannot save a NULL value".as_ptr());
+        return -1;
+    }
+    machine.save_values(values.iter().map(|&value| Owned::from_borrowed(value)));
+    0
+}
+
+/// How many object values are stored, or `-1`.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn value_count(aw: *mut PyObject) -> Py_ssize_t {
+    checked(aw).map_or(-1, |machine| machine.values().len() as Py_ssize_t)
+}
+
+/// The stored object value at `index` (borrowed), or null with `IndexError`.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn get_value(aw: *mut PyObject, index: Py_ssize_t) -> *mut PyObject {
+    let Some(machine) = checked(aw) else { return null_mut() };
+    match machine.value(index) {
+        Ok(value) => value.as_ptr(),
+        Err(err) => index_error(&err),
+    }
+}
+
+/// Replaces the stored object value at `index` (the new one is borrowed).
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn set_value(aw: *mut PyObject, index: Py_ssize_t, value: *mut PyObject) -> c_int {
+    let Some(machine) = checked(aw) else { return -1 };
+    if value.is_null() {
+        PyErr_SetString(PyExc_ValueError, c"pyawaitable: cannot store a NULL value".as_ptr());
+        return -1;
+    }
+    match machine.replace_value(index, Owned::from_borrowed(value)) {
+        Ok(old) => {
+            drop(old);
+            0
+        }
+        Err((err, new)) => {
+            drop(new);
+            index_error(&err);
+            -1
+        }
+    }
+}
+
+/// Stores opaque values for callbacks to read back.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn save_arb_values(aw: *mut PyObject, values: &[*mut c_void]) -> c_int {
+    let Some(machine) = checked(aw) else { return -1 };
+    machine.save_arb_values(values.iter().copied());
+    0
+}
+
+/// How many opaque values are stored, or `-1`.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn arb_value_count(aw: *mut PyObject) -> Py_ssize_t {
+    checked(aw).map_or(-1, |machine| machine.arb_values().len() as Py_ssize_t)
+}
+
+/// The opaque value at `index`, or null with `IndexError` set.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn get_arb_value(aw: *mut PyObject, index: Py_ssize_t) -> *mut c_void {
+    let Some(machine) = checked(aw) else { return null_mut() };
+    match machine.arb_value(index) {
+        Ok(&value) => value,
+        Err(err) => index_error(&err).cast(),
+    }
+}
+
+/// Replaces the opaque value at `index`.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn set_arb_value(aw: *mut PyObject, index: Py_ssize_t, value: *mut c_void) -> c_int {
+    let Some(machine) = checked(aw) else { return -1 };
+    match machine.replace_arb_value(index, value) {
+        Ok(_) => 0,
+        Err((err, _)) => {
+            index_error(&err);
+            -1
+        }
+    }
+}
+
+/// Sets `IndexError` for a bad value index; returns null for convenience.
+unsafe fn index_error(err: &pyawaitable_core::IndexOutOfRange) -> *mut PyObject {
+    let message = std::ffi::CString::new(format!("pyawaitable: {err}")).unwrap_or_default();
+    PyErr_SetString(PyExc_IndexError, message.as_ptr());
+    null_mut()
+}

@@ -1,0 +1,465 @@
+//! The awaitable type (`Objects/genobject.c` is the model): `am_await`,
+//! `am_send`, `tp_iternext`, `send`/`throw`/`close`, finalizer, GC.
+
+use std::cell::UnsafeCell;
+use std::ffi::{c_int, c_void, CString};
+use std::ptr::null_mut;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use pyawaitable_core::{drive, Held, Machine, Outcome, Stage};
+use pyo3_ffi::*;
+
+use crate::host::FfiHost;
+use crate::pyerrors::SavedError;
+use crate::{Exception, Owned};
+
+/// The instance layout: the object header, then the core machine.
+#[repr(C)]
+pub struct PyAwaitableObject {
+    /// `PyObject_HEAD`.
+    pub ob_base: PyObject,
+    /// Touched only through [`PyAwaitableObject::machine`], never across a
+    /// call into Python.
+    machine: UnsafeCell<Machine<FfiHost>>,
+    /// `tp_weaklistoffset` points here.
+    weakreflist: *mut PyObject,
+}
+
+/// The type object, created once by [`type_object`].
+static TYPE: AtomicPtr<PyTypeObject> = AtomicPtr::new(null_mut());
+
+impl PyAwaitableObject {
+    /// The machine of an awaitable of ours.
+    ///
+    /// # Safety
+    /// `this` is one of ours, and no other reference to its machine is live.
+    #[inline]
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn machine<'a>(this: *mut PyAwaitableObject) -> &'a mut Machine<FfiHost> {
+        &mut *(*this).machine.get()
+    }
+}
+
+/// The machine of `obj`, which must be one of ours.
+#[inline]
+unsafe fn machine_of<'a>(obj: *mut PyObject) -> &'a mut Machine<FfiHost> {
+    PyAwaitableObject::machine(obj.cast())
+}
+
+/// The awaitable type, created on first use; null with an exception set if
+/// it cannot be made.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn type_object() -> *mut PyTypeObject {
+    let ty = TYPE.load(Ordering::Acquire);
+    if !ty.is_null() {
+        return ty;
+    }
+    let made = create_type();
+    if !made.is_null() {
+        TYPE.store(made, Ordering::Release);
+    }
+    made
+}
+
+/// `obj` as one of ours, or `None`.
+///
+/// # Safety
+/// GIL held; `obj` null or live.
+#[inline]
+pub unsafe fn downcast(obj: *mut PyObject) -> Option<*mut PyObject> {
+    let ty = TYPE.load(Ordering::Acquire);
+    (!obj.is_null() && !ty.is_null() && Py_TYPE(obj) == ty).then_some(obj)
+}
+
+/// A new, empty awaitable; null with an exception set on failure.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn new_awaitable() -> *mut PyObject {
+    let ty = type_object();
+    if ty.is_null() {
+        return null_mut();
+    }
+    let obj = PyType_GenericAlloc(ty, 0);
+    if obj.is_null() {
+        return null_mut();
+    }
+    let this = obj.cast::<PyAwaitableObject>();
+    std::ptr::addr_of_mut!((*this).machine).write(UnsafeCell::new(Machine::new()));
+    std::ptr::addr_of_mut!((*this).weakreflist).write(null_mut());
+    obj
+}
+
+/// Runs a transition with a recursion guard: deeply nested awaitables give
+/// `RecursionError`, not a C stack overflow.
+#[inline]
+unsafe fn guarded<T>(slf: *mut PyObject, run: impl FnOnce(&mut FfiHost) -> T, refused: impl FnOnce() -> T) -> T {
+    if Py_EnterRecursiveCall(c" in pyawaitable".as_ptr()) != 0 {
+        return refused();
+    }
+    let out = run(&mut FfiHost::new(slf));
+    Py_LeaveRecursiveCall();
+    out
+}
+
+/// Raises `StopIteration(value)` without splatting tuples or treating an
+/// exception instance as the exception (`_PyGen_SetStopIterationValue`).
+unsafe fn set_stop_iteration(value: Owned) {
+    let v = value.as_ptr();
+    if PyTuple_Check(v) != 0 || PyExceptionInstance_Check(v) != 0 {
+        if let Some(stop) = Owned::from_owned(PyObject_CallOneArg(PyExc_StopIteration, v)) {
+            PyErr_SetObject(PyExc_StopIteration, stop.as_ptr());
+        }
+    } else {
+        PyErr_SetObject(PyExc_StopIteration, v);
+    }
+}
+
+/// The Python-level result of `send`/`throw`: the yielded value, or null with
+/// `StopIteration` or the exception set.
+unsafe fn send_result(outcome: Outcome<Owned, Exception>) -> *mut PyObject {
+    match outcome {
+        Outcome::Yield(value) => value.into_ptr(),
+        Outcome::Return(value) => {
+            set_stop_iteration(value);
+            null_mut()
+        }
+        Outcome::Raise(exc) => {
+            exc.restore();
+            null_mut()
+        }
+    }
+}
+
+/// `am_await`: the awaitable is its own iterator, unless another `await` is
+/// suspended in it.
+unsafe extern "C" fn am_await(slf: *mut PyObject) -> *mut PyObject {
+    match drive::begin_await(&mut FfiHost::new(slf)) {
+        Ok(()) => Owned::from_borrowed(slf).into_ptr(),
+        Err(exc) => {
+            exc.restore();
+            null_mut()
+        }
+    }
+}
+
+/// `am_send`: completion needs no `StopIteration` (3.10+).
+#[cfg(Py_3_10)]
+unsafe extern "C" fn am_send(slf: *mut PyObject, arg: *mut PyObject, presult: *mut *mut PyObject) -> PySendResult {
+    let outcome = guarded(slf, |host| drive::send(host, Owned::from_borrowed(arg)), || Outcome::Raise(Exception::fetch_or_system_error()));
+    match outcome {
+        Outcome::Yield(value) => {
+            *presult = value.into_ptr();
+            PySendResult::PYGEN_NEXT
+        }
+        Outcome::Return(value) => {
+            *presult = value.into_ptr();
+            PySendResult::PYGEN_RETURN
+        }
+        Outcome::Raise(exc) => {
+            exc.restore();
+            *presult = null_mut();
+            PySendResult::PYGEN_ERROR
+        }
+    }
+}
+
+/// `tp_iternext`: `send(None)`; a `None` result ends without an exception.
+unsafe extern "C" fn iternext(slf: *mut PyObject) -> *mut PyObject {
+    let outcome = guarded(slf, |host| drive::send(host, Owned::from_borrowed(Py_None())), || Outcome::Raise(Exception::fetch_or_system_error()));
+    match outcome {
+        Outcome::Return(value) if value.as_ptr() == Py_None() => null_mut(),
+        outcome => send_result(outcome),
+    }
+}
+
+/// `send(value)`.
+unsafe extern "C" fn send(slf: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
+    let outcome = guarded(slf, |host| drive::send(host, Owned::from_borrowed(arg)), || Outcome::Raise(Exception::fetch_or_system_error()));
+    send_result(outcome)
+}
+
+/// The exception `throw(typ[, val[, tb]])` raises (`_gen_throw`'s checks).
+unsafe fn thrown(typ: *mut PyObject, val: *mut PyObject, tb: *mut PyObject) -> Option<Exception> {
+    let none = Py_None();
+    let tb = if tb == none { null_mut() } else { tb };
+    if !tb.is_null() && PyTraceBack_Check(tb) == 0 {
+        PyErr_SetString(PyExc_TypeError, c"throw() third argument must be a traceback object".as_ptr());
+        return None;
+    }
+    if PyExceptionClass_Check(typ) != 0 {
+        let val = if val == none { null_mut() } else { val };
+        for obj in [typ, val, tb] {
+            if !obj.is_null() {
+                Py_IncRef(obj);
+            }
+        }
+        PyErr_Restore(typ, val, tb);
+        return Exception::fetch();
+    }
+    if PyExceptionInstance_Check(typ) != 0 {
+        if !val.is_null() && val != none {
+            PyErr_SetString(PyExc_TypeError, c"instance exception may not have a separate value".as_ptr());
+            return None;
+        }
+        if !tb.is_null() {
+            PyException_SetTraceback(typ, tb);
+        }
+        return Some(Exception::from_instance(Owned::from_borrowed(typ)));
+    }
+    PyErr_Format(
+        PyExc_TypeError,
+        c"exceptions must be classes or instances deriving from BaseException, not %s".as_ptr(),
+        (*Py_TYPE(typ)).tp_name,
+    );
+    None
+}
+
+/// `throw(typ[, val[, tb]])`.
+unsafe extern "C" fn throw(slf: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    let (mut typ, mut val, mut tb) = (null_mut(), null_mut(), null_mut());
+    if PyArg_UnpackTuple(args, c"throw".as_ptr(), 1, 3, &mut typ, &mut val, &mut tb) == 0 {
+        return null_mut();
+    }
+    #[cfg(Py_3_12)]
+    if PyTuple_Size(args) > 1
+        && PyErr_WarnEx(
+            PyExc_DeprecationWarning,
+            c"the (type, exc, tb) signature of throw() is deprecated, use the single-arg signature instead.".as_ptr(),
+            1,
+        ) < 0
+    {
+        return null_mut();
+    }
+    let Some(exc) = thrown(typ, val, tb) else {
+        return null_mut();
+    };
+    let outcome = guarded(slf, |host| drive::throw(host, exc), || Outcome::Raise(Exception::fetch_or_system_error()));
+    send_result(outcome)
+}
+
+/// `close()`.
+unsafe extern "C" fn close(slf: *mut PyObject, _: *mut PyObject) -> *mut PyObject {
+    match guarded(slf, |host| drive::close(host), || Err(Exception::fetch_or_system_error())) {
+        Ok(()) => Owned::from_borrowed(Py_None()).into_ptr(),
+        Err(exc) => {
+            exc.restore();
+            null_mut()
+        }
+    }
+}
+
+/// `tp_finalize`: a never-awaited awaitable warns (`ResourceWarning`) and
+/// closes what it queued; a suspended one is closed, as `_PyGen_Finalize` does.
+/// The pending exception, if any, is kept.
+unsafe extern "C" fn finalize(slf: *mut PyObject) {
+    let saved = SavedError::take();
+    match machine_of(slf).stage() {
+        Stage::Created => {
+            let message = CString::new(format!("{} was never awaited", repr_text(slf))).unwrap_or_default();
+            if PyErr_WarnEx(PyExc_ResourceWarning, message.as_ptr(), 1) < 0 {
+                PyErr_WriteUnraisable(slf);
+            }
+            if let Err(exc) = drive::close(&mut FfiHost::new(slf)) {
+                exc.restore();
+                PyErr_WriteUnraisable(slf);
+            }
+        }
+        Stage::Suspended => {
+            if let Err(exc) = drive::close(&mut FfiHost::new(slf)) {
+                exc.restore();
+                PyErr_WriteUnraisable(slf);
+            }
+        }
+        Stage::Running | Stage::Finished => {}
+    }
+    saved.restore();
+}
+
+/// `tp_dealloc`, as `gen_dealloc`: untrack, finalize (may resurrect), free.
+unsafe extern "C" fn dealloc(slf: *mut PyObject) {
+    let this = slf.cast::<PyAwaitableObject>();
+    if !(*this).weakreflist.is_null() {
+        PyObject_ClearWeakRefs(slf);
+    }
+    PyObject_GC_UnTrack(slf.cast());
+    if PyObject_CallFinalizerFromDealloc(slf) < 0 {
+        return;
+    }
+    PyObject_GC_UnTrack(slf.cast());
+    drop(machine_of(slf).take_all());
+    std::ptr::drop_in_place((*this).machine.get());
+    let ty = Py_TYPE(slf);
+    if let Some(free) = (*ty).tp_free {
+        free(slf.cast());
+    }
+    Py_DecRef(ty.cast());
+}
+
+/// `tp_traverse`: the type, and every object the machine holds.
+unsafe extern "C" fn traverse(slf: *mut PyObject, visit: visitproc, arg: *mut c_void) -> c_int {
+    let ty = Py_TYPE(slf).cast::<PyObject>();
+    let code = visit(ty, arg);
+    if code != 0 {
+        return code;
+    }
+    let machine: &Machine<FfiHost> = &*(*slf.cast::<PyAwaitableObject>()).machine.get();
+    let visited = machine.traverse(|held| {
+        let obj = match held {
+            Held::Object(obj) | Held::Iter(obj) => obj.as_ptr(),
+            Held::Error(exc) => exc.as_ptr(),
+        };
+        match visit(obj, arg) {
+            0 => Ok(()),
+            code => Err(code),
+        }
+    });
+    visited.err().unwrap_or(0)
+}
+
+/// `tp_clear`: drops everything the machine holds, breaking cycles.
+unsafe extern "C" fn clear(slf: *mut PyObject) -> c_int {
+    let held = machine_of(slf).take_all();
+    drop(held);
+    0
+}
+
+/// What `repr()` shows: the stage and how much is queued.
+unsafe fn repr_text(slf: *mut PyObject) -> String {
+    let machine = machine_of(slf);
+    let stage = match machine.stage() {
+        Stage::Created => "created",
+        Stage::Running => "running",
+        Stage::Suspended => "suspended",
+        Stage::Finished => "finished",
+    };
+    format!("<pyawaitable.PyAwaitable object at {slf:p} ({stage}, {} pending)>", machine.pending())
+}
+
+/// `tp_repr`.
+unsafe extern "C" fn repr(slf: *mut PyObject) -> *mut PyObject {
+    let text = repr_text(slf);
+    PyUnicode_FromStringAndSize(text.as_ptr().cast(), text.len() as Py_ssize_t)
+}
+
+/// `__name__` and `__qualname__`: the type's name.
+unsafe extern "C" fn get_name(_: *mut PyObject, _: *mut c_void) -> *mut PyObject {
+    PyUnicode_FromString(c"PyAwaitable".as_ptr())
+}
+
+/// `cr_await`: the iterator being awaited while suspended, else `None`.
+unsafe extern "C" fn get_cr_await(slf: *mut PyObject, _: *mut c_void) -> *mut PyObject {
+    let awaiting = machine_of(slf).awaiting().map_or(Py_None(), Owned::as_ptr);
+    Owned::from_borrowed(awaiting).into_ptr()
+}
+
+/// `cr_running`.
+unsafe extern "C" fn get_cr_running(slf: *mut PyObject, _: *mut c_void) -> *mut PyObject {
+    PyBool_FromLong(machine_of(slf).stage().is_running().into())
+}
+
+/// `cr_frame`: an awaitable of this library has no Python frame.
+unsafe extern "C" fn get_cr_frame(_: *mut PyObject, _: *mut c_void) -> *mut PyObject {
+    Owned::from_borrowed(Py_None()).into_ptr()
+}
+
+/// Builds the heap type and registers it as a `collections.abc.Coroutine`.
+unsafe fn create_type() -> *mut PyTypeObject {
+    let methods = Box::leak(Box::new([
+        PyMethodDef {
+            ml_name: c"send".as_ptr(),
+            ml_meth: PyMethodDefPointer { PyCFunction: send },
+            ml_flags: METH_O,
+            ml_doc: c"send(value) -> yield the next value or raise StopIteration.".as_ptr(),
+        },
+        PyMethodDef {
+            ml_name: c"throw".as_ptr(),
+            ml_meth: PyMethodDefPointer { PyCFunction: throw },
+            ml_flags: METH_VARARGS,
+            ml_doc: c"throw(value) -> raise the exception at the await in progress.".as_ptr(),
+        },
+        PyMethodDef {
+            ml_name: c"close".as_ptr(),
+            ml_meth: PyMethodDefPointer { PyCFunction: close },
+            ml_flags: METH_NOARGS,
+            ml_doc: c"close() -> raise GeneratorExit at the await in progress.".as_ptr(),
+        },
+        PyMethodDef::zeroed(),
+    ]));
+    let getset = |name: &'static std::ffi::CStr, get: getter, doc: &'static std::ffi::CStr| PyGetSetDef {
+        name: name.as_ptr(),
+        get: Some(get),
+        set: None,
+        doc: doc.as_ptr(),
+        closure: null_mut(),
+    };
+    let getsets = Box::leak(Box::new([
+        getset(c"__name__", get_name, c"name of the awaitable"),
+        getset(c"__qualname__", get_name, c"qualified name of the awaitable"),
+        getset(c"cr_await", get_cr_await, c"object being awaited on, or None"),
+        getset(c"cr_running", get_cr_running, c"whether the awaitable is executing"),
+        getset(c"cr_frame", get_cr_frame, c"always None: no Python frame"),
+        PyGetSetDef::default(),
+    ]));
+    let members = Box::leak(Box::new([
+        PyMemberDef {
+            name: c"__weaklistoffset__".as_ptr(),
+            type_code: Py_T_PYSSIZET,
+            offset: std::mem::offset_of!(PyAwaitableObject, weakreflist) as Py_ssize_t,
+            flags: Py_READONLY,
+            doc: null_mut(),
+        },
+        PyMemberDef::default(),
+    ]));
+    let slot = |slot: c_int, pfunc: *mut c_void| PyType_Slot { slot, pfunc };
+    let mut slots = vec![
+        slot(Py_am_await, am_await as *mut c_void),
+        slot(Py_tp_iternext, iternext as *mut c_void),
+        slot(Py_tp_dealloc, dealloc as *mut c_void),
+        slot(Py_tp_traverse, traverse as *mut c_void),
+        slot(Py_tp_clear, clear as *mut c_void),
+        slot(Py_tp_finalize, finalize as *mut c_void),
+        slot(Py_tp_repr, repr as *mut c_void),
+        slot(Py_tp_methods, methods.as_mut_ptr().cast()),
+        slot(Py_tp_getset, getsets.as_mut_ptr().cast()),
+        slot(Py_tp_members, members.as_mut_ptr().cast()),
+        slot(Py_tp_doc, c"An awaitable built in native code with pyawaitable-rs.".as_ptr() as *mut c_void),
+    ];
+    #[cfg(Py_3_10)]
+    slots.push(slot(Py_am_send, am_send as *mut c_void));
+    slots.push(slot(0, null_mut()));
+    let slots = Box::leak(slots.into_boxed_slice());
+    let spec = Box::leak(Box::new(PyType_Spec {
+        name: c"pyawaitable.PyAwaitable".as_ptr(),
+        basicsize: std::mem::size_of::<PyAwaitableObject>() as c_int,
+        itemsize: 0,
+        flags: (Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC) as _,
+        slots: slots.as_mut_ptr(),
+    }));
+    let ty = PyType_FromSpec(spec).cast::<PyTypeObject>();
+    if ty.is_null() {
+        return null_mut();
+    }
+    if register_coroutine(ty.cast()) < 0 {
+        Py_DecRef(ty.cast());
+        return null_mut();
+    }
+    ty
+}
+
+/// `collections.abc.Coroutine.register(ty)`.
+unsafe fn register_coroutine(ty: *mut PyObject) -> c_int {
+    let Some(abc) = Owned::from_owned(PyImport_ImportModule(c"collections.abc".as_ptr())) else {
+        return -1;
+    };
+    let Some(coroutine) = Owned::from_owned(PyObject_GetAttrString(abc.as_ptr(), c"Coroutine".as_ptr())) else {
+        return -1;
+    };
+    let registered = PyObject_CallMethod(coroutine.as_ptr(), c"register".as_ptr(), c"O".as_ptr(), ty);
+    match Owned::from_owned(registered) {
+        Some(_) => 0,
+        None => -1,
+    }
+}

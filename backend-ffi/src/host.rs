@@ -1,0 +1,158 @@
+//! The [`Host`] that runs the core machine on CPython.
+
+use std::ffi::c_void;
+
+use pyawaitable_core::{ErrorKind, ErrorOutcome, Fault, Host, Machine, Outcome, ResultOutcome};
+use pyo3_ffi::*;
+
+use crate::genobject::PyAwaitableObject;
+use crate::{abstract_, Callback, Defer, Exception, Owned};
+
+/// A handle on one awaitable for the length of one transition.
+pub(crate) struct FfiHost {
+    awaitable: *mut PyAwaitableObject,
+}
+
+impl FfiHost {
+    /// A host for `awaitable`, which must be one of ours and stay alive.
+    pub(crate) unsafe fn new(awaitable: *mut PyObject) -> FfiHost {
+        FfiHost { awaitable: awaitable.cast() }
+    }
+
+    fn object(&self) -> *mut PyObject {
+        self.awaitable.cast()
+    }
+}
+
+impl Host for FfiHost {
+    type Object = Owned;
+    type Error = Exception;
+    type Iter = Owned;
+    type OnResult = Callback;
+    type OnError = Callback;
+    type Defer = Defer;
+    type Opaque = *mut c_void;
+
+    #[inline]
+    fn machine(&mut self) -> &mut Machine<Self> {
+        // SAFETY: the core never holds this borrow across a host call, so no
+        // other reference to the machine is live while it is used.
+        unsafe { PyAwaitableObject::machine(self.awaitable) }
+    }
+
+    #[inline]
+    fn none(&mut self) -> Owned {
+        unsafe { Owned::from_borrowed(Py_None()) }
+    }
+
+    #[inline]
+    fn is_none(&self, value: &Owned) -> bool {
+        unsafe { value.as_ptr() == Py_None() }
+    }
+
+    #[inline]
+    fn iterate(&mut self, awaitable: Owned) -> Result<Owned, Exception> {
+        unsafe { abstract_::await_iter(awaitable) }
+    }
+
+    #[inline]
+    fn send(&mut self, iter: &mut Owned, value: Owned) -> Outcome<Owned, Exception> {
+        unsafe { abstract_::send(iter, value) }
+    }
+
+    fn throw(&mut self, iter: &mut Owned, exc: Exception) -> Outcome<Owned, Exception> {
+        unsafe { abstract_::throw(iter, exc) }
+    }
+
+    fn close(&mut self, iter: Owned) -> Result<(), Exception> {
+        unsafe { abstract_::close(iter) }
+    }
+
+    fn discard(&mut self, awaitable: Owned) {
+        unsafe { abstract_::discard(awaitable) }
+    }
+
+    #[inline]
+    fn on_result(&mut self, callback: Callback, value: Owned) -> ResultOutcome<Exception> {
+        let code = unsafe { callback.call(self.object(), value.as_ptr()) };
+        drop(value);
+        ResultOutcome::from_code(code, || unsafe { Exception::fetch() })
+    }
+
+    fn on_error(&mut self, callback: Callback, exc: &Exception) -> ErrorOutcome<Exception> {
+        let code = unsafe { callback.call(self.object(), exc.as_ptr()) };
+        match ErrorOutcome::from_code(code, || unsafe { Exception::fetch() }) {
+            ErrorOutcome::RaiseNew(new) => ErrorOutcome::RaiseNew(new),
+            other => {
+                // Handled or re-raised: anything the callback left set is dropped.
+                drop(unsafe { Exception::fetch() });
+                other
+            }
+        }
+    }
+
+    fn defer(&mut self, callback: Defer) -> Result<(), Option<Exception>> {
+        match unsafe { callback.call(self.object()) } {
+            code if code >= 0 => Ok(()),
+            _ => Err(unsafe { Exception::fetch() }),
+        }
+    }
+
+    fn exit(&mut self, exit: &Owned, exc: Option<&Exception>) -> Result<Owned, Exception> {
+        unsafe {
+            let none = Py_None();
+            let result = match exc {
+                None => PyObject_CallFunctionObjArgs(exit.as_ptr(), none, none, none, std::ptr::null_mut::<PyObject>()),
+                Some(exc) => {
+                    let value = exc.as_ptr();
+                    let tb = Owned::from_owned(PyException_GetTraceback(value));
+                    let tb = tb.as_ref().map_or(none, Owned::as_ptr);
+                    let ty = Py_TYPE(value).cast::<PyObject>();
+                    PyObject_CallFunctionObjArgs(exit.as_ptr(), ty, value, tb, std::ptr::null_mut::<PyObject>())
+                }
+            };
+            Owned::from_owned(result).ok_or_else(|| Exception::fetch_or_system_error())
+        }
+    }
+
+    fn is_true(&mut self, value: Owned) -> Result<bool, Exception> {
+        match unsafe { PyObject_IsTrue(value.as_ptr()) } {
+            -1 => Err(unsafe { Exception::fetch_or_system_error() }),
+            truth => Ok(truth == 1),
+        }
+    }
+
+    #[inline]
+    fn kind(&self, exc: &Exception) -> ErrorKind {
+        unsafe {
+            if exc.is_instance_of(PyExc_GeneratorExit) {
+                ErrorKind::GeneratorExit
+            } else if exc.is_instance_of(PyExc_StopIteration) {
+                ErrorKind::StopIteration
+            } else {
+                ErrorKind::Other
+            }
+        }
+    }
+
+    fn fault(&mut self, fault: Fault, cause: Option<Exception>) -> Exception {
+        unsafe {
+            let ty = match fault {
+                Fault::NonNoneFirstSend => PyExc_TypeError,
+                Fault::AlreadyExecuting => PyExc_ValueError,
+                Fault::AlreadyAwaited | Fault::BeingAwaited | Fault::IgnoredGeneratorExit | Fault::RaisedStopIteration => PyExc_RuntimeError,
+                Fault::MissingError => PyExc_SystemError,
+                Fault::GeneratorExit => PyExc_GeneratorExit,
+            };
+            let exc = match std::ffi::CString::new(fault.message()) {
+                Ok(message) if !message.is_empty() => Exception::new(ty, &message),
+                _ => Exception::bare(ty),
+            };
+            if let Some(cause) = cause {
+                PyException_SetContext(exc.as_ptr(), Owned::from_borrowed(cause.as_ptr()).into_ptr());
+                PyException_SetCause(exc.as_ptr(), cause.into_ptr());
+            }
+            exc
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Interned attribute names, made once per process.
+
+use std::ffi::CStr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use pyo3_ffi::{PyObject, PyUnicode_InternFromString};
+
+/// An interned `str`, created on first use and kept for the process.
+pub(crate) struct Interned {
+    text: &'static CStr,
+    cell: AtomicPtr<PyObject>,
+}
+
+impl Interned {
+    /// A name to intern on first use.
+    pub(crate) const fn new(text: &'static CStr) -> Interned {
+        Interned { text, cell: AtomicPtr::new(std::ptr::null_mut()) }
+    }
+
+    /// The interned string (borrowed), or null with an exception set.
+    ///
+    /// # Safety
+    /// GIL held.
+    pub(crate) unsafe fn get(&self) -> *mut PyObject {
+        let cached = self.cell.load(Ordering::Acquire);
+        if !cached.is_null() {
+            return cached;
+        }
+        let made = PyUnicode_InternFromString(self.text.as_ptr());
+        if !made.is_null() {
+            self.cell.store(made, Ordering::Release);
+        }
+        made
+    }
+}
+
+/// `"send"`.
+#[cfg(not(Py_3_10))]
+pub(crate) static SEND: Interned = Interned::new(c"send");
+/// `"throw"`.
+pub(crate) static THROW: Interned = Interned::new(c"throw");
+/// `"close"`.
+pub(crate) static CLOSE: Interned = Interned::new(c"close");
+/// `"__aenter__"`.
+pub(crate) static AENTER: Interned = Interned::new(c"__aenter__");
+/// `"__aexit__"`.
+pub(crate) static AEXIT: Interned = Interned::new(c"__aexit__");
+/// `"gi_code"`.
+pub(crate) static GI_CODE: Interned = Interned::new(c"gi_code");
+/// `"co_flags"`.
+pub(crate) static CO_FLAGS: Interned = Interned::new(c"co_flags");
+/// `"value"`.
+pub(crate) static VALUE: Interned = Interned::new(c"value");

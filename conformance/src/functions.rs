@@ -1,0 +1,410 @@
+//! The spec functions (`conformance/spec.py`), one `extern "C"` function each.
+//!
+//! The "driver" callbacks call back into Python through stored values 0, 1
+//! and 2; the fixed scenarios use Rust closures, so both callback kinds of
+//! the backend are exercised.
+
+use std::ffi::{c_int, c_void};
+use std::ptr::null_mut;
+
+use pyo3_ffi::*;
+
+use crate::backend::{api, capi::PyAwaitable_GetType, Callback, Defer};
+
+/// `None`, as a new reference.
+unsafe fn none() -> *mut PyObject {
+    Py_IncRef(Py_None());
+    Py_None()
+}
+
+/// `None` on success (`rc >= 0`), else null with the exception set.
+unsafe fn status(rc: c_int) -> *mut PyObject {
+    if rc < 0 { null_mut() } else { none() }
+}
+
+/// The return code a driver callable's result stands for (spec.py, "driver
+/// protocol"); `failing` when the call raised.
+unsafe fn code_of(result: *mut PyObject, failing: c_int) -> c_int {
+    if result.is_null() {
+        return failing;
+    }
+    let code = if result == Py_None() {
+        0
+    } else if PyTuple_Check(result) != 0 && PyTuple_Size(result) == 2 {
+        let code = PyLong_AsLong(PyTuple_GetItem(result, 0)) as c_int;
+        let exc = PyTuple_GetItem(result, 1);
+        if exc != Py_None() {
+            PyErr_SetObject(Py_TYPE(exc).cast(), exc);
+        }
+        code
+    } else {
+        PyLong_AsLong(result) as c_int
+    };
+    Py_DecRef(result);
+    code
+}
+
+/// Calls stored value `index` with `(aw, *args)`.
+unsafe fn call_stored(aw: *mut PyObject, index: Py_ssize_t, arg: Option<*mut PyObject>) -> *mut PyObject {
+    let callable = api::get_value(aw, index);
+    if callable.is_null() {
+        return null_mut();
+    }
+    match arg {
+        Some(arg) => PyObject_CallFunctionObjArgs(callable, aw, arg, null_mut::<PyObject>()),
+        None => PyObject_CallFunctionObjArgs(callable, aw, null_mut::<PyObject>()),
+    }
+}
+
+unsafe extern "C" fn drv_result(aw: *mut PyObject, value: *mut PyObject) -> c_int {
+    code_of(call_stored(aw, 0, Some(value)), -1)
+}
+
+unsafe extern "C" fn drv_error(aw: *mut PyObject, exc: *mut PyObject) -> c_int {
+    code_of(call_stored(aw, 1, Some(exc)), -2)
+}
+
+unsafe extern "C" fn drv_defer(aw: *mut PyObject) -> c_int {
+    code_of(call_stored(aw, 2, None), -1)
+}
+
+/// The driver callbacks asked for by two `bool`s.
+fn driver_callbacks(with_result: c_int, with_error: c_int) -> (Option<Callback>, Option<Callback>) {
+    ((with_result != 0).then_some(Callback::C(drv_result)), (with_error != 0).then_some(Callback::C(drv_error)))
+}
+
+/// A result callback that sets the result to the awaited value.
+fn keep_result() -> Callback {
+    Callback::rust(|aw, value| unsafe { api::set_result(aw, value) })
+}
+
+/// The arguments of a `METH_VARARGS` call, borrowed.
+unsafe fn args_of(args: *mut PyObject) -> Vec<*mut PyObject> {
+    (0..PyTuple_Size(args).max(0)).map(|i| PyTuple_GetItem(args, i)).collect()
+}
+
+/// A new awaitable, or null; `fill` adds its entries and may fail.
+unsafe fn build(fill: impl FnOnce(*mut PyObject) -> c_int) -> *mut PyObject {
+    let aw = api::new();
+    if aw.is_null() {
+        return null_mut();
+    }
+    if fill(aw) < 0 {
+        Py_DecRef(aw);
+        return null_mut();
+    }
+    aw
+}
+
+pub(crate) unsafe extern "C" fn new(_: *mut PyObject, _: *mut PyObject) -> *mut PyObject {
+    api::new()
+}
+
+pub(crate) unsafe extern "C" fn type_object(_: *mut PyObject, _: *mut PyObject) -> *mut PyObject {
+    let ty = PyAwaitable_GetType().cast::<PyObject>();
+    if !ty.is_null() {
+        Py_IncRef(ty);
+    }
+    ty
+}
+
+pub(crate) unsafe extern "C" fn driver(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    let (mut on_result, mut on_error, mut on_defer) = (null_mut(), null_mut(), null_mut());
+    if PyArg_UnpackTuple(args, c"driver".as_ptr(), 3, 3, &mut on_result, &mut on_error, &mut on_defer) == 0 {
+        return null_mut();
+    }
+    build(|aw| api::save_values(aw, &[on_result, on_error, on_defer]))
+}
+
+pub(crate) unsafe extern "C" fn add_await(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    let (mut aw, mut awaitable, mut with_result, mut with_error) = (null_mut(), null_mut(), 0, 0);
+    if PyArg_ParseTuple(args, c"OOpp".as_ptr(), &mut aw, &mut awaitable, &mut with_result, &mut with_error) == 0 {
+        return null_mut();
+    }
+    let (on_result, on_error) = driver_callbacks(with_result, with_error);
+    status(api::add_await(aw, awaitable, on_result, on_error))
+}
+
+pub(crate) unsafe extern "C" fn add_await_null(_: *mut PyObject, aw: *mut PyObject) -> *mut PyObject {
+    status(api::add_await(aw, null_mut(), None, None))
+}
+
+pub(crate) unsafe extern "C" fn add_expr(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    let (mut aw, mut factory, mut with_result, mut with_error) = (null_mut(), null_mut(), 0, 0);
+    if PyArg_ParseTuple(args, c"OOpp".as_ptr(), &mut aw, &mut factory, &mut with_result, &mut with_error) == 0 {
+        return null_mut();
+    }
+    let (on_result, on_error) = driver_callbacks(with_result, with_error);
+    status(api::add_expr(aw, compat::PyObject_CallNoArgs(factory), on_result, on_error))
+}
+
+pub(crate) unsafe extern "C" fn defer(_: *mut PyObject, aw: *mut PyObject) -> *mut PyObject {
+    status(api::defer_await(aw, Defer::C(drv_defer)))
+}
+
+pub(crate) unsafe extern "C" fn set_result(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    let (mut aw, mut value) = (null_mut(), null_mut());
+    if PyArg_UnpackTuple(args, c"set_result".as_ptr(), 2, 2, &mut aw, &mut value) == 0 {
+        return null_mut();
+    }
+    status(api::set_result(aw, value))
+}
+
+pub(crate) unsafe extern "C" fn cancel(_: *mut PyObject, aw: *mut PyObject) -> *mut PyObject {
+    status(api::cancel(aw))
+}
+
+pub(crate) unsafe extern "C" fn async_with(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    let (mut aw, mut ctx, mut with_result, mut with_error) = (null_mut(), null_mut(), 0, 0);
+    if PyArg_ParseTuple(args, c"OOpp".as_ptr(), &mut aw, &mut ctx, &mut with_result, &mut with_error) == 0 {
+        return null_mut();
+    }
+    let (body, on_error) = driver_callbacks(with_result, with_error);
+    let body = body.unwrap_or_else(|| Callback::rust(|_, _| 0));
+    status(api::async_with(aw, ctx, body, on_error))
+}
+
+pub(crate) unsafe extern "C" fn save_values(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    let items = args_of(args);
+    let Some((&aw, values)) = items.split_first() else {
+        PyErr_SetString(PyExc_TypeError, c"save_values(aw, *values)".as_ptr());
+        return null_mut();
+    };
+    status(api::save_values(aw, values))
+}
+
+/// Parses `(aw, n)`.
+unsafe fn aw_and_index(args: *mut PyObject, name: &std::ffi::CStr) -> Option<(*mut PyObject, Py_ssize_t)> {
+    let (mut aw, mut index): (*mut PyObject, Py_ssize_t) = (null_mut(), 0);
+    let format = std::ffi::CString::new(format!("On:{}", name.to_str().unwrap_or("f"))).unwrap_or_default();
+    (PyArg_ParseTuple(args, format.as_ptr(), &mut aw, &mut index) != 0).then_some((aw, index))
+}
+
+/// A tuple of `n` items made by `item(i)`; null if one fails.
+unsafe fn tuple_of(n: Py_ssize_t, item: impl Fn(Py_ssize_t) -> *mut PyObject) -> *mut PyObject {
+    let tuple = PyTuple_New(n);
+    if tuple.is_null() {
+        return null_mut();
+    }
+    for i in 0..n {
+        let value = item(i);
+        if value.is_null() {
+            Py_DecRef(tuple);
+            return null_mut();
+        }
+        PyTuple_SetItem(tuple, i, value);
+    }
+    tuple
+}
+
+/// A new reference to a borrowed pointer, null kept.
+unsafe fn new_ref(obj: *mut PyObject) -> *mut PyObject {
+    if !obj.is_null() {
+        Py_IncRef(obj);
+    }
+    obj
+}
+
+pub(crate) unsafe extern "C" fn unpack_values(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    let Some((aw, n)) = aw_and_index(args, c"unpack_values") else { return null_mut() };
+    tuple_of(n, |i| new_ref(api::get_value(aw, i)))
+}
+
+pub(crate) unsafe extern "C" fn get_value(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    let Some((aw, index)) = aw_and_index(args, c"get_value") else { return null_mut() };
+    new_ref(api::get_value(aw, index))
+}
+
+pub(crate) unsafe extern "C" fn set_value(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    let (mut aw, mut index, mut value): (*mut PyObject, Py_ssize_t, *mut PyObject) = (null_mut(), 0, null_mut());
+    if PyArg_ParseTuple(args, c"OnO:set_value".as_ptr(), &mut aw, &mut index, &mut value) == 0 {
+        return null_mut();
+    }
+    status(api::set_value(aw, index, value))
+}
+
+pub(crate) unsafe extern "C" fn save_arb_values(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    let items = args_of(args);
+    let Some((&aw, ints)) = items.split_first() else {
+        PyErr_SetString(PyExc_TypeError, c"save_arb_values(aw, *ints)".as_ptr());
+        return null_mut();
+    };
+    let mut pointers = Vec::with_capacity(ints.len());
+    for &int in ints {
+        let pointer = PyLong_AsVoidPtr(int);
+        if pointer.is_null() && !PyErr_Occurred().is_null() {
+            return null_mut();
+        }
+        pointers.push(pointer);
+    }
+    status(api::save_arb_values(aw, &pointers))
+}
+
+/// An opaque value as an int; null if reading it raised.
+unsafe fn arb_as_int(pointer: *mut c_void) -> *mut PyObject {
+    if pointer.is_null() && !PyErr_Occurred().is_null() {
+        return null_mut();
+    }
+    PyLong_FromVoidPtr(pointer)
+}
+
+pub(crate) unsafe extern "C" fn unpack_arb_values(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    let Some((aw, n)) = aw_and_index(args, c"unpack_arb_values") else { return null_mut() };
+    tuple_of(n, |i| arb_as_int(api::get_arb_value(aw, i)))
+}
+
+pub(crate) unsafe extern "C" fn get_arb_value(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    let Some((aw, index)) = aw_and_index(args, c"get_arb_value") else { return null_mut() };
+    arb_as_int(api::get_arb_value(aw, index))
+}
+
+pub(crate) unsafe extern "C" fn set_arb_value(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    let (mut aw, mut index, mut int): (*mut PyObject, Py_ssize_t, *mut PyObject) = (null_mut(), 0, null_mut());
+    if PyArg_ParseTuple(args, c"OnO:set_arb_value".as_ptr(), &mut aw, &mut index, &mut int) == 0 {
+        return null_mut();
+    }
+    let pointer = PyLong_AsVoidPtr(int);
+    if pointer.is_null() && !PyErr_Occurred().is_null() {
+        return null_mut();
+    }
+    status(api::set_arb_value(aw, index, pointer))
+}
+
+pub(crate) unsafe extern "C" fn trampoline(_: *mut PyObject, awaitable: *mut PyObject) -> *mut PyObject {
+    build(|aw| api::add_await(aw, awaitable, Some(keep_result()), None))
+}
+
+pub(crate) unsafe extern "C" fn multiply(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    let (mut n, mut get) = (null_mut(), null_mut());
+    if PyArg_UnpackTuple(args, c"multiply".as_ptr(), 2, 2, &mut n, &mut get) == 0 {
+        return null_mut();
+    }
+    let times = Callback::rust(|aw, value| unsafe {
+        let product = PyNumber_Multiply(value, api::get_value(aw, 0));
+        if product.is_null() {
+            return -1;
+        }
+        let rc = api::set_result(aw, product);
+        Py_DecRef(product);
+        rc
+    });
+    build(|aw| {
+        if api::save_values(aw, &[n]) < 0 {
+            return -1;
+        }
+        api::add_expr(aw, compat::PyObject_CallNoArgs(get), Some(times), None)
+    })
+}
+
+/// Appends `value` to the list stored at `index`.
+unsafe fn append_to_stored(aw: *mut PyObject, index: Py_ssize_t, value: *mut PyObject) -> c_int {
+    let list = api::get_value(aw, index);
+    if list.is_null() {
+        return -1;
+    }
+    PyList_Append(list, value)
+}
+
+pub(crate) unsafe extern "C" fn sequence(_: *mut PyObject, awaitables: *mut PyObject) -> *mut PyObject {
+    build(|aw| {
+        let list = PyList_New(0);
+        if list.is_null() {
+            return -1;
+        }
+        let saved = api::save_values(aw, &[list]).min(api::set_result(aw, list));
+        Py_DecRef(list);
+        if saved < 0 {
+            return -1;
+        }
+        let iter = PyObject_GetIter(awaitables);
+        if iter.is_null() {
+            return -1;
+        }
+        loop {
+            let item = PyIter_Next(iter);
+            if item.is_null() {
+                break;
+            }
+            let append = Callback::rust(|aw, value| unsafe { append_to_stored(aw, 0, value) });
+            let rc = api::add_await(aw, item, Some(append), None);
+            Py_DecRef(item);
+            if rc < 0 {
+                Py_DecRef(iter);
+                return -1;
+            }
+        }
+        Py_DecRef(iter);
+        if PyErr_Occurred().is_null() { 0 } else { -1 }
+    })
+}
+
+/// `loop_until`'s result callback: append, and await `get()` again until the
+/// value equals `stop`.
+unsafe extern "C" fn loop_step(aw: *mut PyObject, value: *mut PyObject) -> c_int {
+    if append_to_stored(aw, 2, value) < 0 {
+        return -1;
+    }
+    let stop = api::get_value(aw, 1);
+    if stop.is_null() {
+        return -1;
+    }
+    match PyObject_RichCompareBool(value, stop, Py_EQ) {
+        1 => 0,
+        0 => {
+            let get = api::get_value(aw, 0);
+            if get.is_null() {
+                return -1;
+            }
+            api::add_expr(aw, compat::PyObject_CallNoArgs(get), Some(Callback::C(loop_step)), None)
+        }
+        _ => -1,
+    }
+}
+
+pub(crate) unsafe extern "C" fn loop_until(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    let (mut get, mut stop) = (null_mut(), null_mut());
+    if PyArg_UnpackTuple(args, c"loop_until".as_ptr(), 2, 2, &mut get, &mut stop) == 0 {
+        return null_mut();
+    }
+    build(|aw| {
+        let list = PyList_New(0);
+        if list.is_null() {
+            return -1;
+        }
+        let saved = api::save_values(aw, &[get, stop, list]).min(api::set_result(aw, list));
+        Py_DecRef(list);
+        if saved < 0 {
+            return -1;
+        }
+        api::add_expr(aw, compat::PyObject_CallNoArgs(get), Some(Callback::C(loop_step)), None)
+    })
+}
+
+pub(crate) unsafe extern "C" fn catch(_: *mut PyObject, awaitable: *mut PyObject) -> *mut PyObject {
+    let caught = Callback::rust(|aw, exc| unsafe { api::set_result(aw, exc) });
+    build(|aw| api::add_await(aw, awaitable, Some(keep_result()), Some(caught)))
+}
+
+pub(crate) unsafe extern "C" fn cancel_and_readd(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    let (mut first, mut dropped, mut then) = (null_mut(), null_mut(), null_mut());
+    if PyArg_UnpackTuple(args, c"cancel_and_readd".as_ptr(), 3, 3, &mut first, &mut dropped, &mut then) == 0 {
+        return null_mut();
+    }
+    let readd = Callback::rust(|aw, _| unsafe {
+        if api::cancel(aw) < 0 {
+            return -1;
+        }
+        api::add_await(aw, api::get_value(aw, 0), Some(keep_result()), None)
+    });
+    build(|aw| {
+        if api::save_values(aw, &[then]) < 0 || api::add_await(aw, first, Some(readd), None) < 0 {
+            return -1;
+        }
+        api::add_await(aw, dropped, None, None)
+    })
+}
+
+pub(crate) unsafe extern "C" fn panic_in_callback(_: *mut PyObject, awaitable: *mut PyObject) -> *mut PyObject {
+    let panics = Callback::rust(|_, _| panic!("conformance panic"));
+    build(|aw| api::add_await(aw, awaitable, Some(panics), None))
+}
