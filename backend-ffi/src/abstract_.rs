@@ -155,13 +155,16 @@ pub(crate) unsafe fn close(iter: Owned) -> Result<(), Exception> {
     }
 }
 
-/// Releases an awaitable that will never be awaited; a native coroutine is
-/// closed first so it does not warn that it was never awaited.
+/// Releases an awaitable that will never be awaited. Native coroutines,
+/// generators and awaitables of this library are closed first, so they
+/// neither warn that they were never awaited nor keep a `finally` pending.
 ///
 /// # Safety
 /// GIL held, no exception set.
 pub(crate) unsafe fn discard(awaitable: Owned) {
-    if PyCoro_CheckExact(awaitable.as_ptr()) != 0 {
+    let obj = awaitable.as_ptr();
+    let closable = PyCoro_CheckExact(obj) != 0 || PyGen_CheckExact(obj) != 0 || crate::genobject::downcast(obj).is_some();
+    if closable {
         if let Err(exc) = close(awaitable) {
             exc.restore();
             PyErr_WriteUnraisable(std::ptr::null_mut());

@@ -278,13 +278,19 @@ unsafe extern "C" fn finalize(slf: *mut PyObject) {
     saved.restore();
 }
 
-/// `tp_dealloc`, as `gen_dealloc`: untrack, finalize (may resurrect), free.
+/// `tp_dealloc`: untrack, then free now, or later when deallocations are
+/// already nested deep (see [`crate::trashcan`]).
 unsafe extern "C" fn dealloc(slf: *mut PyObject) {
+    PyObject_GC_UnTrack(slf.cast());
+    crate::trashcan::dealloc(slf, dealloc_now);
+}
+
+/// Frees one awaitable, as `gen_dealloc`: finalize (may resurrect), clear.
+unsafe fn dealloc_now(slf: *mut PyObject) {
     let this = slf.cast::<PyAwaitableObject>();
     if !(*this).weakreflist.is_null() {
         PyObject_ClearWeakRefs(slf);
     }
-    PyObject_GC_UnTrack(slf.cast());
     if PyObject_CallFinalizerFromDealloc(slf) < 0 {
         return;
     }

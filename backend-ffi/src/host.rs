@@ -82,7 +82,15 @@ impl Host for FfiHost {
     fn on_error(&mut self, callback: Callback, exc: &Exception) -> ErrorOutcome<Exception> {
         let code = unsafe { callback.call(self.object(), exc.as_ptr()) };
         match ErrorOutcome::from_code(code, || unsafe { Exception::fetch() }) {
-            ErrorOutcome::RaiseNew(new) => ErrorOutcome::RaiseNew(new),
+            // Raised inside the handler, the new exception has the handled
+            // one as its context, as in an `except` block.
+            ErrorOutcome::RaiseNew(new) => unsafe {
+                let new = new.unwrap_or_else(|| self.fault(Fault::MissingError, None));
+                if new.as_ptr() != exc.as_ptr() && PyException_GetContext(new.as_ptr()).is_null() {
+                    PyException_SetContext(new.as_ptr(), Owned::from_borrowed(exc.as_ptr()).into_ptr());
+                }
+                ErrorOutcome::RaiseNew(Some(new))
+            },
             other => {
                 // Handled or re-raised: anything the callback left set is dropped.
                 drop(unsafe { Exception::fetch() });

@@ -15,6 +15,7 @@ mod host;
 mod intern;
 mod object;
 pub mod pyerrors;
+mod trashcan;
 
 pub use callback::{CCallback, CDefer, Callback, Defer};
 pub use object::Owned;

@@ -1,0 +1,175 @@
+"""Build every conformance target and run the suite on every interpreter.
+
+Usage: python3 conformance/run.py [--interpreters 3.9,3.11] [--targets reference,ffi,c]
+
+For each CPython 3.9-3.13 found (under `pyenv root`, or given with
+PYAWAITABLE_PYTHONS=/path/python3.9:/path/python3.13) this makes a venv with
+the suite's requirements, builds the targets that interpreter needs, runs the
+pytest suite once per target, and prints a target x interpreter matrix of
+passed / failed counts. Exit status 0 only if every cell is green.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONF = os.path.join(ROOT, "conformance")
+BUILD = os.path.join(ROOT, "target-conformance")
+VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+
+# target name -> module import name
+TARGETS = {
+    "reference": "reference",
+    "ffi": "pyawaitable_conformance_ffi",
+    "c": "pyawaitable_conformance_c",
+}
+
+
+def log(*parts):
+    print("[run]", *parts, flush=True)
+
+
+def find_interpreters():
+    """Map "3.X" -> python path, from PYAWAITABLE_PYTHONS or pyenv."""
+    found = {}
+    listed = os.environ.get("PYAWAITABLE_PYTHONS")
+    candidates = listed.split(os.pathsep) if listed else []
+    if not candidates:
+        try:
+            root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            root = os.path.expanduser("~/.pyenv")
+        versions = os.path.join(root, "versions")
+        if os.path.isdir(versions):
+            for name in sorted(os.listdir(versions)):
+                candidates.append(os.path.join(versions, name, "bin", "python"))
+    for python in candidates:
+        if not os.path.exists(python):
+            continue
+        out = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                             capture_output=True, text=True)
+        version = out.stdout.strip()
+        if version in VERSIONS and version not in found:
+            found[version] = python
+    return found
+
+
+def run(cmd, **kw):
+    log("$", " ".join(cmd))
+    subprocess.run(cmd, check=True, **kw)
+
+
+def venv_for(version, python):
+    """A venv with the suite's requirements, made once and reused."""
+    venv = os.path.join(ROOT, ".venv-test", version)
+    vpython = os.path.join(venv, "bin", "python")
+    stamp = os.path.join(venv, "requirements.stamp")
+    wanted = open(os.path.join(CONF, "requirements.txt")).read()
+    if not (os.path.exists(stamp) and open(stamp).read() == wanted):
+        shutil.rmtree(venv, ignore_errors=True)
+        run([python, "-m", "venv", venv])
+        run([vpython, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r",
+             os.path.join(CONF, "requirements.txt")])
+        with open(stamp, "w") as f:
+            f.write(wanted)
+    return vpython
+
+
+def cargo_build(version, python, package, features=(), release=False):
+    """Build `package` for `python` in that interpreter's own target dir."""
+    target_dir = os.path.join(ROOT, "target-ffi-" + version)
+    cmd = ["cargo", "build", "-q", "-p", package, "--target-dir", target_dir]
+    if features:
+        cmd += ["--features", ",".join(features)]
+    if release:
+        cmd.append("--release")
+    env = dict(os.environ, PYO3_PYTHON=python)
+    run(cmd, cwd=ROOT, env=env)
+    return os.path.join(target_dir, "release" if release else "debug")
+
+
+def build_targets(version, python, vpython, targets):
+    """Build the modules for one interpreter into target-conformance/<version>."""
+    out = os.path.join(BUILD, version)
+    os.makedirs(out, exist_ok=True)
+    if "ffi" in targets:
+        built = cargo_build(version, python, "pyawaitable-conformance", features=["ffi"])
+        shutil.copy(os.path.join(built, "libpyawaitable_conformance.so"),
+                    os.path.join(out, "pyawaitable_conformance_ffi.so"))
+    if "c" in targets:
+        built = cargo_build(version, python, "pyawaitable-ffi", release=True)
+        run([vpython, os.path.join(CONF, "c", "build.py"), "--python", python,
+             "--staticlib", os.path.join(built, "libpyawaitable_ffi.a"), "--out", out])
+    return out
+
+
+def pytest_counts(xml_path):
+    """(passed, failed) from a junit XML report."""
+    try:
+        tree = ET.parse(xml_path)
+    except (OSError, ET.ParseError):
+        return 0, 1
+    root = tree.getroot()
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    total = failed = 0
+    for suite in suites:
+        total += int(suite.get("tests", 0))
+        failed += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        failed += int(suite.get("skipped", 0))
+    return total - failed, failed
+
+
+def run_suite(vpython, module, path, report):
+    env = dict(os.environ, PYAWAITABLE_TARGET=module, PYTHONPATH=path)
+    cmd = [vpython, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", "--junitxml", report]
+    log("$", "PYAWAITABLE_TARGET=%s" % module, " ".join(cmd))
+    subprocess.run(cmd, cwd=CONF, env=env)
+    return pytest_counts(report)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--interpreters", default=",".join(VERSIONS))
+    parser.add_argument("--targets", default=",".join(TARGETS))
+    args = parser.parse_args()
+    wanted_versions = args.interpreters.split(",")
+    targets = [t for t in args.targets.split(",") if t]
+    unknown = set(targets) - set(TARGETS)
+    if unknown:
+        sys.exit("unknown targets: %s" % ", ".join(sorted(unknown)))
+    pythons = find_interpreters()
+    versions = [v for v in wanted_versions if v in pythons]
+    missing = [v for v in wanted_versions if v not in pythons]
+    if missing:
+        log("interpreters not found (not tested):", ", ".join(missing))
+    if not versions:
+        sys.exit("no CPython 3.9-3.13 interpreter found")
+    matrix = {}
+    started = time.time()
+    for version in versions:
+        python = pythons[version]
+        vpython = venv_for(version, python)
+        out = build_targets(version, python, vpython, targets)
+        for target in targets:
+            report = os.path.join(out, "report-%s.xml" % target)
+            matrix[target, version] = run_suite(vpython, TARGETS[target], out, report)
+    width = max(len(t) for t in targets) + 2
+    print()
+    print("target".ljust(width) + "".join(v.center(14) for v in versions))
+    for target in targets:
+        cells = ["%d/%d" % matrix[target, v] for v in versions]
+        print(target.ljust(width) + "".join(c.center(14) for c in cells))
+    print("(cells: passed/failed)   wall time %.0f s" % (time.time() - started))
+    passed = sum(p for p, _ in matrix.values())
+    failed = sum(f for _, f in matrix.values())
+    print("conformance: %d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed or not passed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: core tests and doctests, the
+# facade's feature checks, then the conformance matrix (every target on every
+# CPython 3.9-3.13 found), each in its own venv made here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$SECONDS
+
+echo "== core: unit, model and doc tests"
+cargo test -q -p pyawaitable-core
+
+echo "== facade: exactly one backend feature"
+PYO3_PYTHON="${PYO3_PYTHON:-$(command -v python3)}"
+export PYO3_PYTHON
+for feature in pyo3 ffi abi3; do
+    cargo check -q -p pyawaitable --features "$feature" --target-dir target-facade
+    echo "feature $feature: builds"
+done
+for features in "" "ffi,pyo3" "ffi,abi3"; do
+    if cargo check -q -p pyawaitable ${features:+--features "$features"} --target-dir target-facade 2>/tmp/facade.err; then
+        echo "features '$features' built but must be refused" >&2
+        exit 1
+    fi
+    grep -q "enable exactly one" /tmp/facade.err
+    echo "features '${features:-none}': refused with a clear message"
+done
+
+echo "== conformance"
+python3 conformance/run.py "$@"
+echo "test command wall time: $((SECONDS - started)) s"
