@@ -92,14 +92,27 @@ pub unsafe fn new_awaitable() -> *mut PyObject {
     obj
 }
 
-/// Runs a transition with a recursion guard: deeply nested awaitables give
-/// `RecursionError`, not a C stack overflow.
+thread_local! {
+    /// How many transitions of our awaitables are running on this thread.
+    static NESTING: std::cell::Cell<c_int> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs a transition under a recursion guard: awaitables nested deeper than
+/// the interpreter's recursion limit give `RecursionError`, as nested native
+/// coroutines do, never a C stack overflow.
 #[inline]
 unsafe fn guarded<T>(slf: *mut PyObject, run: impl FnOnce(&mut FfiHost) -> T, refused: impl FnOnce() -> T) -> T {
+    let depth = NESTING.get();
+    if depth >= Py_GetRecursionLimit() {
+        PyErr_SetString(PyExc_RecursionError, c"maximum recursion depth exceeded in pyawaitable".as_ptr());
+        return refused();
+    }
     if Py_EnterRecursiveCall(c" in pyawaitable".as_ptr()) != 0 {
         return refused();
     }
+    NESTING.set(depth + 1);
     let out = run(&mut FfiHost::new(slf));
+    NESTING.set(depth);
     Py_LeaveRecursiveCall();
     out
 }
