@@ -17,20 +17,15 @@ use std::collections::VecDeque;
 /// assert_eq!(q.pop_front(), Some(2));
 /// assert_eq!(q.pop_front(), None);
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub enum Queue<T> {
     /// Nothing queued, nothing allocated.
+    #[default]
     Empty,
     /// Exactly one element, held inline.
     One(T),
     /// Any number of elements; the allocation is kept once made.
     Many(VecDeque<T>),
-}
-
-impl<T> Default for Queue<T> {
-    fn default() -> Self {
-        Queue::Empty
-    }
 }
 
 impl<T> Queue<T> {

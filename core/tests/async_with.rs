@@ -161,6 +161,14 @@ fn an_error_raised_by_the_body_callback_discards_its_awaits_and_goes_to_exit() {
 }
 
 #[test]
+fn a_body_callback_reporting_an_error_it_did_not_set_sends_system_error_to_exit() {
+    let body = Callback::named("body").returning(-1, None);
+    let mut host = program(enter(), exit(true), body, None);
+    assert_eq!(run(&mut host), Outcome::Return(Obj::None));
+    assert!(host.trace.contains(&Trace::Exit(Some(exc("SystemError")))));
+}
+
+#[test]
 fn an_error_from_awaiting_exit_replaces_the_body_error_and_exit_is_not_called_again() {
     let body = Callback::named("body").then(add_await(Script::yields(0).id(20).raising("E")));
     let failing_exit = Script::yields(0).id(11).raising("X");
@@ -245,6 +253,19 @@ fn cancel_in_the_body_discards_everything_queued_but_the_block_still_exits() {
         awaited(11).into(),
     ]
     .concat();
+    assert_eq!(host.trace, expected);
+}
+
+#[test]
+fn cancel_while_suspended_in_the_body_closes_the_await_and_the_block_exits_on_the_next_send() {
+    let body = Callback::named("body").then(add_await(Script::yields(1).id(20))).then(add_await(Script::yields(0).id(21)));
+    let mut host = program(enter(), exit(false), body, None);
+    drive::send(&mut host, Obj::None);
+    assert_eq!(drive::send(&mut host, Obj::None), Outcome::Yield(Obj::int(0)));
+    host.trace.clear();
+    assert_eq!(drive::cancel(&mut host), Ok(()));
+    assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::None));
+    let expected = [vec![Trace::Discard(30), Trace::Discard(21), Trace::Close(20), Trace::Exit(None)], awaited(11).into()].concat();
     assert_eq!(host.trace, expected);
 }
 

@@ -308,14 +308,27 @@ fn cancel_while_suspended_closes_the_inner_awaitable_and_drops_the_queue_and_its
     assert_eq!(host.machine.stage(), Stage::Suspended);
     assert_eq!(host.machine.pending(), 0);
     assert!(host.machine.awaiting().is_none());
+    // The cancelled await's callbacks never run.
     assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::None));
-    assert_eq!(host.trace.len(), 2);
+    assert_eq!(host.trace, vec![Trace::Discard(2), Trace::Close(1)]);
 }
 
 #[test]
 fn cancel_while_suspended_reports_what_closing_the_inner_awaitable_raised() {
     let mut host = suspended(Script::yields(1).on_close(OnClose::Raise(exc("E"))));
     assert_eq!(drive::cancel(&mut host), Err(exc("E")));
+}
+
+#[test]
+fn awaiting_an_awaitable_that_an_await_is_suspended_in_is_refused() {
+    let mut host = awaiting([Script::yields(1).id(1)]);
+    assert_eq!(drive::begin_await(&mut host), Ok(()));
+    drive::send(&mut host, Obj::None);
+    assert_eq!(drive::begin_await(&mut host), Err(exc("RuntimeError")));
+    drive::send(&mut host, Obj::None);
+    assert_eq!(host.machine.stage(), Stage::Finished);
+    // Awaiting a finished awaitable is allowed; its first send then refuses.
+    assert_eq!(drive::begin_await(&mut host), Ok(()));
 }
 
 // --- Finished ---
