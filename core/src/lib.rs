@@ -36,8 +36,6 @@
 //! assert_eq!(drive::send(&mut host, Obj::None), Outcome::Yield(Obj::int(1)));
 //! assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::int(42)));
 //! ```
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod drive;
 mod entry;
