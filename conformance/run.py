@@ -27,6 +27,7 @@ TARGETS = {
     "reference": "reference",
     "ffi": "pyawaitable_conformance_ffi",
     "c": "pyawaitable_conformance_c",
+    "c-limited": "pyawaitable_conformance_c_limited",
 }
 
 
@@ -101,10 +102,11 @@ def build_targets(version, python, vpython, targets):
         built = cargo_build(version, python, "pyawaitable-conformance", features=["ffi"])
         shutil.copy(os.path.join(built, "libpyawaitable_conformance.so"),
                     os.path.join(out, "pyawaitable_conformance_ffi.so"))
-    if "c" in targets:
-        built = cargo_build(version, python, "pyawaitable-ffi", release=True)
-        run([vpython, os.path.join(CONF, "c", "build.py"), "--python", python,
-             "--staticlib", os.path.join(built, "libpyawaitable_ffi.a"), "--out", out])
+    for target, flags in (("c", []), ("c-limited", ["--limited"])):
+        if target in targets:
+            built = cargo_build(version, python, "pyawaitable-ffi", release=True)
+            run([vpython, os.path.join(CONF, "c", "build.py"), "--python", python,
+                 "--staticlib", os.path.join(built, "libpyawaitable_ffi.a"), "--out", out] + flags)
     return out
 
 

@@ -75,8 +75,9 @@
  *     be caught by an error callback. close() closes the inner object first;
  *     one that swallows GeneratorExit yields RuntimeError, as for a
  *     coroutine. pyawaitable 2.x forwarded neither.
- *  3. throw() also accepts an exception class alone (coro.throw(ValueError))
- *     and the three-argument form; pyawaitable 2.x crashed on the former.
+ *  3. throw() takes the one- and three-argument forms of a coroutine's
+ *     throw(), including an exception class alone (coro.throw(ValueError)),
+ *     on which pyawaitable 2.x crashed.
  *  4. The result is returned as it is: a tuple stays a tuple (2.x unpacked it
  *     into the StopIteration arguments), and None, exception instances and
  *     StopIteration instances come back intact too.
@@ -103,7 +104,10 @@
  *     (from __aenter__, __aexit__ or an unsuppressed body error) go to the
  *     error callback.
  * 11. PyAwaitable_Cancel may be followed, in the same callback, by new
- *     PyAwaitable_AddAwait calls: the new entries run normally.
+ *     PyAwaitable_AddAwait calls: the new entries run normally. Called
+ *     while the awaitable is suspended, it closes the await in progress;
+ *     if that fails, or `aw` is the wrong object, the exception is left set
+ *     (the function returns void: check PyErr_Occurred()).
  * 12. Awaitables dropped by PyAwaitable_Cancel are closed, so coroutines that
  *     never started produce no "never awaited" RuntimeWarning.
  * 13. Bad input is reported with a Python exception instead of an assertion
@@ -114,8 +118,8 @@
  *     cannot be awaited (TypeError); a value index out of range
  *     (IndexError); adding to an awaitable that has finished (RuntimeError).
  *
- * Additions: PyAwaitable_AddExpr, and the array functions
- * PyAwaitable_SaveValuesArray, PyAwaitable_ValueCount,
+ * Additions to the API of pyawaitable 2.0.1: PyAwaitable_AddExpr, and the
+ * array functions PyAwaitable_SaveValuesArray, PyAwaitable_ValueCount,
  * PyAwaitable_SaveArbValuesArray and PyAwaitable_ArbValueCount, on which the
  * variadic PyAwaitable_SaveValues / UnpackValues / SaveArbValues /
  * UnpackArbValues are built here (Rust cannot define C variadic functions).
@@ -232,7 +236,8 @@ int PyAwaitable_DeferAwait(PyObject *aw, PyAwaitable_Defer cb);
  * __aenter__ and __aexit__ are looked up, and __aenter__() is called, now;
  * the object it returns is awaited when the awaitable reaches this entry.
  * The body callback then runs with the entered value (borrowed); awaits it
- * adds run inside the block, before __aexit__ is awaited. If the body fails
+ * adds run inside the block, before __aexit__ is awaited. `cb` may be NULL:
+ * an empty body (the entered value is dropped). If the body fails
  * (cb returns -1 or -2), its exception is passed to
  * __aexit__(type, exc, traceback) and raised again unless __aexit__
  * returns a true value. An exception leaving the statement (from
@@ -241,7 +246,7 @@ int PyAwaitable_DeferAwait(PyObject *aw, PyAwaitable_Defer cb);
  *
  * `aw` and `ctx` are borrowed. Returns 0, or -1 with an exception set:
  * TypeError for a wrong `aw` or if `ctx` is not an asynchronous context
- * manager; ValueError if `ctx` or `cb` is NULL; whatever __aenter__()
+ * manager; ValueError if `ctx` is NULL; whatever __aenter__()
  * raised; RuntimeError if `aw` has finished.
  */
 int PyAwaitable_AsyncWith(PyObject *aw, PyObject *ctx,
@@ -249,13 +254,17 @@ int PyAwaitable_AsyncWith(PyObject *aw, PyObject *ctx,
 
 /*
  * Drops every entry still queued in `aw` and closes the await in progress,
- * if any. Dropped awaitables are closed, so they emit no "never awaited"
- * warning. Entries added afterwards (for example by the callback that
- * called PyAwaitable_Cancel) run as usual.
+ * if any. Dropped coroutines, generators and awaitables of this library
+ * are closed, so they emit no "never awaited" warning. Entries added
+ * afterwards (for example by the callback that called PyAwaitable_Cancel)
+ * run as usual. The result and the stored values are kept.
  *
- * Returns nothing. Errors (raised while closing a dropped awaitable, or
- * `aw` not being an awaitable of this library) are reported through
- * sys.unraisablehook; no exception is left set.
+ * Returns nothing; check PyErr_Occurred() afterwards. On failure the
+ * exception is left set: TypeError if `aw` is not an awaitable of this
+ * library, or whatever closing the await in progress raised (RuntimeError
+ * if it ignored GeneratorExit). Called from a callback, it has no await in
+ * progress to close, so there it fails only for a wrong `aw`. An error
+ * raised while closing a dropped entry goes to sys.unraisablehook.
  */
 void PyAwaitable_Cancel(PyObject *aw);
 

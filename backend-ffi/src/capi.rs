@@ -71,15 +71,16 @@ pub unsafe extern "C" fn PyAwaitable_SetResult(aw: *mut PyObject, result: *mut P
 }
 
 /// `PyAwaitable_Cancel`: drops the queued awaits and closes the current one.
-/// Errors are reported as unraisable (the function returns nothing).
+/// Returns nothing: on failure (`TypeError` for a wrong `aw`, or an error
+/// closing the await in progress) the exception is left set, for the caller
+/// to see with `PyErr_Occurred()`.
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_Cancel(aw: *mut PyObject) {
-    if api::cancel(aw) < 0 {
-        PyErr_WriteUnraisable(aw);
-    }
+    api::cancel(aw);
 }
 
-/// `PyAwaitable_AsyncWith`: `async with ctx` with `cb` as the body.
+/// `PyAwaitable_AsyncWith`: `async with ctx` with `cb` as the body; a null
+/// `cb` is an empty body (as in pyawaitable 2.x).
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_AsyncWith(
     aw: *mut PyObject,
@@ -87,13 +88,11 @@ pub unsafe extern "C" fn PyAwaitable_AsyncWith(
     cb: Option<CCallback>,
     err: Option<CCallback>,
 ) -> c_int {
-    match cb {
-        Some(cb) => api::async_with(aw, ctx, Callback::C(cb), err.map(Callback::C)),
-        None => {
-            PyErr_SetString(PyExc_ValueError, c"pyawaitable: the async with body callback is NULL".as_ptr());
-            -1
-        }
-    }
+    let body = match cb {
+        Some(cb) => Callback::C(cb),
+        None => Callback::rust(|_, _| 0),
+    };
+    api::async_with(aw, ctx, body, err.map(Callback::C))
 }
 
 /// Reads a C array, treating a null pointer with length 0 as empty.

@@ -1,0 +1,419 @@
+"""Reference target: every function of ``spec.FUNCTIONS`` written with plain ``async def``.
+
+DESIGN.md defines the behaviour of an awaitable of this library as that of the native
+coroutine performing the same awaits with the callbacks' logic written inline. This
+module *is* that coroutine: the awaitables it returns are native coroutines, so
+running the suite against it shows that the tests encode native-coroutine semantics.
+
+The generic operations (``add_await``, ``set_result``, ``cancel``, ...) act on
+coroutines of ``_pyawaitable_body``, whose only argument is a ``_State`` holding the
+queue of entries, the result and the stored values. The state is found again through
+the coroutine's frame, so the garbage collector sees it exactly as it sees the state
+of a native awaitable (through the coroutine). The fixed scenarios (``trampoline``,
+``multiply``, ...) are small ``async def`` functions, preceded by the argument checks
+the native functions make at call time.
+"""
+
+import collections
+import inspect
+import types
+import weakref
+
+BACKEND = "reference"
+CAPABILITIES = frozenset()
+
+_AWAIT, _DEFER, _WITH, _EXIT = range(4)
+
+
+class _State(object):
+    __slots__ = ("entries", "result", "values", "arb", "ref", "__weakref__")
+
+    def __init__(self):
+        self.entries = collections.deque()
+        self.result = None
+        self.values = []
+        self.arb = []
+        self.ref = None
+
+
+def _aw(state):
+    return state.ref()
+
+
+def _missing(what):
+    return SystemError("%s returned an error code without setting an exception" % what)
+
+
+async def _pyawaitable_body(_pyawaitable_state):
+    # The loop of DESIGN.md's "equivalent" coroutine. Callbacks are C-style: they
+    # return (code, exception-or-None).
+    st = _pyawaitable_state
+    entries = st.entries
+    while entries:
+        entry = entries.popleft()
+        kind = entry[0]
+
+        if kind == _DEFER:
+            code, exc = entry[1](_aw(st))
+            if code != 0:
+                raise exc if exc is not None else _missing("defer callback")
+            continue
+
+        if kind == _WITH:
+            _, ctx, on_result, on_error, aexit = entry
+            entry = None
+            try:
+                entered = await ctx.__aenter__()
+            except BaseException as exc:
+                if on_error is None:
+                    raise
+                code, new = on_error(_aw(st), exc)
+                if code == -1:
+                    raise
+                if code != 0:
+                    raise new if new is not None else _missing("error callback")
+                continue
+            body_error = None
+            if on_result is not None:
+                code, body_error = on_result(_aw(st), entered)
+                if code != 0 and body_error is None:
+                    body_error = _missing("result callback")
+                if code == 0:
+                    body_error = None
+            # After the awaits that the callback added: they are the body.
+            entries.append((_EXIT, aexit, body_error, on_error))
+            continue
+
+        if kind == _EXIT:
+            _, aexit, body_error, on_error = entry
+            entry = None
+            try:
+                if body_error is None:
+                    await aexit(None, None, None)
+                else:
+                    try:
+                        suppress = await aexit(
+                            type(body_error), body_error, body_error.__traceback__
+                        )
+                    except BaseException:
+                        raise
+                    if not suppress:
+                        raise body_error
+            except BaseException as exc:
+                body_error = None
+                if on_error is None:
+                    raise
+                code, new = on_error(_aw(st), exc)
+                if code == -1:
+                    raise
+                if code != 0:
+                    raise new if new is not None else _missing("error callback")
+            continue
+
+        _, awaitable, on_result, on_error = entry
+        entry = None
+        skip = None
+        try:
+            value = await awaitable
+            awaitable = None
+            if on_result is not None:
+                code, exc = on_result(_aw(st), value)
+                value = None
+                if code == -1:
+                    raise exc if exc is not None else _missing("result callback")
+                if code < -1:
+                    skip = exc if exc is not None else _missing("result callback")
+        except BaseException as exc:
+            awaitable = None
+            if on_error is None:
+                raise
+            code, new = on_error(_aw(st), exc)
+            if code == -1:
+                raise
+            if code != 0:
+                raise new if new is not None else _missing("error callback")
+        if skip is not None:
+            try:
+                raise skip
+            finally:
+                skip = None
+    return st.result
+
+
+_BODY_CODE = _pyawaitable_body.__code__
+
+
+def _new():
+    st = _State()
+    coro = _pyawaitable_body(st)
+    st.ref = weakref.ref(coro)
+    return coro
+
+
+def _state(aw):
+    if type(aw) is types.CoroutineType:
+        frame = aw.cr_frame
+        if frame is not None and frame.f_code is _BODY_CODE:
+            return frame.f_locals["_pyawaitable_state"]
+        if frame is None and aw.cr_code is _BODY_CODE:
+            raise RuntimeError("the awaitable has finished")
+    raise TypeError("expected an awaitable of this library, got %r" % type(aw).__name__)
+
+
+def _is_awaitable(obj):
+    if isinstance(obj, types.GeneratorType):
+        return bool(obj.gi_code.co_flags & inspect.CO_ITERABLE_COROUTINE)
+    return hasattr(type(obj), "__await__")
+
+
+def _check_awaitable(obj):
+    if not _is_awaitable(obj):
+        raise TypeError("%r object is not awaitable" % type(obj).__name__)
+
+
+def _check_index(seq, index):
+    if not 0 <= index < len(seq):
+        raise IndexError("value index %d out of range (%d saved)" % (index, len(seq)))
+
+
+def _close_dropped(obj):
+    close = getattr(obj, "close", None)
+    if close is not None:
+        close()
+
+
+# --- the driver protocol ---------------------------------------------------
+
+
+def _protocol(result, raised_code):
+    if result is None:
+        return 0, None
+    if isinstance(result, tuple):
+        code, exc = result
+        return int(code), exc
+    return int(result), None
+
+
+def _call(fn, args, raised_code):
+    try:
+        result = fn(*args)
+    except BaseException as exc:
+        return raised_code, exc
+    return _protocol(result, raised_code)
+
+
+def _drv_result(aw, value):
+    return _call(_state(aw).values[0], (aw, value), -1)
+
+
+def _drv_error(aw, exc):
+    return _call(_state(aw).values[1], (aw, exc), -2)
+
+
+def _drv_defer(aw):
+    return _call(_state(aw).values[2], (aw,), -1)
+
+
+# --- construction ----------------------------------------------------------
+
+
+def new():
+    return _new()
+
+
+def type_object():
+    return types.CoroutineType
+
+
+def driver(on_result, on_error, on_defer):
+    aw = _new()
+    _state(aw).values.extend((on_result, on_error, on_defer))
+    return aw
+
+
+# --- one library operation each --------------------------------------------
+
+
+def _add_await(aw, awaitable, on_result, on_error):
+    st = _state(aw)
+    if awaitable is aw:
+        raise ValueError("an awaitable cannot await itself")
+    _check_awaitable(awaitable)
+    st.entries.append((_AWAIT, awaitable, on_result, on_error))
+
+
+def add_await(aw, awaitable, with_result, with_error):
+    _add_await(
+        aw,
+        awaitable,
+        _drv_result if with_result else None,
+        _drv_error if with_error else None,
+    )
+
+
+def add_await_null(aw):
+    _state(aw)
+    raise ValueError("NULL passed as the awaitable")
+
+
+def add_expr(aw, factory, with_result, with_error):
+    _state(aw)
+    add_await(aw, factory(), with_result, with_error)
+
+
+def defer(aw):
+    _state(aw).entries.append((_DEFER, _drv_defer))
+
+
+def set_result(aw, value):
+    _state(aw).result = value
+
+
+def cancel(aw):
+    st = _state(aw)
+    dropped = list(st.entries)
+    st.entries.clear()
+    for entry in dropped:
+        if entry[0] == _AWAIT:
+            _close_dropped(entry[1])
+
+
+def async_with(aw, ctx, with_result, with_error):
+    st = _state(aw)
+    if not hasattr(ctx, "__aenter__") or not hasattr(ctx, "__aexit__"):
+        raise TypeError("%r object is not an async context manager" % type(ctx).__name__)
+    st.entries.append(
+        (
+            _WITH,
+            ctx,
+            _drv_result if with_result else None,
+            _drv_error if with_error else None,
+            ctx.__aexit__,
+        )
+    )
+
+
+def save_values(aw, *values):
+    _state(aw).values.extend(values)
+
+
+def unpack_values(aw, n):
+    values = _state(aw).values
+    if n != len(values):
+        raise AssertionError("unpack_values: %d asked, %d saved" % (n, len(values)))
+    return tuple(values)
+
+
+def get_value(aw, index):
+    values = _state(aw).values
+    _check_index(values, index)
+    return values[index]
+
+
+def set_value(aw, index, value):
+    values = _state(aw).values
+    _check_index(values, index)
+    values[index] = value
+
+
+def save_arb_values(aw, *ints):
+    _state(aw).arb.extend(int(i) for i in ints)
+
+
+def unpack_arb_values(aw, n):
+    arb = _state(aw).arb
+    if n != len(arb):
+        raise AssertionError("unpack_arb_values: %d asked, %d saved" % (n, len(arb)))
+    return tuple(arb)
+
+
+def get_arb_value(aw, index):
+    arb = _state(aw).arb
+    _check_index(arb, index)
+    return arb[index]
+
+
+def set_arb_value(aw, index, value):
+    arb = _state(aw).arb
+    _check_index(arb, index)
+    arb[index] = int(value)
+
+
+# --- fixed scenarios -------------------------------------------------------
+
+
+async def _trampoline(awaitable):
+    return await awaitable
+
+
+def trampoline(awaitable):
+    _check_awaitable(awaitable)
+    return _trampoline(awaitable)
+
+
+async def _multiply(n, first):
+    value = await first
+    return value * n
+
+
+def multiply(n, get):
+    first = get()
+    _check_awaitable(first)
+    return _multiply(n, first)
+
+
+async def _sequence(items):
+    out = []
+    for item in items:
+        out.append(await item)
+    return out
+
+
+def sequence(awaitables):
+    items = list(awaitables)
+    for item in items:
+        _check_awaitable(item)
+    return _sequence(items)
+
+
+async def _loop_until(first, get, stop):
+    out = []
+    current = first
+    while True:
+        value = await current
+        out.append(value)
+        if value == stop:
+            return out
+        current = get()
+        _check_awaitable(current)
+
+
+def loop_until(get, stop):
+    first = get()
+    _check_awaitable(first)
+    return _loop_until(first, get, stop)
+
+
+async def _catch(awaitable):
+    try:
+        return await awaitable
+    except BaseException as exc:
+        return exc
+
+
+def catch(awaitable):
+    _check_awaitable(awaitable)
+    return _catch(awaitable)
+
+
+async def _cancel_and_readd(first, dropped, then):
+    await first
+    _close_dropped(dropped)
+    dropped = None
+    return await then
+
+
+def cancel_and_readd(first, dropped, then):
+    for item in (first, dropped, then):
+        _check_awaitable(item)
+    return _cancel_and_readd(first, dropped, then)
