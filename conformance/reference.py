@@ -7,9 +7,10 @@ running the suite against it shows that the tests encode native-coroutine semant
 
 The generic operations (``add_await``, ``set_result``, ``cancel``, ...) act on
 coroutines of ``_pyawaitable_body``, whose only argument is a ``_State`` holding the
-queue of entries, the result and the stored values. The state is found again through
-the coroutine's frame, so the garbage collector sees it exactly as it sees the state
-of a native awaitable (through the coroutine). The fixed scenarios (``trampoline``,
+queue of entries, the result and the stored values. Only the coroutine's frame holds
+the state strongly (a table keyed by the coroutine finds it again through a weak
+reference), so the garbage collector sees it exactly as it sees the state of a native
+awaitable: through the awaitable. The fixed scenarios (``trampoline``,
 ``multiply``, ...) are small ``async def`` functions, preceded by the argument checks
 the native functions make at call time.
 """
@@ -91,12 +92,9 @@ async def _pyawaitable_body(_pyawaitable_state):
                 if body_error is None:
                     await aexit(None, None, None)
                 else:
-                    try:
-                        suppress = await aexit(
-                            type(body_error), body_error, body_error.__traceback__
-                        )
-                    except BaseException:
-                        raise
+                    suppress = await aexit(
+                        type(body_error), body_error, body_error.__traceback__
+                    )
                     if not suppress:
                         raise body_error
             except BaseException as exc:
@@ -143,20 +141,36 @@ async def _pyawaitable_body(_pyawaitable_state):
 _BODY_CODE = _pyawaitable_body.__code__
 
 
+# id(coroutine) -> weak reference to its state. Only the coroutine's frame holds the
+# state strongly, so the garbage collector sees stored values, the queue and the
+# result through the coroutine, as it sees them through a native awaitable.
+_STATES = {}
+
+
+def _forget(key):
+    def callback(wr):
+        if _STATES.get(key) is wr:
+            del _STATES[key]
+
+    return callback
+
+
 def _new():
     st = _State()
     coro = _pyawaitable_body(st)
     st.ref = weakref.ref(coro)
+    key = id(coro)
+    _STATES[key] = weakref.ref(st, _forget(key))
     return coro
 
 
 def _state(aw):
-    if type(aw) is types.CoroutineType:
-        frame = aw.cr_frame
-        if frame is not None and frame.f_code is _BODY_CODE:
-            return frame.f_locals["_pyawaitable_state"]
-        if frame is None and aw.cr_code is _BODY_CODE:
-            raise RuntimeError("the awaitable has finished")
+    wr = _STATES.get(id(aw))
+    st = wr() if wr is not None else None
+    if st is not None and st.ref() is aw:
+        return st
+    if type(aw) is types.CoroutineType and aw.cr_code is _BODY_CODE:
+        raise RuntimeError("the awaitable has finished")
     raise TypeError("expected an awaitable of this library, got %r" % type(aw).__name__)
 
 
@@ -185,7 +199,7 @@ def _close_dropped(obj):
 # --- the driver protocol ---------------------------------------------------
 
 
-def _protocol(result, raised_code):
+def _protocol(result):
     if result is None:
         return 0, None
     if isinstance(result, tuple):
@@ -199,7 +213,7 @@ def _call(fn, args, raised_code):
         result = fn(*args)
     except BaseException as exc:
         return raised_code, exc
-    return _protocol(result, raised_code)
+    return _protocol(result)
 
 
 def _drv_result(aw, value):

@@ -45,7 +45,9 @@ bad argument, at call time:
   (every function taking ``aw``; ``cancel`` included);
 * an awaitable argument without ``__await__`` that is not a ``types.coroutine``
   generator either -> ``TypeError`` (``add_await``, ``add_expr``, ``trampoline``,
-  ``multiply``, ``sequence``, ``loop_until``, ``catch``, ``cancel_and_readd``);
+  ``multiply``, ``sequence``, ``loop_until``, ``catch``, and ``first``/``dropped`` of
+  ``cancel_and_readd``). As for ``await``, ``__await__`` is looked up on the type: a
+  class whose instances are awaitable is not itself awaitable;
 * the awaitable itself passed to its own ``add_await`` -> ``ValueError``;
 * ``NULL`` (no object) passed to ``AddAwait`` -> ``ValueError``;
 * a value index ``< 0`` or ``>=`` the number saved -> ``IndexError``;
@@ -182,9 +184,10 @@ FUNCTIONS = {
     ),
     "cancel_and_readd": (
         "cancel_and_readd(first, dropped, then)",
-        "aw = New(); AddAwait(aw, first, CANCEL_CB, NULL); AddAwait(aw, dropped, NULL, "
-        "NULL); CANCEL_CB does Cancel(aw) then AddAwait(aw, then, SET_RESULT_CB, NULL). "
-        "Return aw: awaiting it awaits first and then, never dropped (closed instead).",
+        "aw = New(); SaveValues(aw, 1, then); AddAwait(aw, first, CANCEL_CB, NULL); "
+        "AddAwait(aw, dropped, NULL, NULL); CANCEL_CB does Cancel(aw) then "
+        "AddAwait(aw, GetValue(aw, 0), SET_RESULT_CB, NULL). Return aw: awaiting it "
+        "awaits first and then, never dropped (Cancel closes it).",
     ),
 }
 

@@ -7,7 +7,6 @@ given as ``PYAWAITABLE_TARGET_PATH``.
 """
 
 import asyncio
-import importlib
 import os
 import sys
 
@@ -20,7 +19,6 @@ for _path in (os.environ.get("PYAWAITABLE_TARGET_PATH"), CONF_DIR, TESTS_DIR):
         sys.path.insert(0, _path)
 
 import helpers  # noqa: E402
-import spec  # noqa: E402
 
 MOD = helpers.MOD
 

@@ -9,7 +9,6 @@ import warnings
 import pytest
 
 import helpers
-from helpers import drive
 
 
 class Boom(Exception):

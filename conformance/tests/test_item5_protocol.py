@@ -4,7 +4,6 @@ import asyncio
 import collections.abc
 import gc
 import inspect
-import sys
 import types
 import weakref
 

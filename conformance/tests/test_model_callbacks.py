@@ -5,7 +5,6 @@ set_result, and tracebacks through re-raise."""
 import gc
 import inspect
 import traceback
-import types
 
 import pytest
 
