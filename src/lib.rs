@@ -15,7 +15,9 @@ compile_error!("pyawaitable: enable exactly one backend feature: `pyo3`, `ffi` o
     all(feature = "pyo3", feature = "abi3"),
     all(feature = "ffi", feature = "abi3")
 ))]
-compile_error!("pyawaitable: backend features `pyo3`, `ffi` and `abi3` are exclusive; enable exactly one");
+compile_error!(
+    "pyawaitable: backend features `pyo3`, `ffi` and `abi3` are exclusive; enable exactly one"
+);
 
 #[cfg(feature = "pyo3")]
 pub use pyawaitable_pyo3::*;

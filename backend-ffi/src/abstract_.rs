@@ -57,13 +57,25 @@ pub(crate) unsafe fn await_iter(awaitable: Owned) -> Result<Owned, Exception> {
         return Ok(awaitable);
     }
     let slots = (*Py_TYPE(obj)).tp_as_async;
-    let Some(am_await) = (if slots.is_null() { None } else { (*slots).am_await }) else {
-        PyErr_Format(PyExc_TypeError, c"object %.100s can't be used in 'await' expression".as_ptr(), (*Py_TYPE(obj)).tp_name);
+    let Some(am_await) = (if slots.is_null() {
+        None
+    } else {
+        (*slots).am_await
+    }) else {
+        PyErr_Format(
+            PyExc_TypeError,
+            c"object %.100s can't be used in 'await' expression".as_ptr(),
+            (*Py_TYPE(obj)).tp_name,
+        );
         return Err(Exception::fetch_or_system_error());
     };
-    let iter = Owned::from_owned(am_await(obj)).ok_or_else(|| Exception::fetch_or_system_error())?;
+    let iter =
+        Owned::from_owned(am_await(obj)).ok_or_else(|| Exception::fetch_or_system_error())?;
     if is_coroutine(iter.as_ptr()) {
-        return Err(Exception::new(PyExc_TypeError, c"__await__() returned a coroutine"));
+        return Err(Exception::new(
+            PyExc_TypeError,
+            c"__await__() returned a coroutine",
+        ));
     }
     if PyIter_Check(iter.as_ptr()) == 0 {
         PyErr_Format(
@@ -163,7 +175,9 @@ pub(crate) unsafe fn close(iter: Owned) -> Result<(), Exception> {
 /// GIL held, no exception set.
 pub(crate) unsafe fn discard(awaitable: Owned) {
     let obj = awaitable.as_ptr();
-    let closable = PyCoro_CheckExact(obj) != 0 || PyGen_CheckExact(obj) != 0 || crate::genobject::downcast(obj).is_some();
+    let closable = PyCoro_CheckExact(obj) != 0
+        || PyGen_CheckExact(obj) != 0
+        || crate::genobject::downcast(obj).is_some();
     if closable {
         if let Err(exc) = close(awaitable) {
             exc.restore();

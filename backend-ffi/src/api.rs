@@ -39,11 +39,18 @@ unsafe fn checked<'a>(aw: *mut PyObject) -> Option<&'a mut Machine<FfiHost>> {
     match downcast(aw) {
         Some(obj) => Some(crate::genobject::PyAwaitableObject::machine(obj.cast())),
         None if aw.is_null() => {
-            PyErr_SetString(PyExc_TypeError, c"expected a pyawaitable.PyAwaitable, got NULL".as_ptr());
+            PyErr_SetString(
+                PyExc_TypeError,
+                c"expected a pyawaitable.PyAwaitable, got NULL".as_ptr(),
+            );
             None
         }
         None => {
-            PyErr_Format(PyExc_TypeError, c"expected a pyawaitable.PyAwaitable, got %.100s".as_ptr(), (*Py_TYPE(aw)).tp_name);
+            PyErr_Format(
+                PyExc_TypeError,
+                c"expected a pyawaitable.PyAwaitable, got %.100s".as_ptr(),
+                (*Py_TYPE(aw)).tp_name,
+            );
             None
         }
     }
@@ -52,7 +59,10 @@ unsafe fn checked<'a>(aw: *mut PyObject) -> Option<&'a mut Machine<FfiHost>> {
 /// Reports an entry refused by a finished awaitable, releasing it.
 unsafe fn refused<T>(entry: T) -> c_int {
     drop(entry);
-    PyErr_SetString(PyExc_RuntimeError, c"cannot add to a pyawaitable that has finished".as_ptr());
+    PyErr_SetString(
+        PyExc_RuntimeError,
+        c"cannot add to a pyawaitable that has finished".as_ptr(),
+    );
     -1
 }
 
@@ -73,18 +83,35 @@ pub unsafe fn new() -> *mut PyObject {
 ///
 /// # Safety
 /// GIL held; pointers null or live.
-pub unsafe fn add_await(aw: *mut PyObject, awaitable: *mut PyObject, on_result: Option<Callback>, on_error: Option<Callback>) -> c_int {
-    let Some(machine) = checked(aw) else { return -1 };
+pub unsafe fn add_await(
+    aw: *mut PyObject,
+    awaitable: *mut PyObject,
+    on_result: Option<Callback>,
+    on_error: Option<Callback>,
+) -> c_int {
+    let Some(machine) = checked(aw) else {
+        return -1;
+    };
     if awaitable.is_null() {
-        PyErr_SetString(PyExc_ValueError, c"pyawaitable: the awaitable to add is NULL".as_ptr());
+        PyErr_SetString(
+            PyExc_ValueError,
+            c"pyawaitable: the awaitable to add is NULL".as_ptr(),
+        );
         return -1;
     }
     if awaitable == aw {
-        PyErr_SetString(PyExc_ValueError, c"pyawaitable: an awaitable cannot await itself".as_ptr());
+        PyErr_SetString(
+            PyExc_ValueError,
+            c"pyawaitable: an awaitable cannot await itself".as_ptr(),
+        );
         return -1;
     }
     if !abstract_::is_awaitable(awaitable) {
-        PyErr_Format(PyExc_TypeError, c"object %.100s can't be used in 'await' expression".as_ptr(), (*Py_TYPE(awaitable)).tp_name);
+        PyErr_Format(
+            PyExc_TypeError,
+            c"object %.100s can't be used in 'await' expression".as_ptr(),
+            (*Py_TYPE(awaitable)).tp_name,
+        );
         return -1;
     }
     match machine.add_await(Owned::from_borrowed(awaitable), on_result, on_error) {
@@ -98,10 +125,18 @@ pub unsafe fn add_await(aw: *mut PyObject, awaitable: *mut PyObject, on_result: 
 ///
 /// # Safety
 /// GIL held; `expr` null or a new reference.
-pub unsafe fn add_expr(aw: *mut PyObject, expr: *mut PyObject, on_result: Option<Callback>, on_error: Option<Callback>) -> c_int {
+pub unsafe fn add_expr(
+    aw: *mut PyObject,
+    expr: *mut PyObject,
+    on_result: Option<Callback>,
+    on_error: Option<Callback>,
+) -> c_int {
     let Some(expr) = Owned::from_owned(expr) else {
         if PyErr_Occurred().is_null() {
-            PyErr_SetString(PyExc_SystemError, c"pyawaitable: NULL expression without an exception set".as_ptr());
+            PyErr_SetString(
+                PyExc_SystemError,
+                c"pyawaitable: NULL expression without an exception set".as_ptr(),
+            );
         }
         return -1;
     };
@@ -114,7 +149,9 @@ pub unsafe fn add_expr(aw: *mut PyObject, expr: *mut PyObject, on_result: Option
 /// # Safety
 /// GIL held.
 pub unsafe fn defer_await(aw: *mut PyObject, callback: Defer) -> c_int {
-    let Some(machine) = checked(aw) else { return -1 };
+    let Some(machine) = checked(aw) else {
+        return -1;
+    };
     match machine.add_defer(callback) {
         Ok(()) => 0,
         Err(entry) => refused(entry),
@@ -126,9 +163,14 @@ pub unsafe fn defer_await(aw: *mut PyObject, callback: Defer) -> c_int {
 /// # Safety
 /// GIL held.
 pub unsafe fn set_result(aw: *mut PyObject, result: *mut PyObject) -> c_int {
-    let Some(machine) = checked(aw) else { return -1 };
+    let Some(machine) = checked(aw) else {
+        return -1;
+    };
     if result.is_null() {
-        PyErr_SetString(PyExc_ValueError, c"pyawaitable: the result is NULL".as_ptr());
+        PyErr_SetString(
+            PyExc_ValueError,
+            c"pyawaitable: the result is NULL".as_ptr(),
+        );
         return -1;
     }
     let previous = machine.set_result(Owned::from_borrowed(result));
@@ -160,12 +202,20 @@ pub unsafe fn cancel(aw: *mut PyObject) -> c_int {
 ///
 /// # Safety
 /// GIL held.
-pub unsafe fn async_with(aw: *mut PyObject, ctx: *mut PyObject, body: Callback, on_error: Option<Callback>) -> c_int {
+pub unsafe fn async_with(
+    aw: *mut PyObject,
+    ctx: *mut PyObject,
+    body: Callback,
+    on_error: Option<Callback>,
+) -> c_int {
     if checked(aw).is_none() {
         return -1;
     }
     if ctx.is_null() {
-        PyErr_SetString(PyExc_ValueError, c"pyawaitable: the context manager is NULL".as_ptr());
+        PyErr_SetString(
+            PyExc_ValueError,
+            c"pyawaitable: the context manager is NULL".as_ptr(),
+        );
         return -1;
     }
     let enter = Owned::from_owned(PyObject_GetAttr(ctx, AENTER.get()));
@@ -179,9 +229,18 @@ pub unsafe fn async_with(aw: *mut PyObject, ctx: *mut PyObject, body: Callback, 
         );
         return -1;
     };
-    let Some(entered) = Owned::from_owned(compat::PyObject_CallNoArgs(enter.as_ptr())) else { return -1 };
-    let Some(machine) = checked(aw) else { return -1 };
-    match machine.add_with(With { enter: entered, exit, body, on_error }) {
+    let Some(entered) = Owned::from_owned(compat::PyObject_CallNoArgs(enter.as_ptr())) else {
+        return -1;
+    };
+    let Some(machine) = checked(aw) else {
+        return -1;
+    };
+    match machine.add_with(With {
+        enter: entered,
+        exit,
+        body,
+        on_error,
+    }) {
         Ok(()) => 0,
         Err(entry) => refused(entry),
     }
@@ -192,9 +251,14 @@ pub unsafe fn async_with(aw: *mut PyObject, ctx: *mut PyObject, body: Callback, 
 /// # Safety
 /// GIL held; every pointer in `values` null or live.
 pub unsafe fn save_values(aw: *mut PyObject, values: &[*mut PyObject]) -> c_int {
-    let Some(machine) = checked(aw) else { return -1 };
+    let Some(machine) = checked(aw) else {
+        return -1;
+    };
     if values.iter().any(|value| value.is_null()) {
-        PyErr_SetString(PyExc_ValueError, c"pyawaitable: cannot save a NULL value".as_ptr());
+        PyErr_SetString(
+            PyExc_ValueError,
+            c"pyawaitable: cannot save a NULL value".as_ptr(),
+        );
         return -1;
     }
     machine.save_values(values.iter().map(|&value| Owned::from_borrowed(value)));
@@ -214,7 +278,9 @@ pub unsafe fn value_count(aw: *mut PyObject) -> Py_ssize_t {
 /// # Safety
 /// GIL held.
 pub unsafe fn get_value(aw: *mut PyObject, index: Py_ssize_t) -> *mut PyObject {
-    let Some(machine) = checked(aw) else { return null_mut() };
+    let Some(machine) = checked(aw) else {
+        return null_mut();
+    };
     match machine.value(index) {
         Ok(value) => value.as_ptr(),
         Err(err) => index_error(&err),
@@ -226,9 +292,14 @@ pub unsafe fn get_value(aw: *mut PyObject, index: Py_ssize_t) -> *mut PyObject {
 /// # Safety
 /// GIL held.
 pub unsafe fn set_value(aw: *mut PyObject, index: Py_ssize_t, value: *mut PyObject) -> c_int {
-    let Some(machine) = checked(aw) else { return -1 };
+    let Some(machine) = checked(aw) else {
+        return -1;
+    };
     if value.is_null() {
-        PyErr_SetString(PyExc_ValueError, c"pyawaitable: cannot store a NULL value".as_ptr());
+        PyErr_SetString(
+            PyExc_ValueError,
+            c"pyawaitable: cannot store a NULL value".as_ptr(),
+        );
         return -1;
     }
     match machine.replace_value(index, Owned::from_borrowed(value)) {
@@ -249,7 +320,9 @@ pub unsafe fn set_value(aw: *mut PyObject, index: Py_ssize_t, value: *mut PyObje
 /// # Safety
 /// GIL held.
 pub unsafe fn save_arb_values(aw: *mut PyObject, values: &[*mut c_void]) -> c_int {
-    let Some(machine) = checked(aw) else { return -1 };
+    let Some(machine) = checked(aw) else {
+        return -1;
+    };
     machine.save_arb_values(values.iter().copied());
     0
 }
@@ -267,7 +340,9 @@ pub unsafe fn arb_value_count(aw: *mut PyObject) -> Py_ssize_t {
 /// # Safety
 /// GIL held.
 pub unsafe fn get_arb_value(aw: *mut PyObject, index: Py_ssize_t) -> *mut c_void {
-    let Some(machine) = checked(aw) else { return null_mut() };
+    let Some(machine) = checked(aw) else {
+        return null_mut();
+    };
     match machine.arb_value(index) {
         Ok(&value) => value,
         Err(err) => index_error(&err).cast(),
@@ -279,7 +354,9 @@ pub unsafe fn get_arb_value(aw: *mut PyObject, index: Py_ssize_t) -> *mut c_void
 /// # Safety
 /// GIL held.
 pub unsafe fn set_arb_value(aw: *mut PyObject, index: Py_ssize_t, value: *mut c_void) -> c_int {
-    let Some(machine) = checked(aw) else { return -1 };
+    let Some(machine) = checked(aw) else {
+        return -1;
+    };
     match machine.replace_arb_value(index, value) {
         Ok(_) => 0,
         Err((err, _)) => {

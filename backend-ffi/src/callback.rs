@@ -94,8 +94,10 @@ unsafe fn guarded(f: impl FnOnce() -> c_int) -> c_int {
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_owned());
-            let message = CString::new(format!("Rust panic in pyawaitable callback: {text}").replace('\0', " "))
-                .unwrap_or_default();
+            let message = CString::new(
+                format!("Rust panic in pyawaitable callback: {text}").replace('\0', " "),
+            )
+            .unwrap_or_default();
             PyErr_SetString(PyExc_RuntimeError, message.as_ptr());
             -1
         }

@@ -14,7 +14,11 @@ use crate::{api, CCallback, CDefer, Callback};
 /// `PyAwaitable_Init`: makes the type; `0`, or `-1` with an exception.
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_Init() -> c_int {
-    if type_object().is_null() { -1 } else { 0 }
+    if type_object().is_null() {
+        -1
+    } else {
+        0
+    }
 }
 
 /// `PyAwaitable_GetType`: the type (borrowed), or null with an exception.
@@ -58,7 +62,10 @@ pub unsafe extern "C" fn PyAwaitable_DeferAwait(aw: *mut PyObject, cb: Option<CD
     match cb {
         Some(cb) => api::defer_await(aw, crate::Defer::C(cb)),
         None => {
-            PyErr_SetString(PyExc_ValueError, c"pyawaitable: the deferred callback is NULL".as_ptr());
+            PyErr_SetString(
+                PyExc_ValueError,
+                c"pyawaitable: the deferred callback is NULL".as_ptr(),
+            );
             -1
         }
     }
@@ -110,7 +117,11 @@ unsafe fn array<'a, T>(items: *const T, n: Py_ssize_t) -> Option<&'a [T]> {
 /// `PyAwaitable_SaveValuesArray`: stores `n` objects (borrowed); the header's
 /// variadic `PyAwaitable_SaveValues` calls this.
 #[no_mangle]
-pub unsafe extern "C" fn PyAwaitable_SaveValuesArray(aw: *mut PyObject, n: Py_ssize_t, values: *const *mut PyObject) -> c_int {
+pub unsafe extern "C" fn PyAwaitable_SaveValuesArray(
+    aw: *mut PyObject,
+    n: Py_ssize_t,
+    values: *const *mut PyObject,
+) -> c_int {
     match array(values, n) {
         Some(values) => api::save_values(aw, values),
         None => -1,
@@ -125,20 +136,31 @@ pub unsafe extern "C" fn PyAwaitable_ValueCount(aw: *mut PyObject) -> Py_ssize_t
 
 /// `PyAwaitable_GetValue`: the stored object at `index` (borrowed), or null.
 #[no_mangle]
-pub unsafe extern "C" fn PyAwaitable_GetValue(aw: *mut PyObject, index: Py_ssize_t) -> *mut PyObject {
+pub unsafe extern "C" fn PyAwaitable_GetValue(
+    aw: *mut PyObject,
+    index: Py_ssize_t,
+) -> *mut PyObject {
     api::get_value(aw, index)
 }
 
 /// `PyAwaitable_SetValue`: replaces the stored object at `index`; unlike
 /// pyawaitable 2.x, `value` is borrowed, not stolen.
 #[no_mangle]
-pub unsafe extern "C" fn PyAwaitable_SetValue(aw: *mut PyObject, index: Py_ssize_t, value: *mut PyObject) -> c_int {
+pub unsafe extern "C" fn PyAwaitable_SetValue(
+    aw: *mut PyObject,
+    index: Py_ssize_t,
+    value: *mut PyObject,
+) -> c_int {
     api::set_value(aw, index, value)
 }
 
 /// `PyAwaitable_SaveArbValuesArray`: stores `n` opaque pointers.
 #[no_mangle]
-pub unsafe extern "C" fn PyAwaitable_SaveArbValuesArray(aw: *mut PyObject, n: Py_ssize_t, values: *const *mut c_void) -> c_int {
+pub unsafe extern "C" fn PyAwaitable_SaveArbValuesArray(
+    aw: *mut PyObject,
+    n: Py_ssize_t,
+    values: *const *mut c_void,
+) -> c_int {
     match array(values, n) {
         Some(values) => api::save_arb_values(aw, values),
         None => -1,
@@ -154,12 +176,19 @@ pub unsafe extern "C" fn PyAwaitable_ArbValueCount(aw: *mut PyObject) -> Py_ssiz
 /// `PyAwaitable_GetArbValue`: the opaque pointer at `index`; null with
 /// `IndexError` set when out of range.
 #[no_mangle]
-pub unsafe extern "C" fn PyAwaitable_GetArbValue(aw: *mut PyObject, index: Py_ssize_t) -> *mut c_void {
+pub unsafe extern "C" fn PyAwaitable_GetArbValue(
+    aw: *mut PyObject,
+    index: Py_ssize_t,
+) -> *mut c_void {
     api::get_arb_value(aw, index)
 }
 
 /// `PyAwaitable_SetArbValue`: replaces the opaque pointer at `index`.
 #[no_mangle]
-pub unsafe extern "C" fn PyAwaitable_SetArbValue(aw: *mut PyObject, index: Py_ssize_t, value: *mut c_void) -> c_int {
+pub unsafe extern "C" fn PyAwaitable_SetArbValue(
+    aw: *mut PyObject,
+    index: Py_ssize_t,
+    value: *mut c_void,
+) -> c_int {
     api::set_arb_value(aw, index, value)
 }

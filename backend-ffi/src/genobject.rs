@@ -101,10 +101,17 @@ thread_local! {
 /// the interpreter's recursion limit give `RecursionError`, as nested native
 /// coroutines do, never a C stack overflow.
 #[inline]
-unsafe fn guarded<T>(slf: *mut PyObject, run: impl FnOnce(&mut FfiHost) -> T, refused: impl FnOnce() -> T) -> T {
+unsafe fn guarded<T>(
+    slf: *mut PyObject,
+    run: impl FnOnce(&mut FfiHost) -> T,
+    refused: impl FnOnce() -> T,
+) -> T {
     let depth = NESTING.get();
     if depth >= Py_GetRecursionLimit() {
-        PyErr_SetString(PyExc_RecursionError, c"maximum recursion depth exceeded in pyawaitable".as_ptr());
+        PyErr_SetString(
+            PyExc_RecursionError,
+            c"maximum recursion depth exceeded in pyawaitable".as_ptr(),
+        );
         return refused();
     }
     if Py_EnterRecursiveCall(c" in pyawaitable".as_ptr()) != 0 {
@@ -160,8 +167,16 @@ unsafe extern "C" fn am_await(slf: *mut PyObject) -> *mut PyObject {
 
 /// `am_send`: completion needs no `StopIteration` (3.10+).
 #[cfg(Py_3_10)]
-unsafe extern "C" fn am_send(slf: *mut PyObject, arg: *mut PyObject, presult: *mut *mut PyObject) -> PySendResult {
-    let outcome = guarded(slf, |host| drive::send(host, Owned::from_borrowed(arg)), || Outcome::Raise(Exception::fetch_or_system_error()));
+unsafe extern "C" fn am_send(
+    slf: *mut PyObject,
+    arg: *mut PyObject,
+    presult: *mut *mut PyObject,
+) -> PySendResult {
+    let outcome = guarded(
+        slf,
+        |host| drive::send(host, Owned::from_borrowed(arg)),
+        || Outcome::Raise(Exception::fetch_or_system_error()),
+    );
     match outcome {
         Outcome::Yield(value) => {
             *presult = value.into_ptr();
@@ -181,7 +196,11 @@ unsafe extern "C" fn am_send(slf: *mut PyObject, arg: *mut PyObject, presult: *m
 
 /// `tp_iternext`: `send(None)`; a `None` result ends without an exception.
 unsafe extern "C" fn iternext(slf: *mut PyObject) -> *mut PyObject {
-    let outcome = guarded(slf, |host| drive::send(host, Owned::from_borrowed(Py_None())), || Outcome::Raise(Exception::fetch_or_system_error()));
+    let outcome = guarded(
+        slf,
+        |host| drive::send(host, Owned::from_borrowed(Py_None())),
+        || Outcome::Raise(Exception::fetch_or_system_error()),
+    );
     match outcome {
         Outcome::Return(value) if value.as_ptr() == Py_None() => null_mut(),
         outcome => send_result(outcome),
@@ -190,7 +209,11 @@ unsafe extern "C" fn iternext(slf: *mut PyObject) -> *mut PyObject {
 
 /// `send(value)`.
 unsafe extern "C" fn send(slf: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
-    let outcome = guarded(slf, |host| drive::send(host, Owned::from_borrowed(arg)), || Outcome::Raise(Exception::fetch_or_system_error()));
+    let outcome = guarded(
+        slf,
+        |host| drive::send(host, Owned::from_borrowed(arg)),
+        || Outcome::Raise(Exception::fetch_or_system_error()),
+    );
     send_result(outcome)
 }
 
@@ -199,7 +222,10 @@ unsafe fn thrown(typ: *mut PyObject, val: *mut PyObject, tb: *mut PyObject) -> O
     let none = Py_None();
     let tb = if tb == none { null_mut() } else { tb };
     if !tb.is_null() && PyTraceBack_Check(tb) == 0 {
-        PyErr_SetString(PyExc_TypeError, c"throw() third argument must be a traceback object".as_ptr());
+        PyErr_SetString(
+            PyExc_TypeError,
+            c"throw() third argument must be a traceback object".as_ptr(),
+        );
         return None;
     }
     if PyExceptionClass_Check(typ) != 0 {
@@ -214,7 +240,10 @@ unsafe fn thrown(typ: *mut PyObject, val: *mut PyObject, tb: *mut PyObject) -> O
     }
     if PyExceptionInstance_Check(typ) != 0 {
         if !val.is_null() && val != none {
-            PyErr_SetString(PyExc_TypeError, c"instance exception may not have a separate value".as_ptr());
+            PyErr_SetString(
+                PyExc_TypeError,
+                c"instance exception may not have a separate value".as_ptr(),
+            );
             return None;
         }
         if !tb.is_null() {
@@ -249,13 +278,21 @@ unsafe extern "C" fn throw(slf: *mut PyObject, args: *mut PyObject) -> *mut PyOb
     let Some(exc) = thrown(typ, val, tb) else {
         return null_mut();
     };
-    let outcome = guarded(slf, |host| drive::throw(host, exc), || Outcome::Raise(Exception::fetch_or_system_error()));
+    let outcome = guarded(
+        slf,
+        |host| drive::throw(host, exc),
+        || Outcome::Raise(Exception::fetch_or_system_error()),
+    );
     send_result(outcome)
 }
 
 /// `close()`.
 unsafe extern "C" fn close(slf: *mut PyObject, _: *mut PyObject) -> *mut PyObject {
-    match guarded(slf, |host| drive::close(host), || Err(Exception::fetch_or_system_error())) {
+    match guarded(
+        slf,
+        |host| drive::close(host),
+        || Err(Exception::fetch_or_system_error()),
+    ) {
         Ok(()) => Owned::from_borrowed(Py_None()).into_ptr(),
         Err(exc) => {
             exc.restore();
@@ -271,7 +308,8 @@ unsafe extern "C" fn finalize(slf: *mut PyObject) {
     let saved = SavedError::take();
     match machine_of(slf).stage() {
         Stage::Created => {
-            let message = CString::new(format!("{} was never awaited", repr_text(slf))).unwrap_or_default();
+            let message =
+                CString::new(format!("{} was never awaited", repr_text(slf))).unwrap_or_default();
             if PyErr_WarnEx(PyExc_ResourceWarning, message.as_ptr(), 1) < 0 {
                 PyErr_WriteUnraisable(slf);
             }
@@ -354,7 +392,10 @@ unsafe fn repr_text(slf: *mut PyObject) -> String {
         Stage::Suspended => "suspended",
         Stage::Finished => "finished",
     };
-    format!("<pyawaitable.PyAwaitable object at {slf:p} ({stage}, {} pending)>", machine.pending())
+    format!(
+        "<pyawaitable.PyAwaitable object at {slf:p} ({stage}, {} pending)>",
+        machine.pending()
+    )
 }
 
 /// `tp_repr`.
@@ -407,18 +448,31 @@ unsafe fn create_type() -> *mut PyTypeObject {
         },
         PyMethodDef::zeroed(),
     ]));
-    let getset = |name: &'static std::ffi::CStr, get: getter, doc: &'static std::ffi::CStr| PyGetSetDef {
-        name: name.as_ptr(),
-        get: Some(get),
-        set: None,
-        doc: doc.as_ptr(),
-        closure: null_mut(),
-    };
+    let getset =
+        |name: &'static std::ffi::CStr, get: getter, doc: &'static std::ffi::CStr| PyGetSetDef {
+            name: name.as_ptr(),
+            get: Some(get),
+            set: None,
+            doc: doc.as_ptr(),
+            closure: null_mut(),
+        };
     let getsets = Box::leak(Box::new([
         getset(c"__name__", get_name, c"name of the awaitable"),
-        getset(c"__qualname__", get_name, c"qualified name of the awaitable"),
-        getset(c"cr_await", get_cr_await, c"object being awaited on, or None"),
-        getset(c"cr_running", get_cr_running, c"whether the awaitable is executing"),
+        getset(
+            c"__qualname__",
+            get_name,
+            c"qualified name of the awaitable",
+        ),
+        getset(
+            c"cr_await",
+            get_cr_await,
+            c"object being awaited on, or None",
+        ),
+        getset(
+            c"cr_running",
+            get_cr_running,
+            c"whether the awaitable is executing",
+        ),
         getset(c"cr_frame", get_cr_frame, c"always None: no Python frame"),
         PyGetSetDef::default(),
     ]));
@@ -444,7 +498,10 @@ unsafe fn create_type() -> *mut PyTypeObject {
         slot(Py_tp_methods, methods.as_mut_ptr().cast()),
         slot(Py_tp_getset, getsets.as_mut_ptr().cast()),
         slot(Py_tp_members, members.as_mut_ptr().cast()),
-        slot(Py_tp_doc, c"An awaitable built in native code with pyawaitable-rs.".as_ptr() as *mut c_void),
+        slot(
+            Py_tp_doc,
+            c"An awaitable built in native code with pyawaitable-rs.".as_ptr() as *mut c_void,
+        ),
     ];
     #[cfg(Py_3_10)]
     slots.push(slot(Py_am_send, am_send as *mut c_void));
@@ -473,10 +530,13 @@ unsafe fn register_coroutine(ty: *mut PyObject) -> c_int {
     let Some(abc) = Owned::from_owned(PyImport_ImportModule(c"collections.abc".as_ptr())) else {
         return -1;
     };
-    let Some(coroutine) = Owned::from_owned(PyObject_GetAttrString(abc.as_ptr(), c"Coroutine".as_ptr())) else {
+    let Some(coroutine) =
+        Owned::from_owned(PyObject_GetAttrString(abc.as_ptr(), c"Coroutine".as_ptr()))
+    else {
         return -1;
     };
-    let registered = PyObject_CallMethod(coroutine.as_ptr(), c"register".as_ptr(), c"O".as_ptr(), ty);
+    let registered =
+        PyObject_CallMethod(coroutine.as_ptr(), c"register".as_ptr(), c"O".as_ptr(), ty);
     match Owned::from_owned(registered) {
         Some(_) => 0,
         None => -1,

@@ -16,7 +16,9 @@ pub(crate) struct FfiHost {
 impl FfiHost {
     /// A host for `awaitable`, which must be one of ours and stay alive.
     pub(crate) unsafe fn new(awaitable: *mut PyObject) -> FfiHost {
-        FfiHost { awaitable: awaitable.cast() }
+        FfiHost {
+            awaitable: awaitable.cast(),
+        }
     }
 
     fn object(&self) -> *mut PyObject {
@@ -87,7 +89,10 @@ impl Host for FfiHost {
             ErrorOutcome::RaiseNew(new) => unsafe {
                 let new = new.unwrap_or_else(|| self.fault(Fault::MissingError, None));
                 if new.as_ptr() != exc.as_ptr() && PyException_GetContext(new.as_ptr()).is_null() {
-                    PyException_SetContext(new.as_ptr(), Owned::from_borrowed(exc.as_ptr()).into_ptr());
+                    PyException_SetContext(
+                        new.as_ptr(),
+                        Owned::from_borrowed(exc.as_ptr()).into_ptr(),
+                    );
                 }
                 ErrorOutcome::RaiseNew(Some(new))
             },
@@ -110,13 +115,25 @@ impl Host for FfiHost {
         unsafe {
             let none = Py_None();
             let result = match exc {
-                None => PyObject_CallFunctionObjArgs(exit.as_ptr(), none, none, none, std::ptr::null_mut::<PyObject>()),
+                None => PyObject_CallFunctionObjArgs(
+                    exit.as_ptr(),
+                    none,
+                    none,
+                    none,
+                    std::ptr::null_mut::<PyObject>(),
+                ),
                 Some(exc) => {
                     let value = exc.as_ptr();
                     let tb = Owned::from_owned(PyException_GetTraceback(value));
                     let tb = tb.as_ref().map_or(none, Owned::as_ptr);
                     let ty = Py_TYPE(value).cast::<PyObject>();
-                    PyObject_CallFunctionObjArgs(exit.as_ptr(), ty, value, tb, std::ptr::null_mut::<PyObject>())
+                    PyObject_CallFunctionObjArgs(
+                        exit.as_ptr(),
+                        ty,
+                        value,
+                        tb,
+                        std::ptr::null_mut::<PyObject>(),
+                    )
                 }
             };
             Owned::from_owned(result).ok_or_else(|| Exception::fetch_or_system_error())
@@ -148,7 +165,10 @@ impl Host for FfiHost {
             let ty = match fault {
                 Fault::NonNoneFirstSend => PyExc_TypeError,
                 Fault::AlreadyExecuting => PyExc_ValueError,
-                Fault::AlreadyAwaited | Fault::BeingAwaited | Fault::IgnoredGeneratorExit | Fault::RaisedStopIteration => PyExc_RuntimeError,
+                Fault::AlreadyAwaited
+                | Fault::BeingAwaited
+                | Fault::IgnoredGeneratorExit
+                | Fault::RaisedStopIteration => PyExc_RuntimeError,
                 Fault::MissingError => PyExc_SystemError,
                 Fault::GeneratorExit => PyExc_GeneratorExit,
             };
@@ -157,7 +177,10 @@ impl Host for FfiHost {
                 _ => Exception::bare(ty),
             };
             if let Some(cause) = cause {
-                PyException_SetContext(exc.as_ptr(), Owned::from_borrowed(cause.as_ptr()).into_ptr());
+                PyException_SetContext(
+                    exc.as_ptr(),
+                    Owned::from_borrowed(cause.as_ptr()).into_ptr(),
+                );
                 PyException_SetCause(exc.as_ptr(), cause.into_ptr());
             }
             exc

@@ -14,7 +14,10 @@ pub(crate) struct Interned {
 impl Interned {
     /// A name to intern on first use.
     pub(crate) const fn new(text: &'static CStr) -> Interned {
-        Interned { text, cell: AtomicPtr::new(std::ptr::null_mut()) }
+        Interned {
+            text,
+            cell: AtomicPtr::new(std::ptr::null_mut()),
+        }
     }
 
     /// The interned string (borrowed), or null with an exception set.

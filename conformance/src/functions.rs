@@ -19,7 +19,11 @@ unsafe fn none() -> *mut PyObject {
 
 /// `None` on success (`rc >= 0`), else null with the exception set.
 unsafe fn status(rc: c_int) -> *mut PyObject {
-    if rc < 0 { null_mut() } else { none() }
+    if rc < 0 {
+        null_mut()
+    } else {
+        none()
+    }
 }
 
 /// The return code a driver callable's result stands for (spec.py, "driver
@@ -45,7 +49,11 @@ unsafe fn code_of(result: *mut PyObject, failing: c_int) -> c_int {
 }
 
 /// Calls stored value `index` with `(aw, *args)`.
-unsafe fn call_stored(aw: *mut PyObject, index: Py_ssize_t, arg: Option<*mut PyObject>) -> *mut PyObject {
+unsafe fn call_stored(
+    aw: *mut PyObject,
+    index: Py_ssize_t,
+    arg: Option<*mut PyObject>,
+) -> *mut PyObject {
     let callable = api::get_value(aw, index);
     if callable.is_null() {
         return null_mut();
@@ -70,7 +78,10 @@ unsafe extern "C" fn drv_defer(aw: *mut PyObject) -> c_int {
 
 /// The driver callbacks asked for by two `bool`s.
 fn driver_callbacks(with_result: c_int, with_error: c_int) -> (Option<Callback>, Option<Callback>) {
-    ((with_result != 0).then_some(Callback::C(drv_result)), (with_error != 0).then_some(Callback::C(drv_error)))
+    (
+        (with_result != 0).then_some(Callback::C(drv_result)),
+        (with_error != 0).then_some(Callback::C(drv_error)),
+    )
 }
 
 /// A result callback that sets the result to the awaited value.
@@ -80,7 +91,9 @@ fn keep_result() -> Callback {
 
 /// The arguments of a `METH_VARARGS` call, borrowed.
 unsafe fn args_of(args: *mut PyObject) -> Vec<*mut PyObject> {
-    (0..PyTuple_Size(args).max(0)).map(|i| PyTuple_GetItem(args, i)).collect()
+    (0..PyTuple_Size(args).max(0))
+        .map(|i| PyTuple_GetItem(args, i))
+        .collect()
 }
 
 /// A new awaitable, or null; `fill` adds its entries and may fail.
@@ -110,7 +123,16 @@ pub(crate) unsafe extern "C" fn type_object(_: *mut PyObject, _: *mut PyObject) 
 
 pub(crate) unsafe extern "C" fn driver(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
     let (mut on_result, mut on_error, mut on_defer) = (null_mut(), null_mut(), null_mut());
-    if PyArg_UnpackTuple(args, c"driver".as_ptr(), 3, 3, &mut on_result, &mut on_error, &mut on_defer) == 0 {
+    if PyArg_UnpackTuple(
+        args,
+        c"driver".as_ptr(),
+        3,
+        3,
+        &mut on_result,
+        &mut on_error,
+        &mut on_defer,
+    ) == 0
+    {
         return null_mut();
     }
     build(|aw| api::save_values(aw, &[on_result, on_error, on_defer]))
@@ -118,24 +140,48 @@ pub(crate) unsafe extern "C" fn driver(_: *mut PyObject, args: *mut PyObject) ->
 
 pub(crate) unsafe extern "C" fn add_await(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
     let (mut aw, mut awaitable, mut with_result, mut with_error) = (null_mut(), null_mut(), 0, 0);
-    if PyArg_ParseTuple(args, c"OOpp".as_ptr(), &mut aw, &mut awaitable, &mut with_result, &mut with_error) == 0 {
+    if PyArg_ParseTuple(
+        args,
+        c"OOpp".as_ptr(),
+        &mut aw,
+        &mut awaitable,
+        &mut with_result,
+        &mut with_error,
+    ) == 0
+    {
         return null_mut();
     }
     let (on_result, on_error) = driver_callbacks(with_result, with_error);
     status(api::add_await(aw, awaitable, on_result, on_error))
 }
 
-pub(crate) unsafe extern "C" fn add_await_null(_: *mut PyObject, aw: *mut PyObject) -> *mut PyObject {
+pub(crate) unsafe extern "C" fn add_await_null(
+    _: *mut PyObject,
+    aw: *mut PyObject,
+) -> *mut PyObject {
     status(api::add_await(aw, null_mut(), None, None))
 }
 
 pub(crate) unsafe extern "C" fn add_expr(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
     let (mut aw, mut factory, mut with_result, mut with_error) = (null_mut(), null_mut(), 0, 0);
-    if PyArg_ParseTuple(args, c"OOpp".as_ptr(), &mut aw, &mut factory, &mut with_result, &mut with_error) == 0 {
+    if PyArg_ParseTuple(
+        args,
+        c"OOpp".as_ptr(),
+        &mut aw,
+        &mut factory,
+        &mut with_result,
+        &mut with_error,
+    ) == 0
+    {
         return null_mut();
     }
     let (on_result, on_error) = driver_callbacks(with_result, with_error);
-    status(api::add_expr(aw, compat::PyObject_CallNoArgs(factory), on_result, on_error))
+    status(api::add_expr(
+        aw,
+        compat::PyObject_CallNoArgs(factory),
+        on_result,
+        on_error,
+    ))
 }
 
 pub(crate) unsafe extern "C" fn defer(_: *mut PyObject, aw: *mut PyObject) -> *mut PyObject {
@@ -156,7 +202,15 @@ pub(crate) unsafe extern "C" fn cancel(_: *mut PyObject, aw: *mut PyObject) -> *
 
 pub(crate) unsafe extern "C" fn async_with(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
     let (mut aw, mut ctx, mut with_result, mut with_error) = (null_mut(), null_mut(), 0, 0);
-    if PyArg_ParseTuple(args, c"OOpp".as_ptr(), &mut aw, &mut ctx, &mut with_result, &mut with_error) == 0 {
+    if PyArg_ParseTuple(
+        args,
+        c"OOpp".as_ptr(),
+        &mut aw,
+        &mut ctx,
+        &mut with_result,
+        &mut with_error,
+    ) == 0
+    {
         return null_mut();
     }
     let (body, on_error) = driver_callbacks(with_result, with_error);
@@ -164,7 +218,10 @@ pub(crate) unsafe extern "C" fn async_with(_: *mut PyObject, args: *mut PyObject
     status(api::async_with(aw, ctx, body, on_error))
 }
 
-pub(crate) unsafe extern "C" fn save_values(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+pub(crate) unsafe extern "C" fn save_values(
+    _: *mut PyObject,
+    args: *mut PyObject,
+) -> *mut PyObject {
     let items = args_of(args);
     let Some((&aw, values)) = items.split_first() else {
         PyErr_SetString(PyExc_TypeError, c"save_values(aw, *values)".as_ptr());
@@ -174,9 +231,13 @@ pub(crate) unsafe extern "C" fn save_values(_: *mut PyObject, args: *mut PyObjec
 }
 
 /// Parses `(aw, n)`.
-unsafe fn aw_and_index(args: *mut PyObject, name: &std::ffi::CStr) -> Option<(*mut PyObject, Py_ssize_t)> {
+unsafe fn aw_and_index(
+    args: *mut PyObject,
+    name: &std::ffi::CStr,
+) -> Option<(*mut PyObject, Py_ssize_t)> {
     let (mut aw, mut index): (*mut PyObject, Py_ssize_t) = (null_mut(), 0);
-    let format = std::ffi::CString::new(format!("On:{}", name.to_str().unwrap_or("f"))).unwrap_or_default();
+    let format =
+        std::ffi::CString::new(format!("On:{}", name.to_str().unwrap_or("f"))).unwrap_or_default();
     (PyArg_ParseTuple(args, format.as_ptr(), &mut aw, &mut index) != 0).then_some((aw, index))
 }
 
@@ -205,25 +266,43 @@ unsafe fn new_ref(obj: *mut PyObject) -> *mut PyObject {
     obj
 }
 
-pub(crate) unsafe extern "C" fn unpack_values(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
-    let Some((aw, n)) = aw_and_index(args, c"unpack_values") else { return null_mut() };
+pub(crate) unsafe extern "C" fn unpack_values(
+    _: *mut PyObject,
+    args: *mut PyObject,
+) -> *mut PyObject {
+    let Some((aw, n)) = aw_and_index(args, c"unpack_values") else {
+        return null_mut();
+    };
     tuple_of(n, |i| new_ref(api::get_value(aw, i)))
 }
 
 pub(crate) unsafe extern "C" fn get_value(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
-    let Some((aw, index)) = aw_and_index(args, c"get_value") else { return null_mut() };
+    let Some((aw, index)) = aw_and_index(args, c"get_value") else {
+        return null_mut();
+    };
     new_ref(api::get_value(aw, index))
 }
 
 pub(crate) unsafe extern "C" fn set_value(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
-    let (mut aw, mut index, mut value): (*mut PyObject, Py_ssize_t, *mut PyObject) = (null_mut(), 0, null_mut());
-    if PyArg_ParseTuple(args, c"OnO:set_value".as_ptr(), &mut aw, &mut index, &mut value) == 0 {
+    let (mut aw, mut index, mut value): (*mut PyObject, Py_ssize_t, *mut PyObject) =
+        (null_mut(), 0, null_mut());
+    if PyArg_ParseTuple(
+        args,
+        c"OnO:set_value".as_ptr(),
+        &mut aw,
+        &mut index,
+        &mut value,
+    ) == 0
+    {
         return null_mut();
     }
     status(api::set_value(aw, index, value))
 }
 
-pub(crate) unsafe extern "C" fn save_arb_values(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+pub(crate) unsafe extern "C" fn save_arb_values(
+    _: *mut PyObject,
+    args: *mut PyObject,
+) -> *mut PyObject {
     let items = args_of(args);
     let Some((&aw, ints)) = items.split_first() else {
         PyErr_SetString(PyExc_TypeError, c"save_arb_values(aw, *ints)".as_ptr());
@@ -248,19 +327,40 @@ unsafe fn arb_as_int(pointer: *mut c_void) -> *mut PyObject {
     PyLong_FromVoidPtr(pointer)
 }
 
-pub(crate) unsafe extern "C" fn unpack_arb_values(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
-    let Some((aw, n)) = aw_and_index(args, c"unpack_arb_values") else { return null_mut() };
+pub(crate) unsafe extern "C" fn unpack_arb_values(
+    _: *mut PyObject,
+    args: *mut PyObject,
+) -> *mut PyObject {
+    let Some((aw, n)) = aw_and_index(args, c"unpack_arb_values") else {
+        return null_mut();
+    };
     tuple_of(n, |i| arb_as_int(api::get_arb_value(aw, i)))
 }
 
-pub(crate) unsafe extern "C" fn get_arb_value(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
-    let Some((aw, index)) = aw_and_index(args, c"get_arb_value") else { return null_mut() };
+pub(crate) unsafe extern "C" fn get_arb_value(
+    _: *mut PyObject,
+    args: *mut PyObject,
+) -> *mut PyObject {
+    let Some((aw, index)) = aw_and_index(args, c"get_arb_value") else {
+        return null_mut();
+    };
     arb_as_int(api::get_arb_value(aw, index))
 }
 
-pub(crate) unsafe extern "C" fn set_arb_value(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
-    let (mut aw, mut index, mut int): (*mut PyObject, Py_ssize_t, *mut PyObject) = (null_mut(), 0, null_mut());
-    if PyArg_ParseTuple(args, c"OnO:set_arb_value".as_ptr(), &mut aw, &mut index, &mut int) == 0 {
+pub(crate) unsafe extern "C" fn set_arb_value(
+    _: *mut PyObject,
+    args: *mut PyObject,
+) -> *mut PyObject {
+    let (mut aw, mut index, mut int): (*mut PyObject, Py_ssize_t, *mut PyObject) =
+        (null_mut(), 0, null_mut());
+    if PyArg_ParseTuple(
+        args,
+        c"OnO:set_arb_value".as_ptr(),
+        &mut aw,
+        &mut index,
+        &mut int,
+    ) == 0
+    {
         return null_mut();
     }
     let pointer = PyLong_AsVoidPtr(int);
@@ -270,7 +370,10 @@ pub(crate) unsafe extern "C" fn set_arb_value(_: *mut PyObject, args: *mut PyObj
     status(api::set_arb_value(aw, index, pointer))
 }
 
-pub(crate) unsafe extern "C" fn trampoline(_: *mut PyObject, awaitable: *mut PyObject) -> *mut PyObject {
+pub(crate) unsafe extern "C" fn trampoline(
+    _: *mut PyObject,
+    awaitable: *mut PyObject,
+) -> *mut PyObject {
     build(|aw| api::add_await(aw, awaitable, Some(keep_result()), None))
 }
 
@@ -305,7 +408,10 @@ unsafe fn append_to_stored(aw: *mut PyObject, index: Py_ssize_t, value: *mut PyO
     PyList_Append(list, value)
 }
 
-pub(crate) unsafe extern "C" fn sequence(_: *mut PyObject, awaitables: *mut PyObject) -> *mut PyObject {
+pub(crate) unsafe extern "C" fn sequence(
+    _: *mut PyObject,
+    awaitables: *mut PyObject,
+) -> *mut PyObject {
     build(|aw| {
         let list = PyList_New(0);
         if list.is_null() {
@@ -334,7 +440,11 @@ pub(crate) unsafe extern "C" fn sequence(_: *mut PyObject, awaitables: *mut PyOb
             }
         }
         Py_DecRef(iter);
-        if PyErr_Occurred().is_null() { 0 } else { -1 }
+        if PyErr_Occurred().is_null() {
+            0
+        } else {
+            -1
+        }
     })
 }
 
@@ -355,7 +465,12 @@ unsafe extern "C" fn loop_step(aw: *mut PyObject, value: *mut PyObject) -> c_int
             if get.is_null() {
                 return -1;
             }
-            api::add_expr(aw, compat::PyObject_CallNoArgs(get), Some(Callback::C(loop_step)), None)
+            api::add_expr(
+                aw,
+                compat::PyObject_CallNoArgs(get),
+                Some(Callback::C(loop_step)),
+                None,
+            )
         }
         _ => -1,
     }
@@ -376,7 +491,12 @@ pub(crate) unsafe extern "C" fn loop_until(_: *mut PyObject, args: *mut PyObject
         if saved < 0 {
             return -1;
         }
-        api::add_expr(aw, compat::PyObject_CallNoArgs(get), Some(Callback::C(loop_step)), None)
+        api::add_expr(
+            aw,
+            compat::PyObject_CallNoArgs(get),
+            Some(Callback::C(loop_step)),
+            None,
+        )
     })
 }
 
@@ -385,9 +505,21 @@ pub(crate) unsafe extern "C" fn catch(_: *mut PyObject, awaitable: *mut PyObject
     build(|aw| api::add_await(aw, awaitable, Some(keep_result()), Some(caught)))
 }
 
-pub(crate) unsafe extern "C" fn cancel_and_readd(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+pub(crate) unsafe extern "C" fn cancel_and_readd(
+    _: *mut PyObject,
+    args: *mut PyObject,
+) -> *mut PyObject {
     let (mut first, mut dropped, mut then) = (null_mut(), null_mut(), null_mut());
-    if PyArg_UnpackTuple(args, c"cancel_and_readd".as_ptr(), 3, 3, &mut first, &mut dropped, &mut then) == 0 {
+    if PyArg_UnpackTuple(
+        args,
+        c"cancel_and_readd".as_ptr(),
+        3,
+        3,
+        &mut first,
+        &mut dropped,
+        &mut then,
+    ) == 0
+    {
         return null_mut();
     }
     let readd = Callback::rust(|aw, _| unsafe {
@@ -404,7 +536,10 @@ pub(crate) unsafe extern "C" fn cancel_and_readd(_: *mut PyObject, args: *mut Py
     })
 }
 
-pub(crate) unsafe extern "C" fn panic_in_callback(_: *mut PyObject, awaitable: *mut PyObject) -> *mut PyObject {
+pub(crate) unsafe extern "C" fn panic_in_callback(
+    _: *mut PyObject,
+    awaitable: *mut PyObject,
+) -> *mut PyObject {
     let panics = Callback::rust(|_, _| panic!("conformance panic"));
     build(|aw| api::add_await(aw, awaitable, Some(panics), None))
 }

@@ -15,13 +15,28 @@ const CAPABILITIES: [&CStr; 3] = [c"library_type", c"resource_warning", c"rust_p
 
 macro_rules! method {
     ($name:ident, O) => {
-        PyMethodDef { ml_name: concat!(stringify!($name), "\0").as_ptr().cast(), ml_meth: PyMethodDefPointer { PyCFunction: $name }, ml_flags: METH_O, ml_doc: std::ptr::null() }
+        PyMethodDef {
+            ml_name: concat!(stringify!($name), "\0").as_ptr().cast(),
+            ml_meth: PyMethodDefPointer { PyCFunction: $name },
+            ml_flags: METH_O,
+            ml_doc: std::ptr::null(),
+        }
     };
     ($name:ident, VARARGS) => {
-        PyMethodDef { ml_name: concat!(stringify!($name), "\0").as_ptr().cast(), ml_meth: PyMethodDefPointer { PyCFunction: $name }, ml_flags: METH_VARARGS, ml_doc: std::ptr::null() }
+        PyMethodDef {
+            ml_name: concat!(stringify!($name), "\0").as_ptr().cast(),
+            ml_meth: PyMethodDefPointer { PyCFunction: $name },
+            ml_flags: METH_VARARGS,
+            ml_doc: std::ptr::null(),
+        }
     };
     ($name:ident, NOARGS) => {
-        PyMethodDef { ml_name: concat!(stringify!($name), "\0").as_ptr().cast(), ml_meth: PyMethodDefPointer { PyCFunction: $name }, ml_flags: METH_NOARGS, ml_doc: std::ptr::null() }
+        PyMethodDef {
+            ml_name: concat!(stringify!($name), "\0").as_ptr().cast(),
+            ml_meth: PyMethodDefPointer { PyCFunction: $name },
+            ml_flags: METH_NOARGS,
+            ml_doc: std::ptr::null(),
+        }
     };
 }
 

@@ -34,7 +34,9 @@ fn time_steps(iters: u64, steps: u64, mut program: impl FnMut()) -> Duration {
     for _ in 0..rounds {
         program();
     }
-    start.elapsed().mul_f64(iters as f64 / (rounds * steps) as f64)
+    start
+        .elapsed()
+        .mul_f64(iters as f64 / (rounds * steps) as f64)
 }
 
 fn await_steps(c: &mut Criterion) {
@@ -45,7 +47,10 @@ fn await_steps(c: &mut Criterion) {
         b.iter_custom(|iters| {
             time_steps(iters, 1, || {
                 let mut host = quiet_host();
-                host.machine.add_await(returns_at_once.clone(), None, None).ok().unwrap();
+                host.machine
+                    .add_await(returns_at_once.clone(), None, None)
+                    .ok()
+                    .unwrap();
                 run_to_end(&mut host);
             })
         })
@@ -56,7 +61,10 @@ fn await_steps(c: &mut Criterion) {
         b.iter_custom(|iters| {
             time_steps(iters, 100, || {
                 let mut host = quiet_host();
-                host.machine.add_await(yields_100.clone(), None, None).ok().unwrap();
+                host.machine
+                    .add_await(yields_100.clone(), None, None)
+                    .ok()
+                    .unwrap();
                 run_to_end(&mut host);
             })
         })
@@ -67,7 +75,10 @@ fn await_steps(c: &mut Criterion) {
             time_steps(iters, 1_000, || {
                 let mut host = quiet_host();
                 for _ in 0..1_000 {
-                    host.machine.add_await(returns_at_once.clone(), None, None).ok().unwrap();
+                    host.machine
+                        .add_await(returns_at_once.clone(), None, None)
+                        .ok()
+                        .unwrap();
                 }
                 run_to_end(&mut host);
             })

@@ -60,7 +60,9 @@ pub fn send<H: Host>(host: &mut H, value: H::Object) -> Outcome<H::Object, H::Er
     let stage = host.machine().stage;
     match stage {
         // gen_send_ex: a just-started coroutine accepts only None.
-        Stage::Created if !host.is_none(&value) => Outcome::Raise(host.fault(Fault::NonNoneFirstSend, None)),
+        Stage::Created if !host.is_none(&value) => {
+            Outcome::Raise(host.fault(Fault::NonNoneFirstSend, None))
+        }
         Stage::Created | Stage::Suspended => {
             host.machine().stage = Stage::Running;
             run(host, Event::Send(value))
@@ -170,10 +172,12 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                 None => Event::Unwind(exc),
                 // gen_throw: GeneratorExit closes the inner awaitable, then is
                 // raised here (or whatever its close raised instead).
-                Some(Current { iter, then }) if host.kind(&exc) == ErrorKind::GeneratorExit => match host.close(iter) {
-                    Ok(()) => Event::Failed(then, exc),
-                    Err(raised) => Event::Failed(then, raised),
-                },
+                Some(Current { iter, then }) if host.kind(&exc) == ErrorKind::GeneratorExit => {
+                    match host.close(iter) {
+                        Ok(()) => Event::Failed(then, exc),
+                        Err(raised) => Event::Failed(then, raised),
+                    }
+                }
                 Some(Current { mut iter, then }) => match host.throw(&mut iter, exc) {
                     Outcome::Yield(out) => return suspend(host, iter, then, out),
                     Outcome::Return(value) => Event::Completed(then, value),
@@ -197,21 +201,45 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                 },
             },
             Event::Next => match host.machine().next() {
-                Next::Entry(Entry::Await { awaitable, on_result, on_error }) => {
-                    Event::Await(awaitable, Then::Callbacks { on_result, on_error })
-                }
+                Next::Entry(Entry::Await {
+                    awaitable,
+                    on_result,
+                    on_error,
+                }) => Event::Await(
+                    awaitable,
+                    Then::Callbacks {
+                        on_result,
+                        on_error,
+                    },
+                ),
                 Next::Entry(Entry::Defer(callback)) => match host.defer(callback) {
                     Ok(()) => Event::Next,
                     Err(exc) => Event::Unwind(reported(host, exc)),
                 },
                 Next::Entry(Entry::With(block)) => {
                     let block = *block;
-                    let then = Then::Enter { exit: block.exit, body: block.body, on_error: block.on_error };
+                    let then = Then::Enter {
+                        exit: block.exit,
+                        body: block.body,
+                        on_error: block.on_error,
+                    };
                     Event::Await(block.enter, then)
                 }
                 Next::ScopeEnd(scope) => match host.exit(&scope.exit, None) {
-                    Ok(awaitable) => Event::Await(awaitable, Then::Exit { exc: None, on_error: scope.on_error }),
-                    Err(exc) => Event::Failed(Then::Callbacks { on_result: None, on_error: scope.on_error }, exc),
+                    Ok(awaitable) => Event::Await(
+                        awaitable,
+                        Then::Exit {
+                            exc: None,
+                            on_error: scope.on_error,
+                        },
+                    ),
+                    Err(exc) => Event::Failed(
+                        Then::Callbacks {
+                            on_result: None,
+                            on_error: scope.on_error,
+                        },
+                        exc,
+                    ),
                 },
                 Next::Done => {
                     let result = finish(host);
@@ -223,15 +251,29 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                     let dropped: Vec<_> = scope.queue.drain().collect();
                     discard(host, dropped);
                     match host.exit(&scope.exit, Some(&exc)) {
-                        Ok(awaitable) => Event::Await(awaitable, Then::Exit { exc: Some(exc), on_error: scope.on_error }),
-                        Err(raised) => Event::Failed(Then::Callbacks { on_result: None, on_error: scope.on_error }, raised),
+                        Ok(awaitable) => Event::Await(
+                            awaitable,
+                            Then::Exit {
+                                exc: Some(exc),
+                                on_error: scope.on_error,
+                            },
+                        ),
+                        Err(raised) => Event::Failed(
+                            Then::Callbacks {
+                                on_result: None,
+                                on_error: scope.on_error,
+                            },
+                            raised,
+                        ),
                     }
                 }
                 None => {
                     drop(finish(host));
                     // PEP 479: StopIteration must not escape a coroutine.
                     let exc = match host.kind(&exc) {
-                        ErrorKind::StopIteration => host.fault(Fault::RaisedStopIteration, Some(exc)),
+                        ErrorKind::StopIteration => {
+                            host.fault(Fault::RaisedStopIteration, Some(exc))
+                        }
                         _ => exc,
                     };
                     return Outcome::Raise(exc);
@@ -244,32 +286,67 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
 /// What follows an await that returned `value`.
 fn completed<H: Host>(host: &mut H, then: Then<H>, value: H::Object) -> Event<H> {
     match then {
-        Then::Callbacks { on_result: None, .. } => Event::Next,
-        Then::Callbacks { on_result: Some(on_result), on_error } => match host.on_result(on_result, value) {
+        Then::Callbacks {
+            on_result: None, ..
+        } => Event::Next,
+        Then::Callbacks {
+            on_result: Some(on_result),
+            on_error,
+        } => match host.on_result(on_result, value) {
             ResultOutcome::Ok => Event::Next,
-            ResultOutcome::ToHandler(exc) => {
-                Event::Failed(Then::Callbacks { on_result: None, on_error }, reported(host, exc))
-            }
+            ResultOutcome::ToHandler(exc) => Event::Failed(
+                Then::Callbacks {
+                    on_result: None,
+                    on_error,
+                },
+                reported(host, exc),
+            ),
             ResultOutcome::SkipHandler(exc) => Event::Unwind(reported(host, exc)),
         },
-        Then::Enter { exit, body, on_error } => {
+        Then::Enter {
+            exit,
+            body,
+            on_error,
+        } => {
             host.machine().open_scope(exit, on_error);
             match host.on_result(body, value) {
                 ResultOutcome::Ok => Event::Next,
-                ResultOutcome::ToHandler(exc) | ResultOutcome::SkipHandler(exc) => Event::Unwind(reported(host, exc)),
+                ResultOutcome::ToHandler(exc) | ResultOutcome::SkipHandler(exc) => {
+                    Event::Unwind(reported(host, exc))
+                }
             }
         }
         Then::Exit { exc: None, .. } => Event::Next,
-        Then::Exit { exc: Some(exc), on_error } => match host.is_true(value) {
+        Then::Exit {
+            exc: Some(exc),
+            on_error,
+        } => match host.is_true(value) {
             Ok(true) => Event::Next,
-            Ok(false) => Event::Failed(Then::Callbacks { on_result: None, on_error }, exc),
-            Err(raised) => Event::Failed(Then::Callbacks { on_result: None, on_error }, raised),
+            Ok(false) => Event::Failed(
+                Then::Callbacks {
+                    on_result: None,
+                    on_error,
+                },
+                exc,
+            ),
+            Err(raised) => Event::Failed(
+                Then::Callbacks {
+                    on_result: None,
+                    on_error,
+                },
+                raised,
+            ),
         },
     }
 }
 
 /// Parks the inner iterator and hands its yielded value out.
-fn suspend<H: Host>(host: &mut H, iter: H::Iter, then: Then<H>, out: H::Object) -> Outcome<H::Object, H::Error> {
+fn suspend<H: Host>(
+    host: &mut H,
+    iter: H::Iter,
+    then: Then<H>,
+    out: H::Object,
+) -> Outcome<H::Object, H::Error> {
     let machine = host.machine();
     machine.current = Some(Current { iter, then });
     machine.stage = Stage::Suspended;

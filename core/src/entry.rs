@@ -45,18 +45,30 @@ pub struct With<H: Host> {
 /// What happens when the await in progress finishes.
 pub(crate) enum Then<H: Host> {
     /// An [`Entry::Await`]: the entry's callbacks.
-    Callbacks { on_result: Option<H::OnResult>, on_error: Option<H::OnError> },
+    Callbacks {
+        on_result: Option<H::OnResult>,
+        on_error: Option<H::OnError>,
+    },
     /// `__aenter__` of a [`With`]: open the block and run its body.
-    Enter { exit: H::Object, body: H::OnResult, on_error: Option<H::OnError> },
+    Enter {
+        exit: H::Object,
+        body: H::OnResult,
+        on_error: Option<H::OnError>,
+    },
     /// `__aexit__` of a block, with the exception that left it, if any.
-    Exit { exc: Option<H::Error>, on_error: Option<H::OnError> },
+    Exit {
+        exc: Option<H::Error>,
+        on_error: Option<H::OnError>,
+    },
 }
 
 impl<H: Host> Then<H> {
     /// The handler for an exception raised by this await.
     pub(crate) fn into_on_error(self) -> Option<H::OnError> {
         match self {
-            Then::Callbacks { on_error, .. } | Then::Enter { on_error, .. } | Then::Exit { on_error, .. } => on_error,
+            Then::Callbacks { on_error, .. }
+            | Then::Enter { on_error, .. }
+            | Then::Exit { on_error, .. } => on_error,
         }
     }
 }

@@ -44,11 +44,19 @@ pub trait Host: Sized {
     fn iterate(&mut self, awaitable: Self::Object) -> Result<Self::Iter, Self::Error>;
 
     /// Resumes an inner iterator with a value.
-    fn send(&mut self, iter: &mut Self::Iter, value: Self::Object) -> Outcome<Self::Object, Self::Error>;
+    fn send(
+        &mut self,
+        iter: &mut Self::Iter,
+        value: Self::Object,
+    ) -> Outcome<Self::Object, Self::Error>;
 
     /// Resumes an inner iterator with an exception. An iterator without a
     /// `throw` method raises `exc` at the await point: `Outcome::Raise(exc)`.
-    fn throw(&mut self, iter: &mut Self::Iter, exc: Self::Error) -> Outcome<Self::Object, Self::Error>;
+    fn throw(
+        &mut self,
+        iter: &mut Self::Iter,
+        exc: Self::Error,
+    ) -> Outcome<Self::Object, Self::Error>;
 
     /// Closes an inner iterator (`close()` if it has one).
     fn close(&mut self, iter: Self::Iter) -> Result<(), Self::Error>;
@@ -58,17 +66,26 @@ pub trait Host: Sized {
     fn discard(&mut self, awaitable: Self::Object);
 
     /// Runs a result callback with the awaited value.
-    fn on_result(&mut self, callback: Self::OnResult, value: Self::Object) -> ResultOutcome<Self::Error>;
+    fn on_result(
+        &mut self,
+        callback: Self::OnResult,
+        value: Self::Object,
+    ) -> ResultOutcome<Self::Error>;
 
     /// Runs an error callback with the exception raised at the await.
-    fn on_error(&mut self, callback: Self::OnError, exc: &Self::Error) -> ErrorOutcome<Self::Error>;
+    fn on_error(&mut self, callback: Self::OnError, exc: &Self::Error)
+        -> ErrorOutcome<Self::Error>;
 
     /// Runs a deferred callback; `Err(None)` means it failed without an exception.
     fn defer(&mut self, callback: Self::Defer) -> Result<(), Option<Self::Error>>;
 
     /// Calls an `__aexit__` with the body's exception (or none) and returns
     /// the awaitable it gives.
-    fn exit(&mut self, exit: &Self::Object, exc: Option<&Self::Error>) -> Result<Self::Object, Self::Error>;
+    fn exit(
+        &mut self,
+        exit: &Self::Object,
+        exc: Option<&Self::Error>,
+    ) -> Result<Self::Object, Self::Error>;
 
     /// Truth of an awaited `__aexit__` result: true suppresses the exception.
     fn is_true(&mut self, value: Self::Object) -> Result<bool, Self::Error>;

@@ -52,7 +52,13 @@ pub(crate) enum Next<H: Host> {
 
 impl<H: Host> Default for Machine<H> {
     fn default() -> Self {
-        Machine { stage: Stage::Created, queue: Queue::Empty, current: None, result: None, extra: None }
+        Machine {
+            stage: Stage::Created,
+            queue: Queue::Empty,
+            current: None,
+            result: None,
+            extra: None,
+        }
     }
 }
 
@@ -90,7 +96,11 @@ impl<H: Host> Machine<H> {
         if self.stage.is_finished() {
             return Err(entry);
         }
-        match self.extra.as_mut().and_then(|extra| extra.scopes.last_mut()) {
+        match self
+            .extra
+            .as_mut()
+            .and_then(|extra| extra.scopes.last_mut())
+        {
             Some(scope) => scope.queue.push_back(entry),
             None => self.queue.push_back(entry),
         }
@@ -111,7 +121,11 @@ impl<H: Host> Machine<H> {
         on_result: Option<H::OnResult>,
         on_error: Option<H::OnError>,
     ) -> Result<(), Entry<H>> {
-        self.push(Entry::Await { awaitable, on_result, on_error })
+        self.push(Entry::Await {
+            awaitable,
+            on_result,
+            on_error,
+        })
     }
 
     /// Queues a deferred callback.
@@ -204,7 +218,9 @@ impl<H: Host> Machine<H> {
     /// assert!(Machine::<MockHost>::new().values().is_empty());
     /// ```
     pub fn values(&self) -> &[H::Object] {
-        self.extra.as_ref().map_or(&[], |extra| extra.values.as_slice())
+        self.extra
+            .as_ref()
+            .map_or(&[], |extra| extra.values.as_slice())
     }
 
     /// The object value at `index`.
@@ -232,7 +248,11 @@ impl<H: Host> Machine<H> {
     /// machine.save_values([Obj::int(5)]);
     /// assert_eq!(machine.replace_value(0, Obj::int(6)), Ok(Obj::int(5)));
     /// ```
-    pub fn replace_value(&mut self, index: isize, value: H::Object) -> Result<H::Object, (IndexOutOfRange, H::Object)> {
+    pub fn replace_value(
+        &mut self,
+        index: isize,
+        value: H::Object,
+    ) -> Result<H::Object, (IndexOutOfRange, H::Object)> {
         match &mut self.extra {
             Some(extra) => extra.values.replace(index, value),
             None => Err((IndexOutOfRange { index, len: 0 }, value)),
@@ -258,7 +278,9 @@ impl<H: Host> Machine<H> {
     /// assert!(Machine::<MockHost>::new().arb_values().is_empty());
     /// ```
     pub fn arb_values(&self) -> &[H::Opaque] {
-        self.extra.as_ref().map_or(&[], |extra| extra.arb_values.as_slice())
+        self.extra
+            .as_ref()
+            .map_or(&[], |extra| extra.arb_values.as_slice())
     }
 
     /// The opaque value at `index`.
@@ -285,7 +307,11 @@ impl<H: Host> Machine<H> {
     /// assert_eq!(machine.replace_arb_value(0, 8), Ok(7));
     /// assert!(machine.replace_arb_value(1, 9).is_err());
     /// ```
-    pub fn replace_arb_value(&mut self, index: isize, value: H::Opaque) -> Result<H::Opaque, (IndexOutOfRange, H::Opaque)> {
+    pub fn replace_arb_value(
+        &mut self,
+        index: isize,
+        value: H::Opaque,
+    ) -> Result<H::Opaque, (IndexOutOfRange, H::Opaque)> {
         match &mut self.extra {
             Some(extra) => extra.arb_values.replace(index, value),
             None => Err((IndexOutOfRange { index, len: 0 }, value)),
@@ -304,20 +330,24 @@ impl<H: Host> Machine<H> {
     /// machine.traverse(|_| { seen += 1; Ok::<(), ()>(()) }).unwrap();
     /// assert_eq!(seen, 2);
     /// ```
-    pub fn traverse<E>(&self, mut visit: impl FnMut(Held<'_, H>) -> Result<(), E>) -> Result<(), E> {
-        let visit_queue = |queue: &Queue<Entry<H>>, visit: &mut dyn FnMut(Held<'_, H>) -> Result<(), E>| {
-            for entry in queue.iter() {
-                match entry {
-                    Entry::Await { awaitable, .. } => visit(Held::Object(awaitable))?,
-                    Entry::Defer(_) => {}
-                    Entry::With(block) => {
-                        visit(Held::Object(&block.enter))?;
-                        visit(Held::Object(&block.exit))?;
+    pub fn traverse<E>(
+        &self,
+        mut visit: impl FnMut(Held<'_, H>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let visit_queue =
+            |queue: &Queue<Entry<H>>, visit: &mut dyn FnMut(Held<'_, H>) -> Result<(), E>| {
+                for entry in queue.iter() {
+                    match entry {
+                        Entry::Await { awaitable, .. } => visit(Held::Object(awaitable))?,
+                        Entry::Defer(_) => {}
+                        Entry::With(block) => {
+                            visit(Held::Object(&block.enter))?;
+                            visit(Held::Object(&block.exit))?;
+                        }
                     }
                 }
-            }
-            Ok(())
-        };
+                Ok(())
+            };
         visit_queue(&self.queue, &mut visit)?;
         if let Some(current) = &self.current {
             visit(Held::Iter(&current.iter))?;
@@ -359,7 +389,10 @@ impl<H: Host> Machine<H> {
     /// assert_eq!(machine.stage(), Stage::Finished);
     /// ```
     pub fn take_all(&mut self) -> Machine<H> {
-        let finished = Machine { stage: Stage::Finished, ..Machine::default() };
+        let finished = Machine {
+            stage: Stage::Finished,
+            ..Machine::default()
+        };
         std::mem::replace(self, finished)
     }
 
@@ -393,7 +426,11 @@ impl<H: Host> Machine<H> {
 
     /// Opens an `async with` block: entries pushed from now on belong to it.
     pub(crate) fn open_scope(&mut self, exit: H::Object, on_error: Option<H::OnError>) {
-        self.extra_mut().scopes.push(Scope { queue: Queue::Empty, exit, on_error });
+        self.extra_mut().scopes.push(Scope {
+            queue: Queue::Empty,
+            exit,
+            on_error,
+        });
     }
 
     /// Closes the innermost open block early (an exception is leaving it).
@@ -402,12 +439,18 @@ impl<H: Host> Machine<H> {
     }
 
     fn scopes(&self) -> &[Scope<H>] {
-        self.extra.as_ref().map_or(&[], |extra| extra.scopes.as_slice())
+        self.extra
+            .as_ref()
+            .map_or(&[], |extra| extra.scopes.as_slice())
     }
 
     fn extra_mut(&mut self) -> &mut Extra<H> {
         self.extra.get_or_insert_with(|| {
-            Box::new(Extra { scopes: Vec::new(), values: ValueStore::default(), arb_values: ValueStore::default() })
+            Box::new(Extra {
+                scopes: Vec::new(),
+                values: ValueStore::default(),
+                arb_values: ValueStore::default(),
+            })
         })
     }
 }

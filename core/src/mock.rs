@@ -34,7 +34,10 @@ impl Exc {
     /// assert_eq!(Exc::new("E").class, "E");
     /// ```
     pub fn new(class: &str) -> Self {
-        Exc { class: class.to_owned(), cause: None }
+        Exc {
+            class: class.to_owned(),
+            cause: None,
+        }
     }
 }
 
@@ -142,7 +145,14 @@ impl Script {
     /// assert_eq!(Script::yields(2).yields, 2);
     /// ```
     pub fn yields(n: u32) -> Self {
-        Script { id: 0, yields: n, end: End::Return(Obj::None), on_throw: OnThrow::Propagate, on_close: OnClose::Quiet, awaitable: true }
+        Script {
+            id: 0,
+            yields: n,
+            end: End::Return(Obj::None),
+            on_throw: OnThrow::Propagate,
+            on_close: OnClose::Quiet,
+            awaitable: true,
+        }
     }
 
     /// The same awaitable, named `id` in traces.
@@ -317,7 +327,10 @@ impl Callback {
     /// assert_eq!(Callback::named("c").code, 0);
     /// ```
     pub fn named(name: &str) -> Self {
-        Callback { name: name.to_owned(), ..Callback::default() }
+        Callback {
+            name: name.to_owned(),
+            ..Callback::default()
+        }
     }
 
     /// The same callback, also setting the result to its argument.
@@ -412,7 +425,10 @@ impl MockHost {
     /// assert!(MockHost::new().trace.is_empty());
     /// ```
     pub fn new() -> Self {
-        MockHost { tracing: true, ..MockHost::default() }
+        MockHost {
+            tracing: true,
+            ..MockHost::default()
+        }
     }
 
     fn record(&mut self, trace: impl FnOnce() -> Trace) {
@@ -427,12 +443,25 @@ impl MockHost {
             match action {
                 Action::AddAwait(script, on_result, on_error) => {
                     let aw = Obj::script(script.clone());
-                    drop(self.machine.add_await(aw, on_result.clone(), on_error.clone()));
+                    drop(
+                        self.machine
+                            .add_await(aw, on_result.clone(), on_error.clone()),
+                    );
                 }
                 Action::AddDefer(cb) => drop(self.machine.add_defer(cb.clone())),
-                Action::AddWith { enter, exit, body, on_error } => {
+                Action::AddWith {
+                    enter,
+                    exit,
+                    body,
+                    on_error,
+                } => {
                     let (enter, exit) = (Obj::script(enter.clone()), Obj::script(exit.clone()));
-                    let block = With { enter, exit, body: body.clone(), on_error: on_error.clone() };
+                    let block = With {
+                        enter,
+                        exit,
+                        body: body.clone(),
+                        on_error: on_error.clone(),
+                    };
                     drop(self.machine.add_with(block));
                 }
                 Action::SetResult(value) => drop(self.machine.set_result(value.clone())),
@@ -552,7 +581,11 @@ impl Host for MockHost {
         let name = callback.name.clone();
         self.record(|| Trace::Defer(name));
         self.act(&callback, &Ok(Obj::None));
-        if callback.code < 0 { Err(Self::failure(&callback)) } else { Ok(()) }
+        if callback.code < 0 {
+            Err(Self::failure(&callback))
+        } else {
+            Ok(())
+        }
     }
 
     fn exit(&mut self, exit: &Obj, exc: Option<&Exc>) -> Result<Obj, Exc> {
@@ -584,11 +617,17 @@ impl Host for MockHost {
         let class = match fault {
             Fault::NonNoneFirstSend => "TypeError",
             Fault::AlreadyExecuting => "ValueError",
-            Fault::AlreadyAwaited | Fault::BeingAwaited | Fault::IgnoredGeneratorExit | Fault::RaisedStopIteration => "RuntimeError",
+            Fault::AlreadyAwaited
+            | Fault::BeingAwaited
+            | Fault::IgnoredGeneratorExit
+            | Fault::RaisedStopIteration => "RuntimeError",
             Fault::MissingError => "SystemError",
             Fault::GeneratorExit => "GeneratorExit",
         };
-        Exc { class: class.to_owned(), cause: cause.map(Box::new) }
+        Exc {
+            class: class.to_owned(),
+            cause: cause.map(Box::new),
+        }
     }
 }
 

@@ -42,7 +42,9 @@ impl<T> Queue<T> {
             Queue::Many(items) => items.push_back(item),
             Queue::Empty => *self = Queue::One(item),
             Queue::One(_) => {
-                let Queue::One(first) = std::mem::take(self) else { unreachable!() };
+                let Queue::One(first) = std::mem::take(self) else {
+                    unreachable!()
+                };
                 let mut items = VecDeque::with_capacity(4);
                 items.push_back(first);
                 items.push_back(item);

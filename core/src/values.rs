@@ -19,7 +19,11 @@ pub struct IndexOutOfRange {
 
 impl fmt::Display for IndexOutOfRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "value index {} out of range ({} stored)", self.index, self.len)
+        write!(
+            f,
+            "value index {} out of range ({} stored)",
+            self.index, self.len
+        )
     }
 }
 
@@ -72,7 +76,10 @@ impl<T> ValueStore<T> {
         usize::try_from(index)
             .ok()
             .and_then(|i| self.items.get(i))
-            .ok_or(IndexOutOfRange { index, len: self.items.len() })
+            .ok_or(IndexOutOfRange {
+                index,
+                len: self.items.len(),
+            })
     }
 
     /// Replaces the value at `index` and returns the old one; on a bad index
@@ -86,7 +93,10 @@ impl<T> ValueStore<T> {
     /// ```
     pub fn replace(&mut self, index: isize, value: T) -> Result<T, (IndexOutOfRange, T)> {
         let len = self.items.len();
-        match usize::try_from(index).ok().and_then(|i| self.items.get_mut(i)) {
+        match usize::try_from(index)
+            .ok()
+            .and_then(|i| self.items.get_mut(i))
+        {
             Some(slot) => Ok(std::mem::replace(slot, value)),
             None => Err((IndexOutOfRange { index, len }, value)),
         }

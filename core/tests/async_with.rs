@@ -29,9 +29,17 @@ fn exit(suppress: bool) -> Script {
 /// A program of one `async with` block, then an await of script 30.
 fn program(enter: Script, exit: Script, body: Callback, on_error: Option<Callback>) -> MockHost {
     let mut host = MockHost::new();
-    let block = With { enter: Obj::script(enter), exit: Obj::script(exit), body, on_error };
+    let block = With {
+        enter: Obj::script(enter),
+        exit: Obj::script(exit),
+        body,
+        on_error,
+    };
     host.machine.add_with(block).ok().unwrap();
-    host.machine.add_await(Obj::script(Script::yields(0).id(30)), None, None).ok().unwrap();
+    host.machine
+        .add_await(Obj::script(Script::yields(0).id(30)), None, None)
+        .ok()
+        .unwrap();
     host
 }
 
@@ -52,34 +60,63 @@ fn awaited(id: u32) -> [Trace; 2] {
 
 /// The trace of entering the outer block and running its body callback.
 fn entered() -> Vec<Trace> {
-    vec![Trace::Iterate(10), Trace::Send(10, Obj::None), Trace::Send(10, Obj::None), Trace::OnResult("body".into(), Obj::int(5))]
+    vec![
+        Trace::Iterate(10),
+        Trace::Send(10, Obj::None),
+        Trace::Send(10, Obj::None),
+        Trace::OnResult("body".into(), Obj::int(5)),
+    ]
 }
 
 fn exits(trace: &[Trace]) -> usize {
-    trace.iter().filter(|event| matches!(event, Trace::Exit(_))).count()
+    trace
+        .iter()
+        .filter(|event| matches!(event, Trace::Exit(_)))
+        .count()
 }
 
 #[test]
 fn enter_is_awaited_the_body_gets_its_value_and_the_body_awaits_run_before_exit() {
     let body = Callback::named("body").then(add_await(Script::yields(0).id(20)));
     let mut host = program(enter(), exit(false), body, None);
-    assert_eq!(drive::send(&mut host, Obj::None), Outcome::Yield(Obj::int(0)));
-    assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::None));
-    let expected = [entered(), awaited(20).into(), vec![Trace::Exit(None)], awaited(11).into(), awaited(30).into()].concat();
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Yield(Obj::int(0))
+    );
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Return(Obj::None)
+    );
+    let expected = [
+        entered(),
+        awaited(20).into(),
+        vec![Trace::Exit(None)],
+        awaited(11).into(),
+        awaited(30).into(),
+    ]
+    .concat();
     assert_eq!(host.trace, expected);
 }
 
 #[test]
 fn awaits_added_by_callbacks_of_body_awaits_still_run_inside_the_block() {
     let again = Callback::named("again").then(add_await(Script::yields(1).id(21)));
-    let body = Callback::named("body").then(Action::AddAwait(Script::yields(0).id(20), Some(again), None));
+    let body = Callback::named("body").then(Action::AddAwait(
+        Script::yields(0).id(20),
+        Some(again),
+        None,
+    ));
     let mut host = program(enter(), exit(false), body, None);
     assert_eq!(run(&mut host), Outcome::Return(Obj::None));
     let expected = [
         entered(),
         awaited(20).into(),
         vec![Trace::OnResult("again".into(), Obj::None)],
-        vec![Trace::Iterate(21), Trace::Send(21, Obj::None), Trace::Send(21, Obj::None)],
+        vec![
+            Trace::Iterate(21),
+            Trace::Send(21, Obj::None),
+            Trace::Send(21, Obj::None),
+        ],
         vec![Trace::Exit(None)],
         awaited(11).into(),
         awaited(30).into(),
@@ -111,8 +148,14 @@ fn an_exit_returning_true_suppresses_the_error_and_the_program_goes_on() {
     let body = Callback::named("body").then(add_await(Script::yields(0).id(20).raising("E")));
     let mut host = program(enter(), exit(true), body, None);
     assert_eq!(run(&mut host), Outcome::Return(Obj::None));
-    let expected =
-        [entered(), awaited(20).into(), vec![Trace::Exit(Some(exc("E")))], awaited(11).into(), awaited(30).into()].concat();
+    let expected = [
+        entered(),
+        awaited(20).into(),
+        vec![Trace::Exit(Some(exc("E")))],
+        awaited(11).into(),
+        awaited(30).into(),
+    ]
+    .concat();
     assert_eq!(host.trace, expected);
 }
 
@@ -121,16 +164,32 @@ fn the_statement_error_callback_handles_an_error_leaving_the_block() {
     let body = Callback::named("body").then(add_await(Script::yields(0).id(20).raising("E")));
     let mut host = program(enter(), exit(false), body, Some(Callback::named("h")));
     assert_eq!(run(&mut host), Outcome::Return(Obj::None));
-    let tail = [vec![Trace::Exit(Some(exc("E")))], awaited(11).into(), vec![Trace::OnError("h".into(), exc("E"))], awaited(30).into()];
+    let tail = [
+        vec![Trace::Exit(Some(exc("E")))],
+        awaited(11).into(),
+        vec![Trace::OnError("h".into(), exc("E"))],
+        awaited(30).into(),
+    ];
     assert!(host.trace.ends_with(&tail.concat()));
 }
 
 #[test]
 fn an_await_in_the_body_handles_its_own_error_without_leaving_the_block() {
-    let failing = Action::AddAwait(Script::yields(0).id(20).raising("E"), None, Some(Callback::named("inner")));
-    let mut host = program(enter(), exit(false), Callback::named("body").then(failing), Some(Callback::named("h")));
+    let failing = Action::AddAwait(
+        Script::yields(0).id(20).raising("E"),
+        None,
+        Some(Callback::named("inner")),
+    );
+    let mut host = program(
+        enter(),
+        exit(false),
+        Callback::named("body").then(failing),
+        Some(Callback::named("h")),
+    );
     assert_eq!(run(&mut host), Outcome::Return(Obj::None));
-    assert!(host.trace.contains(&Trace::OnError("inner".into(), exc("E"))));
+    assert!(host
+        .trace
+        .contains(&Trace::OnError("inner".into(), exc("E"))));
     assert!(host.trace.contains(&Trace::Exit(None)));
     assert!(!host.trace.contains(&Trace::OnError("h".into(), exc("E"))));
 }
@@ -138,9 +197,19 @@ fn an_await_in_the_body_handles_its_own_error_without_leaving_the_block() {
 #[test]
 fn an_error_from_aenter_skips_the_body_and_exit() {
     let failing_enter = Script::yields(0).id(10).raising("E");
-    let mut host = program(failing_enter, exit(false), Callback::named("body"), Some(Callback::named("h")));
+    let mut host = program(
+        failing_enter,
+        exit(false),
+        Callback::named("body"),
+        Some(Callback::named("h")),
+    );
     assert_eq!(run(&mut host), Outcome::Return(Obj::None));
-    let expected = [awaited(10).into(), vec![Trace::OnError("h".into(), exc("E"))], awaited(30).into()].concat();
+    let expected = [
+        awaited(10).into(),
+        vec![Trace::OnError("h".into(), exc("E"))],
+        awaited(30).into(),
+    ]
+    .concat();
     assert_eq!(host.trace, expected);
 
     let failing_enter = Script::yields(0).id(10).raising("E");
@@ -152,10 +221,18 @@ fn an_error_from_aenter_skips_the_body_and_exit() {
 #[test]
 fn an_error_raised_by_the_body_callback_discards_its_awaits_and_goes_to_exit() {
     for code in [-1, -2] {
-        let body = Callback::named("body").then(add_await(Script::yields(0).id(20))).returning(code, Some(exc("B")));
+        let body = Callback::named("body")
+            .then(add_await(Script::yields(0).id(20)))
+            .returning(code, Some(exc("B")));
         let mut host = program(enter(), exit(false), body, None);
         assert_eq!(run(&mut host), Outcome::Raise(exc("B")));
-        let expected = [entered(), vec![Trace::Discard(20), Trace::Exit(Some(exc("B")))], awaited(11).into(), vec![Trace::Discard(30)]].concat();
+        let expected = [
+            entered(),
+            vec![Trace::Discard(20), Trace::Exit(Some(exc("B")))],
+            awaited(11).into(),
+            vec![Trace::Discard(30)],
+        ]
+        .concat();
         assert_eq!(host.trace, expected);
     }
 }
@@ -181,19 +258,47 @@ fn an_error_from_awaiting_exit_replaces_the_body_error_and_exit_is_not_called_ag
 #[test]
 fn an_exit_that_cannot_be_called_raises_type_error_to_the_statement_error_callback() {
     let mut host = MockHost::new();
-    let block = With { enter: Obj::script(enter()), exit: Obj::int(0), body: Callback::named("body"), on_error: Some(Callback::named("h")) };
+    let block = With {
+        enter: Obj::script(enter()),
+        exit: Obj::int(0),
+        body: Callback::named("body"),
+        on_error: Some(Callback::named("h")),
+    };
     host.machine.add_with(block).ok().unwrap();
     assert_eq!(run(&mut host), Outcome::Return(Obj::None));
-    assert_eq!(host.trace[4..], [Trace::Exit(None), Trace::OnError("h".into(), exc("TypeError"))]);
+    assert_eq!(
+        host.trace[4..],
+        [
+            Trace::Exit(None),
+            Trace::OnError("h".into(), exc("TypeError"))
+        ]
+    );
 }
 
 #[test]
 fn an_exception_thrown_while_in_aenter_skips_the_body_and_exit() {
     let inner_enter = enter().on_throw(OnThrow::Propagate);
-    let mut host = program(inner_enter, exit(false), Callback::named("body"), Some(Callback::named("h")));
-    assert_eq!(drive::send(&mut host, Obj::None), Outcome::Yield(Obj::int(0)));
-    assert_eq!(drive::throw(&mut host, exc("X")), Outcome::Return(Obj::None));
-    assert_eq!(host.trace[2..4], [Trace::Throw(10, exc("X")), Trace::OnError("h".into(), exc("X"))]);
+    let mut host = program(
+        inner_enter,
+        exit(false),
+        Callback::named("body"),
+        Some(Callback::named("h")),
+    );
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Yield(Obj::int(0))
+    );
+    assert_eq!(
+        drive::throw(&mut host, exc("X")),
+        Outcome::Return(Obj::None)
+    );
+    assert_eq!(
+        host.trace[2..4],
+        [
+            Trace::Throw(10, exc("X")),
+            Trace::OnError("h".into(), exc("X"))
+        ]
+    );
     assert_eq!(exits(&host.trace), 0);
 }
 
@@ -203,8 +308,14 @@ fn an_exception_thrown_while_in_aexit_goes_to_the_statement_error_callback_witho
     let slow_exit = Script::yields(1).id(11);
     let mut host = program(enter(), slow_exit, body, Some(Callback::named("h")));
     drive::send(&mut host, Obj::None);
-    assert_eq!(drive::send(&mut host, Obj::None), Outcome::Yield(Obj::int(0)));
-    assert_eq!(drive::throw(&mut host, exc("X")), Outcome::Return(Obj::None));
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Yield(Obj::int(0))
+    );
+    assert_eq!(
+        drive::throw(&mut host, exc("X")),
+        Outcome::Return(Obj::None)
+    );
     assert!(host.trace.contains(&Trace::OnError("h".into(), exc("X"))));
     assert_eq!(exits(&host.trace), 1);
 }
@@ -214,10 +325,18 @@ fn close_in_the_body_runs_exit_with_generator_exit() {
     let body = Callback::named("body").then(add_await(Script::yields(1).id(20)));
     let mut host = program(enter(), exit(false), body, None);
     drive::send(&mut host, Obj::None);
-    assert_eq!(drive::send(&mut host, Obj::None), Outcome::Yield(Obj::int(0)));
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Yield(Obj::int(0))
+    );
     host.trace.clear();
     assert_eq!(drive::close(&mut host), Ok(()));
-    let expected = [vec![Trace::Close(20), Trace::Exit(Some(exc("GeneratorExit")))], awaited(11).into(), vec![Trace::Discard(30)]].concat();
+    let expected = [
+        vec![Trace::Close(20), Trace::Exit(Some(exc("GeneratorExit")))],
+        awaited(11).into(),
+        vec![Trace::Discard(30)],
+    ]
+    .concat();
     assert_eq!(host.trace, expected);
     assert_eq!(host.machine.stage(), Stage::Finished);
 }
@@ -232,22 +351,35 @@ fn close_in_the_body_when_exit_yields_is_an_error_and_leaves_the_awaitable_suspe
     assert_eq!(host.machine.stage(), Stage::Suspended);
     assert_eq!(host.machine.awaiting().map(|iter| iter.id()), Some(11));
     // __aexit__ returns None: GeneratorExit is re-raised.
-    assert_eq!(drive::send(&mut host, Obj::None), Outcome::Raise(exc("GeneratorExit")));
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Raise(exc("GeneratorExit"))
+    );
     assert_eq!(exits(&host.trace), 1);
 }
 
 #[test]
 fn cancel_in_the_body_discards_everything_queued_but_the_block_still_exits() {
-    let restart = Callback::named("c").then(Action::Cancel).then(add_await(Script::yields(0).id(22)));
+    let restart = Callback::named("c")
+        .then(Action::Cancel)
+        .then(add_await(Script::yields(0).id(22)));
     let body = Callback::named("body")
-        .then(Action::AddAwait(Script::yields(0).id(20), Some(restart), None))
+        .then(Action::AddAwait(
+            Script::yields(0).id(20),
+            Some(restart),
+            None,
+        ))
         .then(add_await(Script::yields(0).id(21)));
     let mut host = program(enter(), exit(false), body, None);
     assert_eq!(run(&mut host), Outcome::Return(Obj::None));
     let expected = [
         entered(),
         awaited(20).into(),
-        vec![Trace::OnResult("c".into(), Obj::None), Trace::Discard(30), Trace::Discard(21)],
+        vec![
+            Trace::OnResult("c".into(), Obj::None),
+            Trace::Discard(30),
+            Trace::Discard(21),
+        ],
         awaited(22).into(),
         vec![Trace::Exit(None)],
         awaited(11).into(),
@@ -258,14 +390,31 @@ fn cancel_in_the_body_discards_everything_queued_but_the_block_still_exits() {
 
 #[test]
 fn cancel_while_suspended_in_the_body_closes_the_await_and_the_block_exits_on_the_next_send() {
-    let body = Callback::named("body").then(add_await(Script::yields(1).id(20))).then(add_await(Script::yields(0).id(21)));
+    let body = Callback::named("body")
+        .then(add_await(Script::yields(1).id(20)))
+        .then(add_await(Script::yields(0).id(21)));
     let mut host = program(enter(), exit(false), body, None);
     drive::send(&mut host, Obj::None);
-    assert_eq!(drive::send(&mut host, Obj::None), Outcome::Yield(Obj::int(0)));
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Yield(Obj::int(0))
+    );
     host.trace.clear();
     assert_eq!(drive::cancel(&mut host), Ok(()));
-    assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::None));
-    let expected = [vec![Trace::Discard(30), Trace::Discard(21), Trace::Close(20), Trace::Exit(None)], awaited(11).into()].concat();
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Return(Obj::None)
+    );
+    let expected = [
+        vec![
+            Trace::Discard(30),
+            Trace::Discard(21),
+            Trace::Close(20),
+            Trace::Exit(None),
+        ],
+        awaited(11).into(),
+    ]
+    .concat();
     assert_eq!(host.trace, expected);
 }
 
@@ -274,11 +423,15 @@ fn cancel_while_suspended_in_the_body_closes_the_await_and_the_block_exits_on_th
 fn nested(inner_suppresses: bool) -> MockHost {
     let inner = Action::AddWith {
         enter: Script::yields(0).id(12).returning(6),
-        exit: Script::yields(0).id(13).returning(i64::from(inner_suppresses)),
+        exit: Script::yields(0)
+            .id(13)
+            .returning(i64::from(inner_suppresses)),
         body: Callback::named("inner").then(add_await(Script::yields(0).id(20).raising("E"))),
         on_error: None,
     };
-    let body = Callback::named("body").then(inner).then(add_await(Script::yields(0).id(21)));
+    let body = Callback::named("body")
+        .then(inner)
+        .then(add_await(Script::yields(0).id(21)));
     program(enter(), exit(false), body, None)
 }
 

@@ -9,7 +9,10 @@ fn queued(n: u32) -> MockHost {
     let mut host = MockHost::new();
     for id in 0..n {
         let awaitable = Obj::script(Script::yields(1).id(id));
-        host.machine.add_await(awaitable, Some(Callback::named("r")), None).ok().unwrap();
+        host.machine
+            .add_await(awaitable, Some(Callback::named("r")), None)
+            .ok()
+            .unwrap();
     }
     host
 }

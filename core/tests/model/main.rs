@@ -4,7 +4,9 @@
 
 mod reference;
 
-use pyawaitable_core::mock::{Action, Callback, End, Exc, MockHost, Obj, OnClose, OnThrow, Script, Trace};
+use pyawaitable_core::mock::{
+    Action, Callback, End, Exc, MockHost, Obj, OnClose, OnThrow, Script, Trace,
+};
 use pyawaitable_core::{drive, Outcome, Stage};
 
 const SEEDS: [u64; 8] = [1, 2, 3, 5, 8, 13, 21, 0x5eed_cafe];
@@ -110,8 +112,14 @@ impl Generator {
 
     fn await_parts(&mut self, depth: u32) -> (Script, Option<Callback>, Option<Callback>) {
         let script = self.script();
-        let on_result = self.rng.percent(60).then(|| self.callback(Kind::Result, depth));
-        let on_error = self.rng.percent(50).then(|| self.callback(Kind::Error, depth));
+        let on_result = self
+            .rng
+            .percent(60)
+            .then(|| self.callback(Kind::Result, depth));
+        let on_error = self
+            .rng
+            .percent(50)
+            .then(|| self.callback(Kind::Error, depth));
         (script, on_result, on_error)
     }
 
@@ -146,9 +154,17 @@ impl Generator {
         };
         let name = format!("{prefix}{}", self.id());
         let code = self.rng.pick(codes);
-        let raise = (code < 0).then(|| self.rng.pick(&[Some("R"), Some("StopIteration"), None])).flatten().map(Exc::new);
+        let raise = (code < 0)
+            .then(|| self.rng.pick(&[Some("R"), Some("StopIteration"), None]))
+            .flatten()
+            .map(Exc::new);
         let actions = (0..self.rng.below(3)).map(|_| self.action(depth)).collect();
-        Callback { name, actions, code, raise }
+        Callback {
+            name,
+            actions,
+            code,
+            raise,
+        }
     }
 
     fn action(&mut self, depth: u32) -> Action {
@@ -184,7 +200,10 @@ fn run_machine(program: &Program) -> Vec<Event> {
     let mut host = MockHost::new();
     for entry in &program.entries {
         let added = match entry.clone() {
-            Entry::Await(script, on_result, on_error) => host.machine.add_await(Obj::script(*script), on_result, on_error),
+            Entry::Await(script, on_result, on_error) => {
+                host.machine
+                    .add_await(Obj::script(*script), on_result, on_error)
+            }
             Entry::Defer(callback) => host.machine.add_defer(callback),
         };
         assert!(added.is_ok());
@@ -245,19 +264,29 @@ impl Seen {
                 (Reply::Resumed(Outcome::Raise(exc)), _) if exc.cause.is_some() => {
                     self.raised_runtime_error_from_stop_iteration += 1
                 }
-                (Reply::Resumed(Outcome::Raise(exc)), _) if exc.class == "SystemError" => self.raised_system_error += 1,
-                (Reply::Resumed(Outcome::Raise(exc)), Call::Send(Obj::None)) if exc.class == "RuntimeError" => {
+                (Reply::Resumed(Outcome::Raise(exc)), _) if exc.class == "SystemError" => {
+                    self.raised_system_error += 1
+                }
+                (Reply::Resumed(Outcome::Raise(exc)), Call::Send(Obj::None))
+                    if exc.class == "RuntimeError" =>
+                {
                     self.reused += 1
                 }
-                (Reply::Resumed(Outcome::Yield(_)), Call::Throw(_)) => self.yielded_after_throw += 1,
-                (Reply::Closed(Err(_)), _) if *stage == Stage::Suspended => self.closed_with_yield += 1,
+                (Reply::Resumed(Outcome::Yield(_)), Call::Throw(_)) => {
+                    self.yielded_after_throw += 1
+                }
+                (Reply::Closed(Err(_)), _) if *stage == Stage::Suspended => {
+                    self.closed_with_yield += 1
+                }
                 (Reply::Closed(Err(_)), _) => self.closed_with_error += 1,
                 _ => {}
             }
         }
         for event in events {
             match event {
-                Event::Host(Trace::OnError(_, exc)) if exc.class == "GeneratorExit" => self.handled_generator_exit += 1,
+                Event::Host(Trace::OnError(_, exc)) if exc.class == "GeneratorExit" => {
+                    self.handled_generator_exit += 1
+                }
                 Event::Host(Trace::Reentry(_) | Trace::ReentryClose(_)) => self.reentered += 1,
                 Event::Host(Trace::Discard(_)) => self.discarded += 1,
                 _ => {}
@@ -278,21 +307,35 @@ impl Seen {
             self.discarded,
             self.reused,
         ];
-        assert!(counts.iter().all(|&count| count >= 10), "some situations were rarely reached: {self:#?}");
+        assert!(
+            counts.iter().all(|&count| count >= 10),
+            "some situations were rarely reached: {self:#?}"
+        );
     }
 }
 
 /// Where the two event lists first differ, for the failure message.
 fn first_difference(machine: &[Event], reference: &[Event]) -> String {
-    let at = machine.iter().zip(reference).take_while(|(m, r)| m == r).count();
-    format!("first difference at event {at}: machine {:?}, reference {:?}", machine.get(at), reference.get(at))
+    let at = machine
+        .iter()
+        .zip(reference)
+        .take_while(|(m, r)| m == r)
+        .count();
+    format!(
+        "first difference at event {at}: machine {:?}, reference {:?}",
+        machine.get(at),
+        reference.get(at)
+    )
 }
 
 #[test]
 fn random_programs_give_the_same_trace_on_the_machine_and_the_reference() {
     let mut seen = Seen::default();
     for seed in SEEDS {
-        let mut generator = Generator { rng: Rng(seed), ids: 0 };
+        let mut generator = Generator {
+            rng: Rng(seed),
+            ids: 0,
+        };
         for index in 0..PROGRAMS_PER_SEED {
             let program = generator.program();
             let machine = run_machine(&program);

@@ -184,7 +184,12 @@ fn yield_(aw: &Aw, value: Obj) -> impl Future<Output = Resume> + '_ {
             aw.0.borrow_mut().yielded = Some(value);
             Poll::Pending
         }
-        None => Poll::Ready(aw.0.borrow_mut().resume.take().expect("resumed by send or throw")),
+        None => Poll::Ready(
+            aw.0.borrow_mut()
+                .resume
+                .take()
+                .expect("resumed by send or throw"),
+        ),
     })
 }
 
@@ -261,7 +266,10 @@ enum Raised {
 /// The exception a callback set, or `SystemError` when it reported an error
 /// without setting one.
 fn set_exception(callback: &Callback) -> Exc {
-    callback.raise.clone().unwrap_or_else(|| Exc::new("SystemError"))
+    callback
+        .raise
+        .clone()
+        .unwrap_or_else(|| Exc::new("SystemError"))
 }
 
 /// Result callback: 0 ok, -1 to the error callback, -2 skipping it.
@@ -301,10 +309,18 @@ fn perform(aw: &Aw, actions: &[Action], arg: Result<Obj, Exc>) {
     for action in actions {
         match action {
             Action::AddAwait(script, on_result, on_error) => {
-                let entry = Entry::Await(Box::new(script.clone()), on_result.clone(), on_error.clone());
+                let entry = Entry::Await(
+                    Box::new(script.clone()),
+                    on_result.clone(),
+                    on_error.clone(),
+                );
                 aw.0.borrow_mut().entries.push_back(entry);
             }
-            Action::AddDefer(callback) => aw.0.borrow_mut().entries.push_back(Entry::Defer(callback.clone())),
+            Action::AddDefer(callback) => {
+                aw.0.borrow_mut()
+                    .entries
+                    .push_back(Entry::Defer(callback.clone()))
+            }
             Action::SetResult(value) => aw.0.borrow_mut().result = value.clone(),
             Action::SetResultToArg => {
                 let value = match &arg {
@@ -315,7 +331,9 @@ fn perform(aw: &Aw, actions: &[Action], arg: Result<Obj, Exc>) {
             }
             // No await is in progress while a callback runs.
             Action::Cancel => aw.discard_entries(),
-            Action::Reenter | Action::ReenterThrow(_) => aw.record(Trace::Reentry(Outcome::Raise(already_executing(aw)))),
+            Action::Reenter | Action::ReenterThrow(_) => {
+                aw.record(Trace::Reentry(Outcome::Raise(already_executing(aw))))
+            }
             Action::ReenterClose => aw.record(Trace::ReentryClose(Err(already_executing(aw)))),
             Action::AddWith { .. } => unreachable!("random programs have no async with"),
         }
@@ -347,7 +365,10 @@ impl Coroutine {
             trace: Vec::new(),
         };
         let aw = Aw(Rc::new(RefCell::new(frame)));
-        Coroutine { body: Box::pin(equivalent(aw.clone())), aw }
+        Coroutine {
+            body: Box::pin(equivalent(aw.clone())),
+            aw,
+        }
     }
 
     pub fn stage(&self) -> Stage {
@@ -387,7 +408,11 @@ impl Coroutine {
             _ => match self.throw(Exc::new("GeneratorExit")) {
                 Outcome::Yield(_) => Err(Exc::new("RuntimeError")),
                 Outcome::Return(_) => Ok(()),
-                Outcome::Raise(exc) if exc.class == "GeneratorExit" || exc.class == "StopIteration" => Ok(()),
+                Outcome::Raise(exc)
+                    if exc.class == "GeneratorExit" || exc.class == "StopIteration" =>
+                {
+                    Ok(())
+                }
                 Outcome::Raise(exc) => Err(exc),
             },
         }
@@ -400,7 +425,10 @@ impl Coroutine {
             frame.stage = Stage::Running;
             frame.resume = Some(resume);
         }
-        let polled = self.body.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        let polled = self
+            .body
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()));
         match polled {
             Poll::Pending => {
                 let mut frame = self.aw.0.borrow_mut();
@@ -413,9 +441,10 @@ impl Coroutine {
                 match done {
                     Ok(value) => Outcome::Return(value),
                     // PEP 479: "coroutine raised StopIteration".
-                    Err(exc) if exc.class == "StopIteration" => {
-                        Outcome::Raise(Exc { class: "RuntimeError".into(), cause: Some(Box::new(exc)) })
-                    }
+                    Err(exc) if exc.class == "StopIteration" => Outcome::Raise(Exc {
+                        class: "RuntimeError".into(),
+                        cause: Some(Box::new(exc)),
+                    }),
                     Err(exc) => Outcome::Raise(exc),
                 }
             }
