@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
 
+echo "== format"
+cargo fmt --all -- --check
+
 echo "== core: unit, model and doc tests"
 cargo test -q -p pyawaitable-core
 
