@@ -1,12 +1,17 @@
 """Build every conformance target and run the suite on every interpreter.
 
-Usage: python3 conformance/run.py [--interpreters 3.9,3.11] [--targets reference,ffi,c]
+Usage: python3 conformance/run.py [--interpreters 3.9,3.11] [--targets reference,ffi,abi3,c]
 
 For each CPython 3.9-3.13 found (under `pyenv root`, or given with
 PYAWAITABLE_PYTHONS=/path/python3.9:/path/python3.13) this makes a venv with
 the suite's requirements, builds the targets that interpreter needs, runs the
 pytest suite once per target, and prints a target x interpreter matrix of
 passed / failed counts. Exit status 0 only if every cell is green.
+
+The abi3 targets are built once, not per interpreter: maturin makes one
+`cp39-abi3` wheel (checked by abi3audit) that is installed into every venv,
+and `libpyawaitable_abi3.a` is linked by the C module built with
+Py_LIMITED_API.
 """
 
 import argparse
@@ -26,6 +31,8 @@ VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
 TARGETS = {
     "reference": "reference",
     "ffi": "pyawaitable_conformance_ffi",
+    # maturin installs the extension inside a package of the same name
+    "abi3": "pyawaitable_conformance_abi3.pyawaitable_conformance_abi3",
     "c": "pyawaitable_conformance_c",
     "c-limited": "pyawaitable_conformance_c_limited",
 }
@@ -65,25 +72,36 @@ def run(cmd, **kw):
     subprocess.run(cmd, check=True, **kw)
 
 
-def venv_for(version, python):
-    """A venv with the suite's requirements, made once and reused."""
-    venv = os.path.join(ROOT, ".venv-test", version)
+def ensure_venv(venv, python, requirements):
+    """A venv at `venv` with `requirements` installed; remade when they change."""
     vpython = os.path.join(venv, "bin", "python")
     stamp = os.path.join(venv, "requirements.stamp")
-    wanted = open(os.path.join(CONF, "requirements.txt")).read()
+    wanted = open(requirements).read()
     if not (os.path.exists(stamp) and open(stamp).read() == wanted):
         shutil.rmtree(venv, ignore_errors=True)
         run([python, "-m", "venv", venv])
-        run([vpython, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r",
-             os.path.join(CONF, "requirements.txt")])
+        run([vpython, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", requirements])
         with open(stamp, "w") as f:
             f.write(wanted)
     return vpython
 
 
-def cargo_build(version, python, package, features=(), release=False):
+def venv_for(version, python):
+    """A venv with the suite's requirements, made once and reused."""
+    return ensure_venv(os.path.join(ROOT, ".venv-test", version), python,
+                       os.path.join(CONF, "requirements.txt"))
+
+
+def tools_venv(python):
+    """The venv holding maturin and abi3audit, made once and reused."""
+    venv = os.path.join(ROOT, ".venv-test", "tools")
+    requirements = os.path.join(CONF, "requirements-tools.txt")
+    return ensure_venv(venv, python, requirements)
+
+
+def cargo_build(version, python, package, features=(), release=False, target_dir=None):
     """Build `package` for `python` in that interpreter's own target dir."""
-    target_dir = os.path.join(ROOT, "target-ffi-" + version)
+    target_dir = target_dir or os.path.join(ROOT, "target-ffi-" + version)
     cmd = ["cargo", "build", "-q", "-p", package, "--target-dir", target_dir]
     if features:
         cmd += ["--features", ",".join(features)]
@@ -94,19 +112,50 @@ def cargo_build(version, python, package, features=(), release=False):
     return os.path.join(target_dir, "release" if release else "debug")
 
 
-def build_targets(version, python, vpython, targets):
-    """Build the modules for one interpreter into target-conformance/<version>."""
+def build_abi3(oldest, tools, targets):
+    """The builds every interpreter shares: the cp39-abi3 wheel (audited) and
+    libpyawaitable_abi3.a, both made with the oldest interpreter found."""
+    shared = {}
+    target_dir = os.path.join(ROOT, "target-abi3")
+    if "abi3" in targets:
+        wheels = os.path.join(BUILD, "wheels")
+        shutil.rmtree(wheels, ignore_errors=True)
+        env = dict(os.environ, CARGO_TARGET_DIR=target_dir)
+        maturin = os.path.join(os.path.dirname(tools), "maturin")
+        run([maturin, "build", "--interpreter", oldest, "--out", wheels],
+            cwd=os.path.join(CONF, "abi3"), env=env)
+        (wheel,) = [os.path.join(wheels, w) for w in os.listdir(wheels) if w.endswith(".whl")]
+        if "-cp39-abi3-" not in os.path.basename(wheel):
+            sys.exit("the abi3 wheel is not tagged cp39-abi3: %s" % wheel)
+        run([os.path.join(os.path.dirname(tools), "abi3audit"), "--strict", "--verbose", wheel])
+        log("abi3audit: no violations in", os.path.basename(wheel))
+        shared["wheel"] = wheel
+    if "c-limited" in targets:
+        built = cargo_build("3.9", oldest, "pyawaitable-abi3", features=["abi3-py39", "capi"],
+                            release=True, target_dir=target_dir)
+        shared["libabi3"] = os.path.join(built, "libpyawaitable_abi3.a")
+    return shared
+
+
+def build_targets(version, python, vpython, targets, shared):
+    """Build the modules for one interpreter into target-conformance/<version>;
+    install the shared abi3 wheel into its venv."""
     out = os.path.join(BUILD, version)
     os.makedirs(out, exist_ok=True)
     if "ffi" in targets:
         built = cargo_build(version, python, "pyawaitable-conformance", features=["ffi"])
         shutil.copy(os.path.join(built, "libpyawaitable_conformance.so"),
                     os.path.join(out, "pyawaitable_conformance_ffi.so"))
-    for target, flags in (("c", []), ("c-limited", ["--limited"])):
-        if target in targets:
-            built = cargo_build(version, python, "pyawaitable-ffi", release=True)
-            run([vpython, os.path.join(CONF, "c", "build.py"), "--python", python,
-                 "--staticlib", os.path.join(built, "libpyawaitable_ffi.a"), "--out", out] + flags)
+    if "abi3" in targets:
+        run([vpython, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+             "--force-reinstall", "--no-deps", shared["wheel"]])
+    if "c" in targets:
+        built = cargo_build(version, python, "pyawaitable-ffi", features=["capi"], release=True)
+        run([vpython, os.path.join(CONF, "c", "build.py"), "--python", python,
+             "--staticlib", os.path.join(built, "libpyawaitable_ffi.a"), "--out", out])
+    if "c-limited" in targets:
+        run([vpython, os.path.join(CONF, "c", "build.py"), "--python", python,
+             "--staticlib", shared["libabi3"], "--out", out, "--limited"])
     return out
 
 
@@ -153,10 +202,13 @@ def main():
         sys.exit("no CPython 3.9-3.13 interpreter found")
     matrix = {}
     started = time.time()
+    oldest = pythons[versions[0]]
+    tools = tools_venv(pythons[versions[-1]]) if "abi3" in targets else None
+    shared = build_abi3(oldest, tools, targets)
     for version in versions:
         python = pythons[version]
         vpython = venv_for(version, python)
-        out = build_targets(version, python, vpython, targets)
+        out = build_targets(version, python, vpython, targets, shared)
         for target in targets:
             report = os.path.join(out, "report-%s.xml" % target)
             matrix[target, version] = run_suite(vpython, TARGETS[target], out, report)

@@ -205,6 +205,9 @@ RUST_FUNCTIONS = {
 # Module attributes every target defines besides the functions:
 #   BACKEND:      one of BACKENDS
 #   CAPABILITIES: frozenset of capability names
+#   FAST_PATHS:   (Rust backends only) frozenset of the version-specific fast
+#                 paths taken on the running interpreter: "am_send",
+#                 "iter_send" (3.10+), "raised_exception" (3.12+)
 BACKENDS = ("reference", "ffi", "abi3", "pyo3", "c", "c-limited")
 RUST_BACKENDS = ("ffi", "abi3", "pyo3")
 

@@ -1,3 +1,43 @@
-//! pyawaitable-rs: limited-API (abi3) backend.
+//! pyawaitable-rs on the limited API only: an extension built once, for
+//! `cp39-abi3`, loads on CPython 3.9 and every later version, and still takes
+//! the fast paths (`am_send`, `PyIter_Send`, `PyErr_GetRaisedException`)
+//! where the running interpreter has them.
 //!
-//! Not built yet; see the open issue for this crate.
+//! The API is that of `pyawaitable-ffi`: Rust users call the `unsafe`
+//! functions of [`api`]; C users include `pyawaitable.h` with
+//! `Py_LIMITED_API=0x03090000` and link `libpyawaitable_abi3.a`.
+//!
+//! The sources are the ffi backend's, compiled with the `pyawaitable_limited`
+//! cfg (set by this crate's build script), so the two backends differ only
+//! where the two APIs differ. Set pyo3-ffi's `abi3-py39` feature on the final
+//! extension crate, not here.
+
+#[path = "../../backend-ffi/src/abstract_.rs"]
+mod abstract_;
+#[path = "../../backend-ffi/src/api.rs"]
+pub mod api;
+#[path = "../../backend-ffi/src/callback.rs"]
+mod callback;
+#[cfg(feature = "capi")]
+#[path = "../../backend-ffi/src/capi.rs"]
+pub mod capi;
+#[path = "../../backend-ffi/src/fast_paths.rs"]
+pub mod fast_paths;
+#[path = "../../backend-ffi/src/genobject.rs"]
+pub mod genobject;
+#[path = "../../backend-ffi/src/host.rs"]
+mod host;
+#[path = "../../backend-ffi/src/intern.rs"]
+mod intern;
+#[path = "../../backend-ffi/src/limited.rs"]
+mod limited;
+#[path = "../../backend-ffi/src/object.rs"]
+mod object;
+#[path = "../../backend-ffi/src/pyerrors.rs"]
+pub mod pyerrors;
+#[path = "../../backend-ffi/src/trashcan.rs"]
+mod trashcan;
+
+pub use callback::{CCallback, CDefer, Callback, Defer};
+pub use object::Owned;
+pub use pyerrors::Exception;

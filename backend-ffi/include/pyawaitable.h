@@ -8,7 +8,10 @@
  *     libpyawaitable_ffi.a    built for one CPython version (the full API);
  *     libpyawaitable_abi3.a   the limited API, loads on CPython 3.9 and later.
  *
- * e.g.  gcc -shared -fPIC mod.c libpyawaitable_ffi.a -Wl,--gc-sections \
+ * (cargo build --release --features capi -p pyawaitable-ffi, or
+ * -p pyawaitable-abi3 --features capi,abi3-py39), e.g.
+ *
+ *        gcc -shared -fPIC mod.c libpyawaitable_ffi.a -Wl,--gc-sections \
  *           -lpthread -ldl -lm -o mod.so
  *
  * No C file of ours needs compiling: everything below is either a function

@@ -6,9 +6,14 @@ use std::ffi::c_long;
 use pyawaitable_core::Outcome;
 use pyo3_ffi::*;
 
-#[cfg(not(Py_3_10))]
+#[cfg(any(not(Py_3_10), pyawaitable_limited))]
 use crate::intern::SEND;
+#[cfg(pyawaitable_limited)]
+use crate::intern::{AWAIT, NEXT};
 use crate::intern::{CLOSE, CO_FLAGS, GI_CODE, THROW, VALUE};
+#[cfg(pyawaitable_limited)]
+use crate::limited::{is_heap_type, runtime};
+use crate::pyerrors::raise_type_error;
 use crate::{Exception, Owned};
 
 /// `CO_ITERABLE_COROUTINE`: a generator made awaitable by `types.coroutine`.
@@ -17,9 +22,76 @@ const CO_ITERABLE_COROUTINE: c_long = 0x0100;
 /// What resuming an inner awaitable gave.
 pub(crate) type Step = Outcome<Owned, Exception>;
 
+/// `PyCoro_CheckExact`: a native coroutine.
+#[inline]
+unsafe fn is_native_coroutine(obj: *mut PyObject) -> bool {
+    cfg_if::cfg_if! {
+        if #[cfg(pyawaitable_limited)] {
+            Py_TYPE(obj) == runtime().coroutine_type()
+        } else {
+            PyCoro_CheckExact(obj) != 0
+        }
+    }
+}
+
+/// `PyGen_CheckExact`: a plain generator.
+#[inline]
+unsafe fn is_generator(obj: *mut PyObject) -> bool {
+    cfg_if::cfg_if! {
+        if #[cfg(pyawaitable_limited)] {
+            Py_TYPE(obj) == runtime().generator_type()
+        } else {
+            PyGen_CheckExact(obj) != 0
+        }
+    }
+}
+
+/// `PyObject_CallOneArg`.
+///
+/// # Safety
+/// GIL held.
+#[inline]
+pub(crate) unsafe fn call_one_arg(func: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
+    cfg_if::cfg_if! {
+        if #[cfg(pyawaitable_limited)] {
+            PyObject_CallFunctionObjArgs(func, arg, std::ptr::null_mut::<PyObject>())
+        } else {
+            PyObject_CallOneArg(func, arg)
+        }
+    }
+}
+
+/// How `await obj` gets its iterator, for an object that is not a coroutine.
+enum AwaitSlot {
+    /// The type's `am_await` slot.
+    Slot(unaryfunc),
+    /// A static type on 3.9 under the limited API, where `PyType_GetSlot`
+    /// refuses static types: its `__await__` method, which wraps the slot.
+    #[cfg(pyawaitable_limited)]
+    Method,
+}
+
+/// The `am_await` of `obj`'s type, if it has one (`tp_as_async->am_await`).
+unsafe fn await_slot(obj: *mut PyObject) -> Option<AwaitSlot> {
+    let ty = Py_TYPE(obj);
+    cfg_if::cfg_if! {
+        if #[cfg(pyawaitable_limited)] {
+            if runtime().at_least(3, 10) || is_heap_type(ty) {
+                let slot = PyType_GetSlot(ty, Py_am_await);
+                (!slot.is_null()).then(|| AwaitSlot::Slot(std::mem::transmute::<*mut std::ffi::c_void, unaryfunc>(slot)))
+            } else {
+                (PyObject_HasAttr(ty.cast(), AWAIT.get()) != 0).then_some(AwaitSlot::Method)
+            }
+        } else {
+            let slots = (*ty).tp_as_async;
+            if slots.is_null() { None } else { (*slots).am_await.map(AwaitSlot::Slot) }
+        }
+    }
+}
+
 /// A generator whose code carries `CO_ITERABLE_COROUTINE`.
 unsafe fn is_iterable_coroutine(obj: *mut PyObject) -> bool {
-    if PyGen_CheckExact(obj) == 0 {
+    if !is_generator(obj) {
         return false;
     }
     let Some(code) = Owned::from_owned(PyObject_GetAttr(obj, GI_CODE.get())) else {
@@ -35,7 +107,7 @@ unsafe fn is_iterable_coroutine(obj: *mut PyObject) -> bool {
 
 /// A native coroutine, or a `types.coroutine` generator: awaited as is.
 unsafe fn is_coroutine(obj: *mut PyObject) -> bool {
-    PyCoro_CheckExact(obj) != 0 || is_iterable_coroutine(obj)
+    is_native_coroutine(obj) || is_iterable_coroutine(obj)
 }
 
 /// Whether `await obj` is allowed, without calling anything.
@@ -43,8 +115,7 @@ unsafe fn is_coroutine(obj: *mut PyObject) -> bool {
 /// # Safety
 /// GIL held; `obj` live.
 pub(crate) unsafe fn is_awaitable(obj: *mut PyObject) -> bool {
-    let slots = (*Py_TYPE(obj)).tp_as_async;
-    is_coroutine(obj) || (!slots.is_null() && (*slots).am_await.is_some())
+    is_coroutine(obj) || await_slot(obj).is_some()
 }
 
 /// The iterator `await awaitable` drives (`_PyCoro_GetAwaitableIter`).
@@ -56,21 +127,18 @@ pub(crate) unsafe fn await_iter(awaitable: Owned) -> Result<Owned, Exception> {
     if is_coroutine(obj) {
         return Ok(awaitable);
     }
-    let slots = (*Py_TYPE(obj)).tp_as_async;
-    let Some(am_await) = (if slots.is_null() {
-        None
-    } else {
-        (*slots).am_await
-    }) else {
-        PyErr_Format(
-            PyExc_TypeError,
-            c"object %.100s can't be used in 'await' expression".as_ptr(),
-            (*Py_TYPE(obj)).tp_name,
-        );
-        return Err(Exception::fetch_or_system_error());
+    let iter = match await_slot(obj) {
+        Some(AwaitSlot::Slot(am_await)) => am_await(obj),
+        #[cfg(pyawaitable_limited)]
+        Some(AwaitSlot::Method) => {
+            PyObject_CallMethodObjArgs(obj, AWAIT.get(), std::ptr::null_mut::<PyObject>())
+        }
+        None => {
+            raise_type_error(c"object ", obj, c" can't be used in 'await' expression");
+            return Err(Exception::fetch_or_system_error());
+        }
     };
-    let iter =
-        Owned::from_owned(am_await(obj)).ok_or_else(|| Exception::fetch_or_system_error())?;
+    let iter = Owned::from_owned(iter).ok_or_else(|| Exception::fetch_or_system_error())?;
     if is_coroutine(iter.as_ptr()) {
         return Err(Exception::new(
             PyExc_TypeError,
@@ -78,10 +146,10 @@ pub(crate) unsafe fn await_iter(awaitable: Owned) -> Result<Owned, Exception> {
         ));
     }
     if PyIter_Check(iter.as_ptr()) == 0 {
-        PyErr_Format(
-            PyExc_TypeError,
-            c"__await__() returned non-iterator of type '%.100s'".as_ptr(),
-            (*Py_TYPE(iter.as_ptr())).tp_name,
+        raise_type_error(
+            c"__await__() returned non-iterator of type '",
+            iter.as_ptr(),
+            c"'",
         );
         return Err(Exception::fetch_or_system_error());
     }
@@ -113,7 +181,25 @@ unsafe fn step_from_call(result: *mut PyObject) -> Step {
 /// GIL held.
 pub(crate) unsafe fn send(iter: &Owned, value: Owned) -> Step {
     cfg_if::cfg_if! {
-        if #[cfg(Py_3_10)] {
+        if #[cfg(pyawaitable_limited)] {
+            let obj = iter.as_ptr();
+            if let Some(iter_send) = runtime().iter_send {
+                let mut result = std::ptr::null_mut();
+                return match iter_send(obj, value.as_ptr(), &mut result) {
+                    1 => Outcome::Yield(Owned::from_owned(result).expect("PYGEN_NEXT gives a value")),
+                    0 => Outcome::Return(Owned::from_owned(result).expect("PYGEN_RETURN gives a value")),
+                    _ => Outcome::Raise(Exception::fetch_or_system_error()),
+                };
+            }
+            // 3.9's `_PyGen_Send`: generators and coroutines take `send`;
+            // other iterators are advanced by `__next__` when sent `None`.
+            let result = if value.as_ptr() == Py_None() && !is_native_coroutine(obj) && !is_generator(obj) {
+                PyObject_CallMethodObjArgs(obj, NEXT.get(), std::ptr::null_mut::<PyObject>())
+            } else {
+                PyObject_CallMethodObjArgs(obj, SEND.get(), value.as_ptr(), std::ptr::null_mut::<PyObject>())
+            };
+            step_from_call(result)
+        } else if #[cfg(Py_3_10)] {
             let mut result = std::ptr::null_mut();
             match PyIter_Send(iter.as_ptr(), value.as_ptr(), &mut result) {
                 PySendResult::PYGEN_NEXT => Outcome::Yield(Owned::from_owned(result).expect("PYGEN_NEXT gives a value")),
@@ -141,7 +227,7 @@ pub(crate) unsafe fn throw(iter: &Owned, exc: Exception) -> Step {
     match compat::PyObject_GetOptionalAttr(iter.as_ptr(), THROW.get(), &mut method) {
         1 => {
             let method = Owned::from_owned(method).expect("attribute found");
-            step_from_call(PyObject_CallOneArg(method.as_ptr(), exc.as_ptr()))
+            step_from_call(call_one_arg(method.as_ptr(), exc.as_ptr()))
         }
         0 => Outcome::Raise(exc),
         _ => Outcome::Raise(Exception::fetch_or_system_error()),
@@ -175,9 +261,8 @@ pub(crate) unsafe fn close(iter: Owned) -> Result<(), Exception> {
 /// GIL held, no exception set.
 pub(crate) unsafe fn discard(awaitable: Owned) {
     let obj = awaitable.as_ptr();
-    let closable = PyCoro_CheckExact(obj) != 0
-        || PyGen_CheckExact(obj) != 0
-        || crate::genobject::downcast(obj).is_some();
+    let closable =
+        is_native_coroutine(obj) || is_generator(obj) || crate::genobject::downcast(obj).is_some();
     if closable {
         if let Err(exc) = close(awaitable) {
             exc.restore();

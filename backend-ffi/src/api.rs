@@ -32,6 +32,7 @@ use pyo3_ffi::*;
 use crate::genobject::{downcast, new_awaitable};
 use crate::host::FfiHost;
 use crate::intern::{AENTER, AEXIT};
+use crate::pyerrors::raise_type_error;
 use crate::{abstract_, Callback, Defer, Owned};
 
 /// The machine of `aw`, or `TypeError` if it is not one of ours.
@@ -46,11 +47,7 @@ unsafe fn checked<'a>(aw: *mut PyObject) -> Option<&'a mut Machine<FfiHost>> {
             None
         }
         None => {
-            PyErr_Format(
-                PyExc_TypeError,
-                c"expected a pyawaitable.PyAwaitable, got %.100s".as_ptr(),
-                (*Py_TYPE(aw)).tp_name,
-            );
+            raise_type_error(c"expected a pyawaitable.PyAwaitable, got ", aw, c"");
             None
         }
     }
@@ -107,10 +104,10 @@ pub unsafe fn add_await(
         return -1;
     }
     if !abstract_::is_awaitable(awaitable) {
-        PyErr_Format(
-            PyExc_TypeError,
-            c"object %.100s can't be used in 'await' expression".as_ptr(),
-            (*Py_TYPE(awaitable)).tp_name,
+        raise_type_error(
+            c"object ",
+            awaitable,
+            c" can't be used in 'await' expression",
         );
         return -1;
     }
@@ -222,10 +219,10 @@ pub unsafe fn async_with(
     let exit = Owned::from_owned(PyObject_GetAttr(ctx, AEXIT.get()));
     let (Some(enter), Some(exit)) = (enter, exit) else {
         PyErr_Clear();
-        PyErr_Format(
-            PyExc_TypeError,
-            c"'%.100s' object does not support the asynchronous context manager protocol".as_ptr(),
-            (*Py_TYPE(ctx)).tp_name,
+        raise_type_error(
+            c"'",
+            ctx,
+            c"' object does not support the asynchronous context manager protocol",
         );
         return -1;
     };

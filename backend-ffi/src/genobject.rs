@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use pyawaitable_core::{drive, Held, Machine, Outcome, Stage};
 use pyo3_ffi::*;
 
+use crate::abstract_::call_one_arg;
 use crate::host::FfiHost;
-use crate::pyerrors::SavedError;
+use crate::pyerrors::{raise_type_error, SavedError};
 use crate::{Exception, Owned};
 
 /// The instance layout: the object header, then the core machine.
@@ -129,7 +130,7 @@ unsafe fn guarded<T>(
 unsafe fn set_stop_iteration(value: Owned) {
     let v = value.as_ptr();
     if PyTuple_Check(v) != 0 || PyExceptionInstance_Check(v) != 0 {
-        if let Some(stop) = Owned::from_owned(PyObject_CallOneArg(PyExc_StopIteration, v)) {
+        if let Some(stop) = Owned::from_owned(call_one_arg(PyExc_StopIteration, v)) {
             PyErr_SetObject(PyExc_StopIteration, stop.as_ptr());
         }
     } else {
@@ -165,13 +166,25 @@ unsafe extern "C" fn am_await(slf: *mut PyObject) -> *mut PyObject {
     }
 }
 
+/// `PySendResult`, the result of `am_send` (3.10+).
+#[cfg(any(Py_3_10, pyawaitable_limited))]
+#[repr(C)]
+enum SendResult {
+    /// `PYGEN_RETURN`: `*presult` is the return value.
+    Return = 0,
+    /// `PYGEN_ERROR`: an exception is set.
+    Error = -1,
+    /// `PYGEN_NEXT`: `*presult` is the yielded value.
+    Next = 1,
+}
+
 /// `am_send`: completion needs no `StopIteration` (3.10+).
-#[cfg(Py_3_10)]
+#[cfg(any(Py_3_10, pyawaitable_limited))]
 unsafe extern "C" fn am_send(
     slf: *mut PyObject,
     arg: *mut PyObject,
     presult: *mut *mut PyObject,
-) -> PySendResult {
+) -> SendResult {
     let outcome = guarded(
         slf,
         |host| drive::send(host, Owned::from_borrowed(arg)),
@@ -180,16 +193,16 @@ unsafe extern "C" fn am_send(
     match outcome {
         Outcome::Yield(value) => {
             *presult = value.into_ptr();
-            PySendResult::PYGEN_NEXT
+            SendResult::Next
         }
         Outcome::Return(value) => {
             *presult = value.into_ptr();
-            PySendResult::PYGEN_RETURN
+            SendResult::Return
         }
         Outcome::Raise(exc) => {
             exc.restore();
             *presult = null_mut();
-            PySendResult::PYGEN_ERROR
+            SendResult::Error
         }
     }
 }
@@ -251,10 +264,10 @@ unsafe fn thrown(typ: *mut PyObject, val: *mut PyObject, tb: *mut PyObject) -> O
         }
         return Some(Exception::from_instance(Owned::from_borrowed(typ)));
     }
-    PyErr_Format(
-        PyExc_TypeError,
-        c"exceptions must be classes or instances deriving from BaseException, not %s".as_ptr(),
-        (*Py_TYPE(typ)).tp_name,
+    raise_type_error(
+        c"exceptions must be classes or instances deriving from BaseException, not ",
+        typ,
+        c"",
     );
     None
 }
@@ -290,7 +303,7 @@ unsafe extern "C" fn throw(slf: *mut PyObject, args: *mut PyObject) -> *mut PyOb
 unsafe extern "C" fn close(slf: *mut PyObject, _: *mut PyObject) -> *mut PyObject {
     match guarded(
         slf,
-        |host| drive::close(host),
+        drive::close,
         || Err(Exception::fetch_or_system_error()),
     ) {
         Ok(()) => Owned::from_borrowed(Py_None()).into_ptr(),
@@ -342,17 +355,60 @@ unsafe fn dealloc_now(slf: *mut PyObject) {
     if !(*this).weakreflist.is_null() {
         PyObject_ClearWeakRefs(slf);
     }
-    if PyObject_CallFinalizerFromDealloc(slf) < 0 {
+    if finalize_from_dealloc(slf) {
         return;
     }
-    PyObject_GC_UnTrack(slf.cast());
     drop(machine_of(slf).take_all());
     std::ptr::drop_in_place((*this).machine.get());
     let ty = Py_TYPE(slf);
-    if let Some(free) = (*ty).tp_free {
-        free(slf.cast());
+    cfg_if::cfg_if! {
+        if #[cfg(pyawaitable_limited)] {
+            let free = PyType_GetSlot(ty, Py_tp_free);
+            if !free.is_null() {
+                std::mem::transmute::<*mut c_void, freefunc>(free)(slf.cast());
+            }
+        } else {
+            if let Some(free) = (*ty).tp_free {
+                free(slf.cast());
+            }
+        }
     }
     Py_DecRef(ty.cast());
+}
+
+/// `PyObject_CallFinalizerFromDealloc`, as `gen_dealloc` uses it: runs
+/// [`finalize`] with the object tracked and alive again; true if the
+/// finalizer resurrected it, so it must not be freed.
+unsafe fn finalize_from_dealloc(slf: *mut PyObject) -> bool {
+    if matches!(machine_of(slf).stage(), Stage::Running | Stage::Finished) {
+        return false;
+    }
+    cfg_if::cfg_if! {
+        if #[cfg(pyawaitable_limited)] {
+            // The limited API has no `PyObject_CallFinalizerFromDealloc`:
+            // resurrect by hand (refcount 0 -> 1), finalize, then check that
+            // ours is still the only reference.
+            PyObject_GC_Track(slf.cast());
+            Py_IncRef(slf);
+            finalize(slf);
+            if Py_REFCNT(slf) != 1 {
+                Py_DecRef(slf);
+                return true;
+            }
+            // `ob_refcnt` leads every object on the GIL builds the stable
+            // ABI covers; put it back to zero without a second dealloc.
+            slf.cast::<Py_ssize_t>().write(0);
+            PyObject_GC_UnTrack(slf.cast());
+            false
+        } else {
+            PyObject_GC_Track(slf.cast());
+            let resurrected = PyObject_CallFinalizerFromDealloc(slf) < 0;
+            if !resurrected {
+                PyObject_GC_UnTrack(slf.cast());
+            }
+            resurrected
+        }
+    }
 }
 
 /// `tp_traverse`: the type, and every object the machine holds.
@@ -503,8 +559,11 @@ unsafe fn create_type() -> *mut PyTypeObject {
             c"An awaitable built in native code with pyawaitable-rs.".as_ptr() as *mut c_void,
         ),
     ];
-    #[cfg(Py_3_10)]
-    slots.push(slot(Py_am_send, am_send as *mut c_void));
+    // 3.9 rejects a slot id it does not know.
+    #[cfg(any(Py_3_10, pyawaitable_limited))]
+    if crate::fast_paths::fast_paths().am_send {
+        slots.push(slot(Py_am_send, am_send as *mut c_void));
+    }
     slots.push(slot(0, null_mut()));
     let slots = Box::leak(slots.into_boxed_slice());
     let spec = Box::leak(Box::new(PyType_Spec {

@@ -38,8 +38,20 @@ impl Interned {
 }
 
 /// `"send"`.
-#[cfg(not(Py_3_10))]
+#[cfg(any(not(Py_3_10), pyawaitable_limited))]
 pub(crate) static SEND: Interned = Interned::new(c"send");
+/// `"__next__"`.
+#[cfg(pyawaitable_limited)]
+pub(crate) static NEXT: Interned = Interned::new(c"__next__");
+/// `"__await__"`.
+#[cfg(pyawaitable_limited)]
+pub(crate) static AWAIT: Interned = Interned::new(c"__await__");
+/// `"__name__"`.
+#[cfg(pyawaitable_limited)]
+pub(crate) static NAME: Interned = Interned::new(c"__name__");
+/// `"__module__"`.
+#[cfg(pyawaitable_limited)]
+pub(crate) static MODULE: Interned = Interned::new(c"__module__");
 /// `"throw"`.
 pub(crate) static THROW: Interned = Interned::new(c"throw");
 /// `"close"`.

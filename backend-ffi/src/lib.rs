@@ -5,14 +5,23 @@
 //! users include `include/pyawaitable.h` and link `libpyawaitable_ffi.a`.
 //! Module layout follows CPython's headers: [`genobject`] is the awaitable
 //! type, `abstract_` drives inner awaitables, [`pyerrors`] holds exceptions.
+//!
+//! These sources are shared with `pyawaitable-abi3`, which compiles them with
+//! the `pyawaitable_limited` cfg: the two differ only in the `cfg_if!` blocks
+//! where the full and the limited API differ. A build whose final extension
+//! enables a pyo3 `abi3-*` feature takes the limited paths here too.
 
 mod abstract_;
 pub mod api;
 mod callback;
+#[cfg(feature = "capi")]
 pub mod capi;
+pub mod fast_paths;
 pub mod genobject;
 mod host;
 mod intern;
+#[cfg(pyawaitable_limited)]
+mod limited;
 mod object;
 pub mod pyerrors;
 mod trashcan;

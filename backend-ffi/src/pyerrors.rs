@@ -26,23 +26,38 @@ impl Exception {
     /// GIL held.
     pub unsafe fn fetch() -> Option<Exception> {
         cfg_if::cfg_if! {
-            if #[cfg(Py_3_12)] {
+            if #[cfg(pyawaitable_limited)] {
+                match crate::limited::runtime().raised {
+                    Some((get, _)) => Owned::from_owned(get()).map(Exception),
+                    None => Exception::fetch_normalized(),
+                }
+            } else if #[cfg(Py_3_12)] {
                 Owned::from_owned(PyErr_GetRaisedException()).map(Exception)
             } else {
-                let (mut ty, mut value, mut tb) = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
-                PyErr_Fetch(&mut ty, &mut value, &mut tb);
-                if ty.is_null() {
-                    return None;
-                }
-                PyErr_NormalizeException(&mut ty, &mut value, &mut tb);
-                if !tb.is_null() {
-                    PyException_SetTraceback(value, tb);
-                    Py_DecRef(tb);
-                }
-                Py_DecRef(ty);
-                Owned::from_owned(value).map(Exception)
+                Exception::fetch_normalized()
             }
         }
+    }
+
+    /// Before 3.12: fetch the triple, normalize it, attach the traceback.
+    #[cfg(any(pyawaitable_limited, not(Py_3_12)))]
+    unsafe fn fetch_normalized() -> Option<Exception> {
+        let (mut ty, mut value, mut tb) = (
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
+        PyErr_Fetch(&mut ty, &mut value, &mut tb);
+        if ty.is_null() {
+            return None;
+        }
+        PyErr_NormalizeException(&mut ty, &mut value, &mut tb);
+        if !tb.is_null() {
+            PyException_SetTraceback(value, tb);
+            Py_DecRef(tb);
+        }
+        Py_DecRef(ty);
+        Owned::from_owned(value).map(Exception)
     }
 
     /// Takes the pending exception, or makes a `SystemError` saying none was
@@ -99,15 +114,26 @@ impl Exception {
     /// GIL held.
     pub unsafe fn restore(self) {
         cfg_if::cfg_if! {
-            if #[cfg(Py_3_12)] {
+            if #[cfg(pyawaitable_limited)] {
+                match crate::limited::runtime().raised {
+                    Some((_, set)) => set(self.0.into_ptr()),
+                    None => self.restore_triple(),
+                }
+            } else if #[cfg(Py_3_12)] {
                 PyErr_SetRaisedException(self.0.into_ptr());
             } else {
-                let value = self.0.into_ptr();
-                let ty = Py_TYPE(value).cast::<PyObject>();
-                Py_IncRef(ty);
-                PyErr_Restore(ty, value, PyException_GetTraceback(value));
+                self.restore_triple();
             }
         }
+    }
+
+    /// Before 3.12: restore as the (type, value, traceback) triple.
+    #[cfg(any(pyawaitable_limited, not(Py_3_12)))]
+    unsafe fn restore_triple(self) {
+        let value = self.0.into_ptr();
+        let ty = Py_TYPE(value).cast::<PyObject>();
+        Py_IncRef(ty);
+        PyErr_Restore(ty, value, PyException_GetTraceback(value));
     }
 
     /// Whether this exception is an instance of class `ty`.
@@ -122,9 +148,9 @@ impl Exception {
 /// The error indicator saved whole, exactly as set, to be put back later
 /// (around finalizers, which must not disturb a pending exception).
 pub(crate) struct SavedError {
-    #[cfg(Py_3_12)]
+    #[cfg(all(Py_3_12, not(pyawaitable_limited)))]
     exc: *mut PyObject,
-    #[cfg(not(Py_3_12))]
+    #[cfg(any(pyawaitable_limited, not(Py_3_12)))]
     triple: [*mut PyObject; 3],
 }
 
@@ -132,7 +158,7 @@ impl SavedError {
     /// Takes the indicator, leaving it clear.
     pub(crate) unsafe fn take() -> SavedError {
         cfg_if::cfg_if! {
-            if #[cfg(Py_3_12)] {
+            if #[cfg(all(Py_3_12, not(pyawaitable_limited)))] {
                 SavedError { exc: PyErr_GetRaisedException() }
             } else {
                 let mut triple = [std::ptr::null_mut(); 3];
@@ -146,7 +172,7 @@ impl SavedError {
     /// Puts the indicator back as it was.
     pub(crate) unsafe fn restore(self) {
         cfg_if::cfg_if! {
-            if #[cfg(Py_3_12)] {
+            if #[cfg(all(Py_3_12, not(pyawaitable_limited)))] {
                 PyErr_SetRaisedException(self.exc);
             } else {
                 let [ty, value, tb] = self.triple;
@@ -154,4 +180,44 @@ impl SavedError {
             }
         }
     }
+}
+
+/// Raises `TypeError(before + type(obj).__name__ + after)`, naming the type
+/// as CPython's own messages do (`tp_name`).
+///
+/// # Safety
+/// GIL held; `obj` live.
+pub(crate) unsafe fn raise_type_error(before: &CStr, obj: *mut PyObject, after: &CStr) {
+    cfg_if::cfg_if! {
+        if #[cfg(pyawaitable_limited)] {
+            match type_name(Py_TYPE(obj)) {
+                Some(name) => {
+                    PyErr_Format(PyExc_TypeError, c"%s%U%s".as_ptr(), before.as_ptr(), name.as_ptr(), after.as_ptr());
+                }
+                None => PyErr_SetString(PyExc_TypeError, before.as_ptr()),
+            }
+        } else {
+            PyErr_Format(PyExc_TypeError, c"%s%.100s%s".as_ptr(), before.as_ptr(), (*Py_TYPE(obj)).tp_name, after.as_ptr());
+        }
+    }
+}
+
+/// A type's `tp_name` on the limited API: `__name__` for a class made at run
+/// time, `module.name` for a static type outside `builtins`.
+#[cfg(pyawaitable_limited)]
+unsafe fn type_name(ty: *mut PyTypeObject) -> Option<Owned> {
+    use crate::intern::{MODULE, NAME};
+    let name = Owned::from_owned(PyObject_GetAttr(ty.cast(), NAME.get()))?;
+    if crate::limited::is_heap_type(ty) {
+        return Some(name);
+    }
+    let module = Owned::from_owned(PyObject_GetAttr(ty.cast(), MODULE.get()))?;
+    if PyUnicode_CompareWithASCIIString(module.as_ptr(), c"builtins".as_ptr()) == 0 {
+        return Some(name);
+    }
+    Owned::from_owned(PyUnicode_FromFormat(
+        c"%U.%U".as_ptr(),
+        module.as_ptr(),
+        name.as_ptr(),
+    ))
 }

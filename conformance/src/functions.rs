@@ -9,7 +9,7 @@ use std::ptr::null_mut;
 
 use pyo3_ffi::*;
 
-use crate::backend::{api, capi::PyAwaitable_GetType, Callback, Defer};
+use crate::backend::{api, genobject, Callback, Defer};
 
 /// `None`, as a new reference.
 unsafe fn none() -> *mut PyObject {
@@ -114,7 +114,7 @@ pub(crate) unsafe extern "C" fn new(_: *mut PyObject, _: *mut PyObject) -> *mut 
 }
 
 pub(crate) unsafe extern "C" fn type_object(_: *mut PyObject, _: *mut PyObject) -> *mut PyObject {
-    let ty = PyAwaitable_GetType().cast::<PyObject>();
+    let ty = genobject::type_object().cast::<PyObject>();
     if !ty.is_null() {
         Py_IncRef(ty);
     }

@@ -5,12 +5,21 @@ use std::ptr::null_mut;
 
 use pyo3_ffi::*;
 
-use crate::backend::capi::PyAwaitable_Init;
+use crate::backend::genobject;
 use crate::functions::*;
 
-/// The module's import name and `BACKEND` value.
+/// The module's import name.
+#[cfg(feature = "ffi")]
 const NAME: &CStr = c"pyawaitable_conformance_ffi";
+/// The module's `BACKEND` value.
+#[cfg(feature = "ffi")]
 const BACKEND: &CStr = c"ffi";
+/// The module's import name.
+#[cfg(feature = "abi3")]
+const NAME: &CStr = c"pyawaitable_conformance_abi3";
+/// The module's `BACKEND` value.
+#[cfg(feature = "abi3")]
+const BACKEND: &CStr = c"abi3";
 const CAPABILITIES: [&CStr; 3] = [c"library_type", c"resource_warning", c"rust_panic"];
 
 macro_rules! method {
@@ -40,38 +49,78 @@ macro_rules! method {
     };
 }
 
-unsafe fn add_attributes(module: *mut PyObject) -> c_int {
-    if PyModule_AddStringConstant(module, c"BACKEND".as_ptr(), BACKEND.as_ptr()) < 0 {
-        return -1;
+/// A new `frozenset` of `names`, or null with an exception set.
+unsafe fn frozenset_of(names: &[&CStr]) -> *mut PyObject {
+    let list = PyList_New(0);
+    if list.is_null() {
+        return null_mut();
     }
-    let names = PyList_New(0);
-    if names.is_null() {
-        return -1;
-    }
-    for name in CAPABILITIES {
+    for name in names {
         let text = PyUnicode_FromString(name.as_ptr());
-        if text.is_null() || PyList_Append(names, text) < 0 {
+        if text.is_null() || PyList_Append(list, text) < 0 {
             Py_XDECREF(text);
-            Py_DECREF(names);
-            return -1;
+            Py_DECREF(list);
+            return null_mut();
         }
         Py_DECREF(text);
     }
-    let caps = PyFrozenSet_New(names);
-    Py_DECREF(names);
-    if caps.is_null() {
+    let set = PyFrozenSet_New(list);
+    Py_DECREF(list);
+    set
+}
+
+/// `module.<name> = frozenset(names)`.
+unsafe fn add_frozenset(module: *mut PyObject, name: &CStr, names: &[&CStr]) -> c_int {
+    let set = frozenset_of(names);
+    if set.is_null() {
         return -1;
     }
-    let added = PyModule_AddObject(module, c"CAPABILITIES".as_ptr(), caps);
+    let added = PyModule_AddObject(module, name.as_ptr(), set);
     if added < 0 {
-        Py_DECREF(caps);
+        Py_DECREF(set);
     }
     added
 }
 
+/// `BACKEND`, `CAPABILITIES`, and `FAST_PATHS` (the version-specific paths
+/// the backend takes on this interpreter).
+unsafe fn add_attributes(module: *mut PyObject) -> c_int {
+    if PyModule_AddStringConstant(module, c"BACKEND".as_ptr(), BACKEND.as_ptr()) < 0 {
+        return -1;
+    }
+    if add_frozenset(module, c"CAPABILITIES", &CAPABILITIES) < 0 {
+        return -1;
+    }
+    let paths = crate::backend::fast_paths::fast_paths();
+    let taken = [
+        (paths.am_send, c"am_send"),
+        (paths.iter_send, c"iter_send"),
+        (paths.raised_exception, c"raised_exception"),
+    ];
+    let names: Vec<&CStr> = taken
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, name)| *name)
+        .collect();
+    add_frozenset(module, c"FAST_PATHS", &names)
+}
+
 /// `PyInit_pyawaitable_conformance_ffi`.
+#[cfg(feature = "ffi")]
 #[no_mangle]
 pub unsafe extern "C" fn PyInit_pyawaitable_conformance_ffi() -> *mut PyObject {
+    create_module()
+}
+
+/// `PyInit_pyawaitable_conformance_abi3`.
+#[cfg(feature = "abi3")]
+#[no_mangle]
+pub unsafe extern "C" fn PyInit_pyawaitable_conformance_abi3() -> *mut PyObject {
+    create_module()
+}
+
+/// The module object, with its functions and attributes.
+unsafe fn create_module() -> *mut PyObject {
     let methods = Box::leak(Box::new([
         method!(new, NOARGS),
         method!(type_object, NOARGS),
@@ -111,7 +160,7 @@ pub unsafe extern "C" fn PyInit_pyawaitable_conformance_ffi() -> *mut PyObject {
         m_clear: None,
         m_free: None,
     }));
-    if PyAwaitable_Init() < 0 {
+    if genobject::type_object().is_null() {
         return null_mut();
     }
     let module = PyModule_Create(def);

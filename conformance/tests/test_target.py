@@ -1,6 +1,7 @@
 """The module under test exposes the spec's functions and capabilities."""
 
 import os
+import sys
 
 import helpers
 import spec
@@ -24,6 +25,21 @@ def test_target_capabilities(mod):
         missing = spec.required_capabilities(mod.BACKEND) - caps
         assert not missing, "native target lacks capabilities %r" % sorted(missing)
         assert not mod.__file__.endswith(".py"), "a native target is an extension module"
+
+
+def test_target_fast_paths(mod):
+    # A Rust backend takes each version-specific fast path exactly on the
+    # interpreters that have it: fixed at build time for ffi, found at run
+    # time by the one abi3 build.
+    if mod.BACKEND not in spec.RUST_BACKENDS:
+        assert not hasattr(mod, "FAST_PATHS")
+        return
+    expected = set()
+    if sys.version_info >= (3, 10):
+        expected |= {"am_send", "iter_send"}
+    if sys.version_info >= (3, 12):
+        expected.add("raised_exception")
+    assert mod.FAST_PATHS == frozenset(expected)
 
 
 def test_target_spec_is_consistent():

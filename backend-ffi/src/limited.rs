@@ -1,0 +1,159 @@
+//! What the limited API leaves to run time (`Include/pylifecycle.h`:
+//! `Py_GetVersion`): the running interpreter's version, the functions newer
+//! interpreters export, and the types the limited API does not name.
+//!
+//! A build for the limited API targets 3.9, but the interpreter that loads it
+//! may be newer: `PyIter_Send` (3.10) and `PyErr_GetRaisedException` (3.12)
+//! are looked up in the running process once, and used when found.
+
+use std::ffi::{c_int, CStr};
+use std::sync::OnceLock;
+
+use pyo3_ffi::{
+    PyErr_Clear, PyImport_ImportModule, PyObject, PyObject_GetAttrString, PyTypeObject, Py_DecRef,
+    Py_GetVersion,
+};
+
+/// `PyIter_Send`: resumes an iterator; returns 1 (yield), 0 (return) or -1.
+pub(crate) type IterSend =
+    unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut *mut PyObject) -> c_int;
+/// `PyErr_GetRaisedException`: takes the raised exception, or null.
+pub(crate) type GetRaised = unsafe extern "C" fn() -> *mut PyObject;
+/// `PyErr_SetRaisedException`: raises an exception instance (steals it).
+pub(crate) type SetRaised = unsafe extern "C" fn(*mut PyObject);
+
+/// Facts about the running interpreter, read once.
+pub(crate) struct Runtime {
+    /// `(major, minor)` of the running interpreter.
+    pub(crate) version: (u32, u32),
+    /// `PyIter_Send`, on 3.10 and later.
+    pub(crate) iter_send: Option<IterSend>,
+    /// `PyErr_GetRaisedException` and `PyErr_SetRaisedException`, on 3.12
+    /// and later.
+    pub(crate) raised: Option<(GetRaised, SetRaised)>,
+    /// `types.CoroutineType`, as an address (0 if it could not be read).
+    coroutine_type: usize,
+    /// `types.GeneratorType`, as an address (0 if it could not be read).
+    generator_type: usize,
+}
+
+/// The running interpreter's facts.
+///
+/// # Safety
+/// GIL held, no exception set (the first call reads the interpreter's
+/// version and imports `types`).
+pub(crate) unsafe fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    if let Some(known) = RUNTIME.get() {
+        return known;
+    }
+    // Loaded outside the lock: the import may let another thread run, and
+    // two threads that both load keep the first result.
+    let loaded = Runtime::load(running_version());
+    RUNTIME.get_or_init(|| loaded)
+}
+
+impl Runtime {
+    /// Looks the optional functions up; none is trusted before the version
+    /// that introduced it.
+    fn load(version: (u32, u32)) -> Runtime {
+        let this = process();
+        // SAFETY: the signatures are those of the CPython C API.
+        unsafe {
+            let symbol = |name: &[u8]| -> Option<*mut std::ffi::c_void> {
+                let lib = this.as_ref()?;
+                lib.get::<*mut std::ffi::c_void>(name).ok().map(|s| *s)
+            };
+            let iter_send = (version >= (3, 10))
+                .then(|| symbol(b"PyIter_Send\0"))
+                .flatten()
+                .map(|ptr| std::mem::transmute::<*mut std::ffi::c_void, IterSend>(ptr));
+            let get = (version >= (3, 12))
+                .then(|| symbol(b"PyErr_GetRaisedException\0"))
+                .flatten();
+            let set = (version >= (3, 12))
+                .then(|| symbol(b"PyErr_SetRaisedException\0"))
+                .flatten();
+            let raised = get.zip(set).map(|(get, set)| {
+                (
+                    std::mem::transmute::<*mut std::ffi::c_void, GetRaised>(get),
+                    std::mem::transmute::<*mut std::ffi::c_void, SetRaised>(set),
+                )
+            });
+            Runtime {
+                version,
+                iter_send,
+                raised,
+                coroutine_type: type_from_types_module(c"CoroutineType"),
+                generator_type: type_from_types_module(c"GeneratorType"),
+            }
+        }
+    }
+
+    /// `types.CoroutineType`, which the limited API does not export.
+    pub(crate) fn coroutine_type(&self) -> *mut PyTypeObject {
+        self.coroutine_type as *mut PyTypeObject
+    }
+
+    /// `types.GeneratorType`, which the limited API does not export.
+    pub(crate) fn generator_type(&self) -> *mut PyTypeObject {
+        self.generator_type as *mut PyTypeObject
+    }
+
+    /// Whether the running interpreter is `major.minor` or later.
+    pub(crate) fn at_least(&self, major: u32, minor: u32) -> bool {
+        self.version >= (major, minor)
+    }
+}
+
+/// The running process, whose global symbols include the C API.
+#[cfg(unix)]
+fn process() -> Option<libloading::os::unix::Library> {
+    Some(libloading::os::unix::Library::this())
+}
+
+/// The running process's `python3.dll`, the stable-ABI export table.
+#[cfg(windows)]
+fn process() -> Option<libloading::os::windows::Library> {
+    libloading::os::windows::Library::open_already_loaded("python3").ok()
+}
+
+/// `types.<name>`, kept for the process; 0 (and no exception) if missing.
+///
+/// # Safety
+/// GIL held.
+unsafe fn type_from_types_module(name: &CStr) -> usize {
+    let types = PyImport_ImportModule(c"types".as_ptr());
+    let ty = if types.is_null() {
+        std::ptr::null_mut()
+    } else {
+        let ty = PyObject_GetAttrString(types, name.as_ptr());
+        Py_DecRef(types);
+        ty
+    };
+    if ty.is_null() {
+        PyErr_Clear();
+    }
+    ty as usize
+}
+
+/// `(major, minor)` parsed from `Py_GetVersion()`, e.g. `"3.12.1 (main, …)"`.
+///
+/// # Safety
+/// GIL held.
+unsafe fn running_version() -> (u32, u32) {
+    let text = CStr::from_ptr(Py_GetVersion()).to_string_lossy();
+    let mut parts = text
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|part| part.parse().unwrap_or(0));
+    (parts.next().unwrap_or(3), parts.next().unwrap_or(9))
+}
+
+/// Whether `ty` was made at run time (`Py_TPFLAGS_HEAPTYPE`), so that
+/// `PyType_GetSlot` accepts it on every version.
+///
+/// # Safety
+/// GIL held; `ty` live.
+pub(crate) unsafe fn is_heap_type(ty: *mut PyTypeObject) -> bool {
+    pyo3_ffi::PyType_GetFlags(ty) & pyo3_ffi::Py_TPFLAGS_HEAPTYPE != 0
+}
