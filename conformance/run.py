@@ -1,6 +1,6 @@
 """Build every conformance target and run the suite on every interpreter.
 
-Usage: python3 conformance/run.py [--interpreters 3.9,3.11] [--targets reference,ffi,abi3,c]
+Usage: python3 conformance/run.py [--interpreters 3.9,3.11] [--targets reference,ffi,pyo3,abi3,c]
 
 For each CPython 3.9-3.13 found (under `pyenv root`, or given with
 PYAWAITABLE_PYTHONS=/path/python3.9:/path/python3.13) this makes a venv with
@@ -31,6 +31,9 @@ VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
 TARGETS = {
     "reference": "reference",
     "ffi": "pyawaitable_conformance_ffi",
+    "pyo3": "pyawaitable_conformance_pyo3",
+    # the same module source, built once with pyo3's abi3-py39 feature
+    "pyo3-abi3": "pyawaitable_conformance_pyo3",
     # maturin installs the extension inside a package of the same name
     "abi3": "pyawaitable_conformance_abi3.pyawaitable_conformance_abi3",
     "c": "pyawaitable_conformance_c",
@@ -99,8 +102,10 @@ def tools_venv(python):
     return ensure_venv(venv, python, requirements)
 
 
-def cargo_build(version, python, package, features=(), release=False, target_dir=None):
-    """Build `package` for `python` in that interpreter's own target dir."""
+def cargo_build(version, python, package, features=(), release=False, target_dir=None,
+                extension=False):
+    """Build `package` for `python` in that interpreter's own target dir;
+    `extension` builds it as an extension module, not linked to libpython."""
     target_dir = target_dir or os.path.join(ROOT, "target-ffi-" + version)
     cmd = ["cargo", "build", "-q", "-p", package, "--target-dir", target_dir]
     if features:
@@ -108,13 +113,16 @@ def cargo_build(version, python, package, features=(), release=False, target_dir
     if release:
         cmd.append("--release")
     env = dict(os.environ, PYO3_PYTHON=python)
+    if extension:
+        env["PYO3_BUILD_EXTENSION_MODULE"] = "1"
     run(cmd, cwd=ROOT, env=env)
     return os.path.join(target_dir, "release" if release else "debug")
 
 
 def build_abi3(oldest, tools, targets):
-    """The builds every interpreter shares: the cp39-abi3 wheel (audited) and
-    libpyawaitable_abi3.a, both made with the oldest interpreter found."""
+    """The builds every interpreter shares, made with the oldest interpreter
+    found: the cp39-abi3 wheel (audited), libpyawaitable_abi3.a, and the pyo3
+    module built with pyo3's abi3-py39 feature."""
     shared = {}
     target_dir = os.path.join(ROOT, "target-abi3")
     if "abi3" in targets:
@@ -134,6 +142,14 @@ def build_abi3(oldest, tools, targets):
         built = cargo_build("3.9", oldest, "pyawaitable-abi3", features=["abi3-py39", "capi"],
                             release=True, target_dir=target_dir)
         shared["libabi3"] = os.path.join(built, "libpyawaitable_abi3.a")
+    if "pyo3-abi3" in targets:
+        built = cargo_build("3.9", oldest, "pyawaitable-conformance",
+                            features=["pyo3", "pyo3/abi3-py39"], target_dir=target_dir,
+                            extension=True)
+        shared["pyo3-abi3"] = os.path.join(BUILD, "pyo3-abi3")
+        os.makedirs(shared["pyo3-abi3"], exist_ok=True)
+        shutil.copy(os.path.join(built, "libpyawaitable_conformance.so"),
+                    os.path.join(shared["pyo3-abi3"], "pyawaitable_conformance_pyo3.abi3.so"))
     return shared
 
 
@@ -142,10 +158,11 @@ def build_targets(version, python, vpython, targets, shared):
     install the shared abi3 wheel into its venv."""
     out = os.path.join(BUILD, version)
     os.makedirs(out, exist_ok=True)
-    if "ffi" in targets:
-        built = cargo_build(version, python, "pyawaitable-conformance", features=["ffi"])
-        shutil.copy(os.path.join(built, "libpyawaitable_conformance.so"),
-                    os.path.join(out, "pyawaitable_conformance_ffi.so"))
+    for target in ("ffi", "pyo3"):
+        if target in targets:
+            built = cargo_build(version, python, "pyawaitable-conformance", features=[target])
+            shutil.copy(os.path.join(built, "libpyawaitable_conformance.so"),
+                        os.path.join(out, "pyawaitable_conformance_%s.so" % target))
     if "abi3" in targets:
         run([vpython, "-m", "pip", "install", "-q", "--disable-pip-version-check",
              "--force-reinstall", "--no-deps", shared["wheel"]])
@@ -211,7 +228,8 @@ def main():
         out = build_targets(version, python, vpython, targets, shared)
         for target in targets:
             report = os.path.join(out, "report-%s.xml" % target)
-            matrix[target, version] = run_suite(vpython, TARGETS[target], out, report)
+            path = shared.get(target, out)
+            matrix[target, version] = run_suite(vpython, TARGETS[target], path, report)
     width = max(len(t) for t in targets) + 2
     print()
     print("target".ljust(width) + "".join(v.center(14) for v in versions))

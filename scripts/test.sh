@@ -28,6 +28,11 @@ for features in "" "ffi,pyo3" "ffi,abi3"; do
     echo "features '${features:-none}': refused with a clear message"
 done
 
+echo "== backends: doctests (the PyO3 examples run in an embedded interpreter)"
+cargo test -q -p pyawaitable-pyo3 -p pyawaitable-ffi --target-dir target-facade
+echo "== pyo3 backend: builds with pyo3's abi3-py39 feature"
+cargo check -q -p pyawaitable-pyo3 --features pyo3/abi3-py39 --target-dir target-abi3
+
 echo "== conformance"
 python3 conformance/run.py "$@"
 echo "test command wall time: $((SECONDS - started)) s"

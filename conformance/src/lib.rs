@@ -2,8 +2,15 @@
 //! written once against the backend API that the enabled feature selects.
 //! The pytest suite in `conformance/tests` imports it and checks the
 //! behaviour contract of DESIGN.md.
+//!
+//! `ffi` and `abi3` share one source over the raw API (`functions`,
+//! `module`); `pyo3` has its own, over the PyO3 API (`pyo3_module`).
 
-#[cfg(all(feature = "ffi", feature = "abi3"))]
+#[cfg(any(
+    all(feature = "ffi", feature = "abi3"),
+    all(feature = "ffi", feature = "pyo3"),
+    all(feature = "abi3", feature = "pyo3")
+))]
 compile_error!("build the conformance module for one backend feature at a time");
 
 #[cfg(feature = "abi3")]
@@ -15,3 +22,5 @@ use pyawaitable_ffi as backend;
 mod functions;
 #[cfg(any(feature = "ffi", feature = "abi3"))]
 mod module;
+#[cfg(feature = "pyo3")]
+mod pyo3_module;

@@ -1,0 +1,69 @@
+//! The awaitable type as PyO3 sees it: `Bound<'py, PyAwaitable>`.
+
+use pyo3::ffi::PyTypeObject;
+use pyo3::prelude::*;
+use pyo3::type_object::PyTypeInfo;
+use pyo3::types::DerefToPyAny;
+
+use pyawaitable_ffi::{api, genobject};
+
+/// An awaitable of pyawaitable-rs, the same Python type every backend makes:
+/// it has `__await__`, `send`, `throw` and `close`, and runs the awaits and
+/// closures queued on it, in order, when something awaits it.
+///
+/// Hold it as `Bound<'py, PyAwaitable>`; its operations are the methods of
+/// [`PyAwaitableMethods`](crate::PyAwaitableMethods).
+///
+/// ```
+/// use pyo3::prelude::*;
+/// use pyawaitable_pyo3::PyAwaitable;
+///
+/// Python::attach(|py| -> PyResult<()> {
+///     let aw = PyAwaitable::new(py)?;
+///     assert!(aw.is_instance_of::<PyAwaitable>());
+///     aw.call_method0("close")?; // never awaited: close it instead
+///     Ok(())
+/// })
+/// .unwrap();
+/// ```
+#[repr(transparent)]
+pub struct PyAwaitable(PyAny);
+
+impl PyAwaitable {
+    /// A new awaitable with nothing queued; awaiting it as is gives `None`.
+    ///
+    /// ```
+    /// # use pyo3::prelude::*;
+    /// # use pyawaitable_pyo3::PyAwaitable;
+    /// Python::attach(|py| {
+    ///     let aw = PyAwaitable::new(py).unwrap();
+    ///     assert!(aw.repr().unwrap().to_string().contains("created"));
+    ///     aw.call_method0("close").unwrap();
+    /// });
+    /// ```
+    pub fn new(py: Python<'_>) -> PyResult<Bound<'_, PyAwaitable>> {
+        // SAFETY: attached to the interpreter; `new` returns a new reference
+        // to one of ours, or null with an exception set.
+        unsafe {
+            let aw = Bound::from_owned_ptr_or_err(py, api::new())?;
+            Ok(aw.cast_into_unchecked())
+        }
+    }
+}
+
+impl DerefToPyAny for PyAwaitable {}
+
+// SAFETY: `type_object_raw` returns the type every awaitable of ours has.
+unsafe impl PyTypeInfo for PyAwaitable {
+    fn type_object_raw(py: Python<'_>) -> *mut PyTypeObject {
+        // SAFETY: attached to the interpreter.
+        let ty = unsafe { genobject::type_object() };
+        if ty.is_null() {
+            panic!(
+                "pyawaitable: cannot create the awaitable type: {}",
+                PyErr::fetch(py)
+            );
+        }
+        ty
+    }
+}

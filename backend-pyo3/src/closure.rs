@@ -1,0 +1,137 @@
+//! PyO3 closures as the callbacks of the ffi backend: a closure's
+//! `PyResult` becomes the return code the core expects, and its `PyErr` the
+//! raised exception.
+
+use std::ffi::c_int;
+
+use pyo3::ffi::PyObject;
+use pyo3::prelude::*;
+
+use pyawaitable_ffi::{Callback, Defer};
+
+use crate::PyAwaitable;
+
+/// What an error closure decided about the exception it was given.
+///
+/// Returning `Err(new)` from the closure raises `new` instead, with the
+/// original as its `__context__`, as `raise new` inside an `except` does.
+///
+/// ```
+/// use pyawaitable_pyo3::OnError;
+/// let decision = OnError::Handled;
+/// assert_ne!(decision, OnError::Reraise);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// The exception is handled: the awaitable goes on with its next entry.
+    Handled,
+    /// The exception propagates unchanged, as a bare `raise` does.
+    Reraise,
+}
+
+/// The error of a result closure, and where it goes.
+///
+/// A closure returning `PyResult<()>` needs none of this: its `PyErr`
+/// converts to [`ResultError::ToHandler`]. Return `Result<(), ResultError>`
+/// to send an error past the error closure of the same await, as an
+/// exception raised after the `try` block would be.
+///
+/// ```
+/// use pyo3::exceptions::PyValueError;
+/// use pyawaitable_pyo3::ResultError;
+/// let escape = ResultError::SkipHandler(PyValueError::new_err("not for the handler"));
+/// let plain: ResultError = PyValueError::new_err("for the handler").into();
+/// assert!(matches!(plain, ResultError::ToHandler(_)));
+/// # drop(escape);
+/// ```
+#[derive(Debug)]
+pub enum ResultError {
+    /// To the same await's error closure, if it has one.
+    ToHandler(PyErr),
+    /// Past the same await's error closure, out of the awaitable.
+    SkipHandler(PyErr),
+}
+
+impl From<PyErr> for ResultError {
+    fn from(err: PyErr) -> ResultError {
+        ResultError::ToHandler(err)
+    }
+}
+
+/// A callback's view of its arguments: the awaitable and the value, borrowed
+/// for the call.
+///
+/// # Safety
+/// Attached to the interpreter; both pointers live for the call.
+unsafe fn bound<'py>(
+    py: Python<'py>,
+    aw: *mut PyObject,
+    arg: *mut PyObject,
+) -> (Bound<'py, PyAwaitable>, Bound<'py, PyAny>) {
+    let aw = Bound::from_borrowed_ptr(py, aw).cast_into_unchecked();
+    (aw, Bound::from_borrowed_ptr(py, arg))
+}
+
+/// `Err(e)` raised: the exception set, and `code`.
+fn raised(py: Python<'_>, err: PyErr, code: c_int) -> c_int {
+    err.restore(py);
+    code
+}
+
+/// A result closure: `Ok` goes on; `Err` goes to the error closure (`-1`)
+/// or past it (`-2`), as the [`ResultError`] says.
+pub(crate) fn on_result<R, RE>(f: R) -> Callback
+where
+    R: for<'py> FnOnce(&Bound<'py, PyAwaitable>, Bound<'py, PyAny>) -> Result<(), RE>
+        + Send
+        + 'static,
+    RE: Into<ResultError>,
+{
+    Callback::rust(move |aw, value| {
+        // SAFETY: the core calls back with the GIL held and both live.
+        let py = unsafe { Python::assume_attached() };
+        let (aw, value) = unsafe { bound(py, aw, value) };
+        match f(&aw, value) {
+            Ok(()) => 0,
+            Err(err) => match err.into() {
+                ResultError::ToHandler(err) => raised(py, err, -1),
+                ResultError::SkipHandler(err) => raised(py, err, -2),
+            },
+        }
+    })
+}
+
+/// An error closure: handled (`0`), re-raise (`-1`), or raise new (`-2`).
+pub(crate) fn on_error<E>(f: E) -> Callback
+where
+    E: for<'py> FnOnce(&Bound<'py, PyAwaitable>, PyErr) -> PyResult<OnError> + Send + 'static,
+{
+    Callback::rust(move |aw, exc| {
+        // SAFETY: the core calls back with the GIL held and both live.
+        let py = unsafe { Python::assume_attached() };
+        let (aw, exc) = unsafe { bound(py, aw, exc) };
+        match f(&aw, PyErr::from_value(exc.clone())) {
+            Ok(OnError::Handled) => 0,
+            Ok(OnError::Reraise) => -1,
+            // `Err(e)` with the very exception it was given is a re-raise.
+            Err(err) if err.value(py).is(&exc) => -1,
+            Err(err) => raised(py, err, -2),
+        }
+    })
+}
+
+/// A deferred closure: `Err` propagates from the awaitable.
+pub(crate) fn deferred<D>(f: D) -> Defer
+where
+    D: for<'py> FnOnce(&Bound<'py, PyAwaitable>) -> PyResult<()> + Send + 'static,
+{
+    Defer::rust(move |aw| {
+        // SAFETY: the core calls back with the GIL held and `aw` live.
+        let py = unsafe { Python::assume_attached() };
+        let aw = unsafe { Bound::from_borrowed_ptr(py, aw).cast_into_unchecked() };
+        match f(&aw) {
+            Ok(()) => 0,
+            Err(err) => raised(py, err, -1),
+        }
+    })
+}
