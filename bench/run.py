@@ -1,0 +1,140 @@
+"""Build every implementation and benchmark W1-W5 side by side.
+
+Usage: python3 bench/run.py [--interpreters 3.11,3.12,3.13] [--rounds 11] [--quick]
+
+For each interpreter: a venv (.venv-bench/3.X) with pyawaitable 2.0.1, Cython
+and matplotlib; release builds of our ffi and pyo3 modules, the C benchmark
+module against our library and against pyawaitable 2.0.1's header, the Cython
+module and the PyO3 experimental-async module; our one abi3 wheel, built once.
+Then bench/workloads.py runs in one process per interpreter, plus one process
+per implementation for memory, and bench/report.py writes docs/benchmarks.md
+and docs/benchmarks.png.
+"""
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+OUT = os.path.join(ROOT, "target-bench")
+
+_spec = importlib.util.spec_from_file_location("conformance_run", os.path.join(ROOT, "conformance", "run.py"))
+conformance = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(conformance)
+log, run = conformance.log, conformance.run
+
+
+def interpreter_paths(python):
+    """(include dir, extension suffix) of `python`."""
+    code = "import sysconfig; print(sysconfig.get_paths()['include']); print(sysconfig.get_config_var('EXT_SUFFIX'))"
+    include, suffix = subprocess.run([python, "-c", code], capture_output=True, text=True,
+                                     check=True).stdout.split()
+    return include, suffix
+
+
+def compile_module(python, sources, output, includes=(), defines=(), libraries=()):
+    include, _ = interpreter_paths(python)
+    # -DNDEBUG as setuptools builds have it (pyawaitable 2.0.1 asserts wrongly without it)
+    cmd = (["gcc", "-shared", "-fPIC", "-O2", "-DNDEBUG", "-I" + include]
+           + ["-I" + path for path in includes] + ["-D" + d for d in defines]
+           + list(sources) + list(libraries)
+           + ["-Wl,--gc-sections", "-lpthread", "-ldl", "-lm", "-o", output])
+    run(cmd)
+
+
+def build(version, python, vpython, shared_wheel):
+    """Every module for one interpreter, into target-bench/<version>."""
+    out = os.path.join(OUT, version)
+    os.makedirs(out, exist_ok=True)
+    _, suffix = interpreter_paths(python)
+    for feature in ("ffi", "pyo3"):
+        built = conformance.cargo_build(version, python, "pyawaitable-conformance",
+                                        features=[feature], release=True)
+        shutil.copy(os.path.join(built, "libpyawaitable_conformance.so"),
+                    os.path.join(out, "pyawaitable_conformance_%s.so" % feature))
+    run([vpython, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+         "--force-reinstall", "--no-deps", shared_wheel])
+    built = conformance.cargo_build(version, python, "pyawaitable-ffi", features=["capi"], release=True)
+    source = os.path.join(BENCH, "c", "bench_c.c")
+    compile_module(python, [source], os.path.join(out, "bench_c_rs" + suffix),
+                   includes=[os.path.join(ROOT, "backend-ffi", "include")],
+                   defines=['MODULE_NAME="bench_c_rs"', "INIT_NAME=PyInit_bench_c_rs"],
+                   libraries=[os.path.join(built, "libpyawaitable_ffi.a")])
+    pa_include = subprocess.run([vpython, "-c", "import pyawaitable; print(pyawaitable.include())"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+    compile_module(python, [source], os.path.join(out, "bench_c_pa" + suffix),
+                   includes=[pa_include],
+                   defines=['MODULE_NAME="bench_c_pa"', "INIT_NAME=PyInit_bench_c_pa"])
+    cython_c = os.path.join(out, "bench_cy.c")
+    run([vpython, "-m", "cython", "-3", os.path.join(BENCH, "cython", "bench_cy.pyx"), "-o", cython_c])
+    compile_module(python, [cython_c], os.path.join(out, "bench_cy" + suffix))
+    target_dir = os.path.join(ROOT, "target-bench-pyo3-async-" + version)
+    env = dict(os.environ, PYO3_PYTHON=python, PYO3_BUILD_EXTENSION_MODULE="1")
+    run(["cargo", "build", "-q", "--release", "--manifest-path",
+         os.path.join(BENCH, "pyo3-async", "Cargo.toml"), "--target-dir", target_dir], env=env)
+    shutil.copy(os.path.join(target_dir, "release", "libbench_pyo3_async.so"),
+                os.path.join(out, "bench_pyo3_async" + suffix))
+    shutil.copy(os.path.join(BENCH, "plain.py"), os.path.join(out, "plain.py"))
+    return out
+
+
+def abi3_wheel(oldest, tools):
+    wheels = os.path.join(OUT, "wheels")
+    shutil.rmtree(wheels, ignore_errors=True)
+    env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(ROOT, "target-abi3"))
+    maturin = os.path.join(os.path.dirname(tools), "maturin")
+    run([maturin, "build", "--release", "--interpreter", oldest, "--out", wheels],
+        cwd=os.path.join(ROOT, "conformance", "abi3"), env=env)
+    (wheel,) = [os.path.join(wheels, w) for w in os.listdir(wheels) if w.endswith(".whl")]
+    return wheel
+
+
+def measure(vpython, out, rounds, quick):
+    env = dict(os.environ, PYTHONPATH=out)
+    cmd = [vpython, os.path.join(BENCH, "workloads.py"), "--rounds", str(rounds)]
+    if quick:
+        cmd.append("--quick")
+    log("$", " ".join(cmd))
+    result = json.loads(subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout)
+    result["bytes"] = {}
+    for name in result["ns"]:
+        cmd = [vpython, os.path.join(BENCH, "workloads.py"), "--memory", name]
+        reply = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+        result["bytes"][name] = json.loads(reply)["bytes"]
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--interpreters", default="3.11,3.12,3.13")
+    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--quick", action="store_true", help="few calls: check the harness, not the numbers")
+    args = parser.parse_args()
+    pythons = conformance.find_interpreters()
+    versions = [v for v in args.interpreters.split(",") if v in pythons]
+    if not versions:
+        sys.exit("none of the interpreters %s found" % args.interpreters)
+    tools = conformance.tools_venv(pythons[versions[-1]])
+    wheel = abi3_wheel(pythons[versions[0]], tools)
+    results = []
+    for version in versions:
+        python = pythons[version]
+        vpython = conformance.ensure_venv(os.path.join(ROOT, ".venv-bench", version), python,
+                                          os.path.join(BENCH, "requirements.txt"))
+        out = build(version, python, vpython, wheel)
+        results.append(measure(vpython, out, args.rounds, args.quick))
+    os.makedirs(os.path.join(ROOT, "docs"), exist_ok=True)
+    raw = os.path.join(OUT, "results.json")
+    with open(raw, "w") as f:
+        json.dump(results, f, indent=1)
+    report_python = os.path.join(ROOT, ".venv-bench", versions[-1], "bin", "python")
+    run([report_python, os.path.join(BENCH, "report.py"), raw, os.path.join(ROOT, "docs")])
+
+
+if __name__ == "__main__":
+    main()
