@@ -4,6 +4,7 @@
 
 use std::ffi::c_int;
 
+use pyo3::exceptions::PyBaseException;
 use pyo3::ffi::PyObject;
 use pyo3::prelude::*;
 
@@ -104,17 +105,24 @@ where
 /// An error closure: handled (`0`), re-raise (`-1`), or raise new (`-2`).
 pub(crate) fn on_error<E>(f: E) -> Callback
 where
-    E: for<'py> FnOnce(&Bound<'py, PyAwaitable>, PyErr) -> PyResult<OnError> + Send + 'static,
+    E: for<'py> FnOnce(&Bound<'py, PyAwaitable>, Bound<'py, PyBaseException>) -> PyResult<OnError>
+        + Send
+        + 'static,
 {
     Callback::rust(move |aw, exc| {
         // SAFETY: the core calls back with the GIL held and both live.
         let py = unsafe { Python::assume_attached() };
         let (aw, exc) = unsafe { bound(py, aw, exc) };
-        match f(&aw, PyErr::from_value(exc.clone())) {
+        // SAFETY: the core passes error callbacks an exception instance.
+        let exc = unsafe { exc.cast_into_unchecked::<PyBaseException>() };
+        // The core holds the exception for the whole call: its address is
+        // stable, so an `Err` carrying it is recognised as a re-raise.
+        let original = exc.as_ptr();
+        match f(&aw, exc) {
             Ok(OnError::Handled) => 0,
             Ok(OnError::Reraise) => -1,
             // `Err(e)` with the very exception it was given is a re-raise.
-            Err(err) if err.value(py).is(&exc) => -1,
+            Err(err) if err.value(py).as_ptr() == original => -1,
             Err(err) => raised(py, err, -2),
         }
     })

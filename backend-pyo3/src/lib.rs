@@ -64,8 +64,8 @@
 //!     aw.add_await_catching(
 //!         &make_request.call0()?,
 //!         |aw, _response| aw.set_result(true),
-//!         |aw, err| {
-//!             if err.is_instance_of::<PyTimeoutError>(aw.py()) {
+//!         |aw, exc| {
+//!             if exc.is_instance_of::<PyTimeoutError>() {
 //!                 aw.set_result(false)?;
 //!                 Ok(OnError::Handled)
 //!             } else {

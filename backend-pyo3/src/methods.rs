@@ -2,6 +2,7 @@
 
 use std::ffi::{c_int, c_void};
 
+use pyo3::exceptions::PyBaseException;
 use pyo3::prelude::*;
 use pyo3::BoundObject;
 
@@ -83,7 +84,9 @@ pub trait PyAwaitableMethods<'py>: crate::sealed::Sealed {
             + Send
             + 'static,
         RE: Into<ResultError>,
-        E: for<'a> FnOnce(&Bound<'a, PyAwaitable>, PyErr) -> PyResult<OnError> + Send + 'static;
+        E: for<'a> FnOnce(&Bound<'a, PyAwaitable>, Bound<'a, PyBaseException>) -> PyResult<OnError>
+            + Send
+            + 'static;
 
     /// Queues `await awaitable`, its value discarded.
     fn add_await_ignoring(&self, awaitable: &Bound<'py, PyAny>) -> PyResult<()>;
@@ -130,7 +133,9 @@ pub trait PyAwaitableMethods<'py>: crate::sealed::Sealed {
             + Send
             + 'static,
         BE: Into<ResultError>,
-        E: for<'a> FnOnce(&Bound<'a, PyAwaitable>, PyErr) -> PyResult<OnError> + Send + 'static;
+        E: for<'a> FnOnce(&Bound<'a, PyAwaitable>, Bound<'a, PyBaseException>) -> PyResult<OnError>
+            + Send
+            + 'static;
 
     /// Appends values to the awaitable's value store (for parity with the C
     /// API; a closure can simply capture what it needs).
@@ -184,7 +189,9 @@ impl<'py> PyAwaitableMethods<'py> for Bound<'py, PyAwaitable> {
             + Send
             + 'static,
         RE: Into<ResultError>,
-        E: for<'a> FnOnce(&Bound<'a, PyAwaitable>, PyErr) -> PyResult<OnError> + Send + 'static,
+        E: for<'a> FnOnce(&Bound<'a, PyAwaitable>, Bound<'a, PyBaseException>) -> PyResult<OnError>
+            + Send
+            + 'static,
     {
         let (on_result, on_error) = (
             crate::closure::on_result(on_result),
@@ -257,7 +264,9 @@ impl<'py> PyAwaitableMethods<'py> for Bound<'py, PyAwaitable> {
             + Send
             + 'static,
         BE: Into<ResultError>,
-        E: for<'a> FnOnce(&Bound<'a, PyAwaitable>, PyErr) -> PyResult<OnError> + Send + 'static,
+        E: for<'a> FnOnce(&Bound<'a, PyAwaitable>, Bound<'a, PyBaseException>) -> PyResult<OnError>
+            + Send
+            + 'static,
     {
         let on_error = crate::closure::on_error(on_error);
         // SAFETY: attached; both objects live.

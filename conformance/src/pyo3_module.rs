@@ -5,6 +5,7 @@
 
 use std::ffi::c_void;
 
+use pyo3::exceptions::PyBaseException;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
@@ -69,15 +70,9 @@ fn drv_result(aw: &Bound<'_, PyAwaitable>, value: Bound<'_, PyAny>) -> Result<()
 }
 
 /// `DRV_ERROR`: 0 handled, -1 re-raise, below that raise what is set.
-fn drv_error(aw: &Bound<'_, PyAwaitable>, exc: PyErr) -> PyResult<OnError> {
+fn drv_error(aw: &Bound<'_, PyAwaitable>, exc: Bound<'_, PyBaseException>) -> PyResult<OnError> {
     let py = aw.py();
-    let args = PyTuple::new(
-        py,
-        [
-            aw.as_any().clone(),
-            exc.into_value(py).into_bound(py).into_any(),
-        ],
-    )?;
+    let args = PyTuple::new(py, [aw.as_any().clone(), exc.into_any()])?;
     match call_stored(aw, 1, args, -2) {
         code if code >= 0 => Ok(OnError::Handled),
         -1 => {
@@ -345,7 +340,7 @@ fn catch<'py>(awaitable: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAwaitable>
         awaitable,
         |aw, value| aw.set_result(value),
         |aw, exc| {
-            aw.set_result(exc.into_value(aw.py()))?;
+            aw.set_result(exc)?;
             Ok(OnError::Handled)
         },
     )?;
