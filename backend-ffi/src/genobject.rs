@@ -9,9 +9,8 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use pyawaitable_core::{drive, Held, Machine, Outcome, Stage};
 use pyo3_ffi::*;
 
-use crate::abstract_::call_one_arg;
 use crate::host::FfiHost;
-use crate::pyerrors::{raise_type_error, SavedError};
+use crate::pyerrors::{raise_stop_iteration, raise_type_error, SavedError};
 use crate::{Exception, Owned};
 
 /// The instance layout: the object header, then the core machine.
@@ -125,26 +124,13 @@ unsafe fn guarded<T>(
     out
 }
 
-/// Raises `StopIteration(value)` without splatting tuples or treating an
-/// exception instance as the exception (`_PyGen_SetStopIterationValue`).
-unsafe fn set_stop_iteration(value: Owned) {
-    let v = value.as_ptr();
-    if PyTuple_Check(v) != 0 || PyExceptionInstance_Check(v) != 0 {
-        if let Some(stop) = Owned::from_owned(call_one_arg(PyExc_StopIteration, v)) {
-            PyErr_SetObject(PyExc_StopIteration, stop.as_ptr());
-        }
-    } else {
-        PyErr_SetObject(PyExc_StopIteration, v);
-    }
-}
-
 /// The Python-level result of `send`/`throw`: the yielded value, or null with
 /// `StopIteration` or the exception set.
 unsafe fn send_result(outcome: Outcome<Owned, Exception>) -> *mut PyObject {
     match outcome {
         Outcome::Yield(value) => value.into_ptr(),
         Outcome::Return(value) => {
-            set_stop_iteration(value);
+            raise_stop_iteration(value);
             null_mut()
         }
         Outcome::Raise(exc) => {
@@ -248,6 +234,9 @@ unsafe fn thrown(typ: *mut PyObject, val: *mut PyObject, tb: *mut PyObject) -> O
                 Py_IncRef(obj);
             }
         }
+        // The (type, value, traceback) triple is what throw() was given;
+        // fetching normalizes it, as `_gen_throw` does.
+        #[allow(deprecated)]
         PyErr_Restore(typ, val, tb);
         return Exception::fetch();
     }

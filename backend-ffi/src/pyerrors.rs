@@ -182,6 +182,90 @@ impl SavedError {
     }
 }
 
+/// Raises `StopIteration(value)` without splatting tuples or treating an
+/// exception instance as the exception (`_PyGen_SetStopIterationValue`).
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn raise_stop_iteration(value: Owned) {
+    #[cfg(any(Py_3_12, pyawaitable_limited))]
+    let Err(value) = reuse_stop_iteration(value) else {
+        return;
+    };
+    let v = value.as_ptr();
+    if PyTuple_Check(v) != 0 || PyExceptionInstance_Check(v) != 0 {
+        let stop = crate::abstract_::call_one_arg(PyExc_StopIteration, v);
+        if let Some(stop) = Owned::from_owned(stop) {
+            PyErr_SetObject(PyExc_StopIteration, stop.as_ptr());
+        }
+    } else {
+        PyErr_SetObject(PyExc_StopIteration, v);
+    }
+}
+
+/// 3.12+: `await` on anything but a coroutine calls `tp_iternext` and reads
+/// only the `value` of the `StopIteration` it raises
+/// (`_PyGen_FetchStopIterationValue`). So one instance per thread carries
+/// every result, while nothing but this cache holds it; `Err` gives the
+/// value back when the instance is in use elsewhere, or on older versions.
+#[cfg(any(Py_3_12, pyawaitable_limited))]
+unsafe fn reuse_stop_iteration(value: Owned) -> Result<(), Owned> {
+    use std::cell::Cell;
+    thread_local! {
+        static CACHED: Cell<*mut PyObject> = const { Cell::new(std::ptr::null_mut()) };
+    }
+    #[cfg(pyawaitable_limited)]
+    let Some((_, set_raised)) = crate::limited::runtime().raised
+    else {
+        return Err(value);
+    };
+    let mut exc = CACHED.get();
+    if exc.is_null() {
+        exc = compat::PyObject_CallNoArgs(PyExc_StopIteration);
+        if exc.is_null() {
+            PyErr_Clear();
+            return Err(value);
+        }
+        CACHED.set(exc);
+    } else if Py_REFCNT(exc) != 1 {
+        return Err(value);
+    }
+    cfg_if::cfg_if! {
+        if #[cfg(pyawaitable_limited)] {
+            // Whatever an earlier escape into Python attached to it goes.
+            PyException_SetTraceback(exc, Py_None());
+            PyException_SetContext(exc, std::ptr::null_mut());
+            PyException_SetCause(exc, std::ptr::null_mut());
+            if PyObject_SetAttr(exc, crate::intern::VALUE.get(), value.as_ptr()) < 0 {
+                PyErr_Clear();
+                return Err(value);
+            }
+            Py_IncRef(exc);
+            set_raised(exc);
+        } else {
+            let stop = exc.cast::<PyStopIterationObject>();
+            // Whatever an earlier escape into Python attached to it goes.
+            for field in [
+                &raw mut (*stop).traceback,
+                &raw mut (*stop).context,
+                &raw mut (*stop).cause,
+            ] {
+                let old = std::mem::replace(&mut *field, std::ptr::null_mut());
+                if !old.is_null() {
+                    Py_DecRef(old);
+                }
+            }
+            let old = std::mem::replace(&mut (*stop).value, value.into_ptr());
+            if !old.is_null() {
+                Py_DecRef(old);
+            }
+            Py_IncRef(exc);
+            PyErr_SetRaisedException(exc);
+        }
+    }
+    Ok(())
+}
+
 /// Raises `TypeError(before + type(obj).__name__ + after)`, naming the type
 /// as CPython's own messages do (`tp_name`).
 ///

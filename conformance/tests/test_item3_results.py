@@ -137,3 +137,18 @@ def test_item3_stopiteration_value_not_unwrapped(mod):
     got = drive(mod.trampoline(helpers.ret(stop)))
     assert got is stop
     assert got.value.value == "nested"
+
+
+def test_item3_caught_stopiterations_stay_independent(mod):
+    # A backend may reuse one StopIteration for results nobody else sees; one
+    # that user code holds must keep its value while later results come.
+    values = [1, (2, 3), None, "x", ValueError("v")]
+    caught = []
+    for value in values:
+        aw = mod.trampoline(helpers.ret(value))
+        with pytest.raises(StopIteration) as info:
+            aw.send(None)
+        caught.append(info.value)
+    assert [stop.value for stop in caught] == values
+    assert len({id(stop) for stop in caught}) == len(caught)
+    assert all(stop.__context__ is None and stop.__cause__ is None for stop in caught)
