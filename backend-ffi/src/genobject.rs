@@ -106,22 +106,25 @@ unsafe fn guarded<T>(
     run: impl FnOnce(&mut FfiHost) -> T,
     refused: impl FnOnce() -> T,
 ) -> T {
-    let depth = NESTING.get();
-    if depth >= Py_GetRecursionLimit() {
-        PyErr_SetString(
-            PyExc_RecursionError,
-            c"maximum recursion depth exceeded in pyawaitable".as_ptr(),
-        );
-        return refused();
-    }
-    if Py_EnterRecursiveCall(c" in pyawaitable".as_ptr()) != 0 {
-        return refused();
-    }
-    NESTING.set(depth + 1);
-    let out = run(&mut FfiHost::new(slf));
-    NESTING.set(depth);
-    Py_LeaveRecursiveCall();
-    out
+    NESTING.with(|nesting| {
+        let depth = nesting.get();
+        if depth >= Py_GetRecursionLimit() {
+            PyErr_SetString(
+                PyExc_RecursionError,
+                c"maximum recursion depth exceeded in pyawaitable".as_ptr(),
+            );
+            return refused();
+        }
+        // The C stack itself: 3.12+ count it apart from the recursion limit.
+        if Py_EnterRecursiveCall(c" in pyawaitable".as_ptr()) != 0 {
+            return refused();
+        }
+        nesting.set(depth + 1);
+        let out = run(&mut FfiHost::new(slf));
+        nesting.set(depth);
+        Py_LeaveRecursiveCall();
+        out
+    })
 }
 
 /// The Python-level result of `send`/`throw`: the yielded value, or null with
