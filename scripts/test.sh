@@ -33,6 +33,9 @@ cargo test -q -p pyawaitable-pyo3 -p pyawaitable-ffi --target-dir target-facade
 echo "== pyo3 backend: builds with pyo3's abi3-py39 feature"
 cargo check -q -p pyawaitable-pyo3 --features pyo3/abi3-py39 --target-dir target-abi3
 
+echo "== ASGI showcase: both native applications over HTTP, under uvicorn and hypercorn"
+python3 examples/asgi/run.py test
+
 echo "== conformance"
 python3 conformance/run.py "$@"
 echo "test command wall time: $((SECONDS - started)) s"

@@ -10,6 +10,7 @@ for paths under /boom, so each branch can be reached over HTTP.
 """
 
 import argparse
+import signal
 
 
 async def authorize(scope):
@@ -49,7 +50,13 @@ def main():
         config = Config()
         config.bind = ["127.0.0.1:%d" % args.port]
         config.loglevel = "WARNING"
-        trio.run(lambda: serve(app, config, mode="asgi"))
+
+        async def stopped():
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for _ in signals:
+                    return
+
+        trio.run(lambda: serve(app, config, mode="asgi", shutdown_trigger=stopped))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,124 @@
+"""The showcase application over real HTTP: every route, bodies large and
+chunked, the error paths, a client leaving mid-stream, 200 concurrent
+requests; lifespan startup and shutdown are checked by the fixture."""
+
+import asyncio
+import socket
+
+import httpx
+import pytest
+
+
+def get(server, path):
+    return httpx.get(server.url + path, timeout=10)
+
+
+def test_hello(server):
+    response = get(server, "/")
+    assert response.status_code == 200
+    assert response.text == "hello\n"
+    assert response.headers["x-app"] == server.impl
+    assert response.headers["content-type"] == "text/plain"
+
+
+def test_authorize_says_no(server):
+    response = get(server, "/private/data")
+    assert (response.status_code, response.text) == (403, "forbidden\n")
+
+
+def test_authorize_raises(server):
+    response = get(server, "/boom")
+    assert (response.status_code, response.text) == (500, "authorization hook failed\n")
+
+
+def test_unknown_path_and_wrong_method(server):
+    assert get(server, "/nowhere").status_code == 404
+    assert httpx.post(server.url + "/", content=b"x", timeout=10).status_code == 405
+    assert get(server, "/echo").status_code == 405
+    assert httpx.post(server.url + "/stream", timeout=10).status_code == 405
+
+
+@pytest.mark.parametrize("size", [0, 1, 65536, 65537, 900_000])
+def test_echo(server, size):
+    body = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    response = httpx.post(server.url + "/echo", content=body, timeout=10)
+    assert response.status_code == 200
+    assert response.content == body
+
+
+def test_echo_chunked_request(server):
+    parts = [b"alpha-" * 1000, b"", b"beta-" * 5000, b"gamma"]
+
+    def chunks():
+        yield from parts
+
+    response = httpx.post(server.url + "/echo", content=chunks(), timeout=10)
+    assert response.status_code == 200
+    assert response.content == b"".join(parts)
+
+
+def test_body_over_the_limit(server):
+    response = httpx.post(server.url + "/echo", content=b"z" * (2 << 20), timeout=10)
+    assert (response.status_code, response.text) == (413, "body too large\n")
+
+
+def test_stream_arrives_in_order(server):
+    with httpx.stream("GET", server.url + "/stream?n=6&delay=5", timeout=10) as response:
+        assert response.status_code == 200
+        received = b"".join(response.iter_bytes())
+    assert received == b"".join(b"chunk %d\n" % i for i in range(6))
+
+
+def test_client_leaves_mid_stream(server):
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock.sendall(b"GET /stream?n=200&delay=10 HTTP/1.1\r\nHost: test\r\n\r\n")
+    first = sock.recv(4096)
+    assert first.startswith(b"HTTP/1.1 200")
+    sock.close()
+    # The application finishes or stops on its own; the server keeps serving.
+    for _ in range(3):
+        assert get(server, "/").text == "hello\n"
+
+
+def test_200_concurrent_requests(server):
+    async def one(client, i):
+        if i % 2:
+            response = await client.post("/echo", content=b"request %d" % i)
+            return response.status_code, response.content == b"request %d" % i
+        response = await client.get("/")
+        return response.status_code, response.text == "hello\n"
+
+    async def main():
+        limits = httpx.Limits(max_connections=200)
+        async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30) as client:
+            return await asyncio.gather(*[one(client, i) for i in range(200)])
+
+    assert asyncio.run(main()) == [(200, True)] * 200
+
+
+@pytest.mark.parametrize("impl", ["rust", "c"])
+@pytest.mark.parametrize("loop", ["asyncio", "trio"])
+def test_lifespan_protocol(impl, loop):
+    import server as runner
+
+    app = runner.make_app(impl, 1 << 20)
+    incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    outgoing = []
+
+    async def receive():
+        return incoming.pop(0)
+
+    async def send(message):
+        outgoing.append(message["type"])
+
+    async def main():
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+
+    if loop == "asyncio":
+        asyncio.run(main())
+    else:
+        import trio
+
+        trio.run(main)
+    assert outgoing == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert incoming == []
