@@ -104,6 +104,9 @@ def main():
         "",
         "![overhead chart](benchmarks.png)",
         "",
+        "The ASGI showcase under load (native applications against the same one in "
+        "Python, under uvicorn): [asgi-load.md](asgi-load.md).",
+        "",
     ]
     for result in results:
         lines += tables(result)
