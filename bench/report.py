@@ -96,8 +96,9 @@ def main():
         "",
         "Made by `python3 bench/run.py` (see bench/workloads.py for the workloads, "
         "DESIGN.md for their definition). One process per interpreter, implementations "
-        "interleaved over rounds; W1-W4 driven by a bare `send(None)` loop, W5 by "
-        "`asyncio.run` of %s tasks. PyO3 experimental-async coroutines cannot await a "
+        "interleaved over rounds, cyclic GC off while timing; W1-W4 driven by a bare `send(None)` "
+        "loop, W5 by `asyncio.run` of %s tasks (W5 is the noisiest: the event loop's own cost "
+        "per task is about 40 times the overhead measured). PyO3 experimental-async coroutines cannot await a "
         "Python awaitable, so they are given the value the others await (W1, W3) and "
         "sit out W2, W4, W5. Bytes: resident memory added per awaitable holding one "
         "not-yet-started await, over the inner coroutine." % "10,000",

@@ -6,7 +6,8 @@ Usage: python workloads.py [--rounds 11] [--quick]
                                               implementation per process)
 
 Each workload runs N calls in a loop inside an `async def` driven by a bare
-`send(None)` loop (W5: `asyncio.run`), timed with perf_counter_ns. The
+`send(None)` loop (W5: `asyncio.run`), timed with perf_counter_ns with the
+cyclic GC off (as timeit does). The
 baseline is the same loop awaiting the inner awaitable directly; overhead is
 (implementation - baseline) per call, per suspension for W2. The median over
 rounds is reported; the order of implementations rotates every round.
@@ -80,9 +81,16 @@ def drive(coro):
 
 
 def timed(coro):
-    started = time.perf_counter_ns()
-    drive(coro)
-    return time.perf_counter_ns() - started
+    """Nanoseconds to run `coro`, with the cyclic GC off as timeit has it
+    (collections are paid between measurements, not inside one)."""
+    gc.collect()
+    gc.disable()
+    try:
+        started = time.perf_counter_ns()
+        drive(coro)
+        return time.perf_counter_ns() - started
+    finally:
+        gc.enable()
 
 
 # --- one loop per workload: (baseline, implementation) -----------------------
@@ -148,9 +156,14 @@ def w5_run(make):
     async def main():
         await asyncio.gather(*[asyncio.ensure_future(task(i)) for i in range(TASKS)])
 
-    started = time.perf_counter_ns()
-    asyncio.run(main())
-    return time.perf_counter_ns() - started
+    gc.collect()
+    gc.disable()
+    try:
+        started = time.perf_counter_ns()
+        asyncio.run(main())
+        return time.perf_counter_ns() - started
+    finally:
+        gc.enable()
 
 
 WORKLOADS = {
