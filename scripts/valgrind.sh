@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Memcheck over the C example's conformance tests (the C ABI linked against
-# libpyawaitable_ffi.a) on one interpreter, default CPython 3.11. Fails on any
-# invalid read, write or free. The 200,000-iteration leak tests are left out
+# Memcheck over the C example's conformance tests on one interpreter:
+#   bash scripts/valgrind.sh [3.11] [c|c-limited]
+# `c` links libpyawaitable_ffi.a (full API), `c-limited` libpyawaitable_abi3.a
+# (limited API). Fails on any invalid read, write or free. The 200,000-iteration
+# leak tests are left out
 # (they take hours under valgrind); leaks are what they test, natively.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version="${1:-3.11}"
-python3 conformance/run.py --interpreters "$version" --targets c > /dev/null
+target="${2:-c}"
+module="pyawaitable_conformance_${target/-/_}"
+python3 conformance/run.py --interpreters "$version" --targets "$target" > /dev/null
 out="target-conformance/$version"
-log="$out/valgrind.log"
-PYTHONMALLOC=malloc PYTHONPATH="$out" PYAWAITABLE_TARGET=pyawaitable_conformance_c \
+log="$out/valgrind-$target.log"
+PYTHONMALLOC=malloc PYTHONPATH="$out" PYAWAITABLE_TARGET="$module" \
     valgrind --tool=memcheck --leak-check=no --num-callers=30 \
     ".venv-test/$version/bin/python" -m pytest conformance/tests -q -p no:cacheprovider \
     --deselect conformance/tests/test_item7_leaks.py -k "not leak" 2>"$log" | tail -1

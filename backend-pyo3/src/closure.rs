@@ -64,6 +64,7 @@ impl From<PyErr> for ResultError {
 ///
 /// # Safety
 /// Attached to the interpreter; both pointers live for the call.
+#[inline]
 unsafe fn bound<'py>(
     py: Python<'py>,
     aw: *mut PyObject,

@@ -12,6 +12,7 @@ use crate::closure::{deferred, on_result};
 use crate::{OnError, PyAwaitable, ResultError};
 
 /// `Ok(())` for a `0` return, the raised exception for `-1`.
+#[inline]
 fn checked(py: Python<'_>, code: c_int) -> PyResult<()> {
     if code < 0 {
         Err(PyErr::fetch(py))
@@ -21,6 +22,7 @@ fn checked(py: Python<'_>, code: c_int) -> PyResult<()> {
 }
 
 /// A value index as the C API takes it; one past its range is out of range.
+#[inline]
 fn index(index: usize) -> pyo3::ffi::Py_ssize_t {
     pyo3::ffi::Py_ssize_t::try_from(index).unwrap_or(pyo3::ffi::Py_ssize_t::MAX)
 }
