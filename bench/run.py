@@ -52,11 +52,11 @@ def build(version, python, vpython, shared_wheel):
     out = os.path.join(OUT, version)
     os.makedirs(out, exist_ok=True)
     _, suffix = interpreter_paths(python)
-    for feature in ("ffi", "pyo3"):
+    for feature in ("ffi", "pyo3", "pyo3-async"):
         built = conformance.cargo_build(version, python, "pyawaitable-conformance",
                                         features=[feature], release=True)
         shutil.copy(os.path.join(built, "libpyawaitable_conformance.so"),
-                    os.path.join(out, "pyawaitable_conformance_%s.so" % feature))
+                    os.path.join(out, conformance.TARGETS[feature] + ".so"))
     run([vpython, "-m", "pip", "install", "-q", "--disable-pip-version-check",
          "--force-reinstall", "--no-deps", shared_wheel])
     built = conformance.cargo_build(version, python, "pyawaitable-ffi", features=["capi"], release=True)

@@ -33,6 +33,7 @@ IMPLEMENTATIONS = {
     "ours: ffi": "pyawaitable_conformance_ffi",
     "ours: abi3": "pyawaitable_conformance_abi3.pyawaitable_conformance_abi3",
     "ours: pyo3": "pyawaitable_conformance_pyo3",
+    "ours: pyo3 async block": "pyawaitable_conformance_pyo3_async",
     "ours: C ABI": "bench_c_rs",
 }
 

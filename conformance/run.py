@@ -32,6 +32,8 @@ TARGETS = {
     "reference": "reference",
     "ffi": "pyawaitable_conformance_ffi",
     "pyo3": "pyawaitable_conformance_pyo3",
+    # the fixed scenarios written as Rust async blocks (from_future)
+    "pyo3-async": "pyawaitable_conformance_pyo3_async",
     # the same module source, built once with pyo3's abi3-py39 feature
     "pyo3-abi3": "pyawaitable_conformance_pyo3",
     # maturin installs the extension inside a package of the same name
@@ -158,11 +160,11 @@ def build_targets(version, python, vpython, targets, shared):
     install the shared abi3 wheel into its venv."""
     out = os.path.join(BUILD, version)
     os.makedirs(out, exist_ok=True)
-    for target in ("ffi", "pyo3"):
+    for target in ("ffi", "pyo3", "pyo3-async"):
         if target in targets:
             built = cargo_build(version, python, "pyawaitable-conformance", features=[target])
             shutil.copy(os.path.join(built, "libpyawaitable_conformance.so"),
-                        os.path.join(out, "pyawaitable_conformance_%s.so" % target))
+                        os.path.join(out, "%s.so" % TARGETS[target]))
     if "abi3" in targets:
         run([vpython, "-m", "pip", "install", "-q", "--disable-pip-version-check",
              "--force-reinstall", "--no-deps", shared["wheel"]])

@@ -35,9 +35,12 @@ mod limited;
 mod object;
 #[path = "../../backend-ffi/src/pyerrors.rs"]
 pub mod pyerrors;
+#[path = "../../backend-ffi/src/task.rs"]
+mod task;
 #[path = "../../backend-ffi/src/trashcan.rs"]
 mod trashcan;
 
 pub use callback::{CCallback, CDefer, Callback, Defer};
 pub use object::Owned;
 pub use pyerrors::Exception;
+pub use task::{Resumed, Task};

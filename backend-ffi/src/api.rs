@@ -33,7 +33,7 @@ use crate::genobject::{downcast, new_awaitable};
 use crate::host::FfiHost;
 use crate::intern::{AENTER, AEXIT};
 use crate::pyerrors::raise_type_error;
-use crate::{abstract_, Callback, Defer, Owned};
+use crate::{abstract_, Callback, Defer, Owned, Task};
 
 /// The machine of `aw`, or `TypeError` if it is not one of ours.
 unsafe fn checked<'a>(aw: *mut PyObject) -> Option<&'a mut Machine<FfiHost>> {
@@ -103,18 +103,26 @@ pub unsafe fn add_await(
         );
         return -1;
     }
-    if !abstract_::is_awaitable(awaitable) {
-        raise_type_error(
-            c"object ",
-            awaitable,
-            c" can't be used in 'await' expression",
-        );
+    if check_awaitable(awaitable) < 0 {
         return -1;
     }
     match machine.add_await(Owned::from_borrowed(awaitable), on_result, on_error) {
         Ok(()) => 0,
         Err(entry) => refused(entry),
     }
+}
+
+/// `0` if `await obj` is allowed, else `-1` with the `TypeError` that
+/// `await obj` would raise; nothing is called.
+///
+/// # Safety
+/// GIL held; `obj` live.
+pub unsafe fn check_awaitable(obj: *mut PyObject) -> c_int {
+    if abstract_::is_awaitable(obj) {
+        return 0;
+    }
+    raise_type_error(c"object ", obj, c" can't be used in 'await' expression");
+    -1
 }
 
 /// [`add_await`] for the result of an expression: steals `expr`; a null
@@ -150,6 +158,22 @@ pub unsafe fn defer_await(aw: *mut PyObject, callback: Defer) -> c_int {
         return -1;
     };
     match machine.add_defer(callback) {
+        Ok(()) => 0,
+        Err(entry) => refused(entry),
+    }
+}
+
+/// Queues a task: `task` is polled when the awaitable reaches it, awaits
+/// what it asks for, and is polled again with each outcome until it
+/// finishes; its value becomes the result.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn add_task(aw: *mut PyObject, task: Task) -> c_int {
+    let Some(machine) = checked(aw) else {
+        return -1;
+    };
+    match machine.add_task(task) {
         Ok(()) => 0,
         Err(entry) => refused(entry),
     }

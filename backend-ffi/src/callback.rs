@@ -89,17 +89,20 @@ unsafe fn guarded(f: impl FnOnce() -> c_int) -> c_int {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(code) => code,
         Err(payload) => {
-            let text = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_owned());
-            let message = CString::new(
-                format!("Rust panic in pyawaitable callback: {text}").replace('\0', " "),
-            )
-            .unwrap_or_default();
+            let message = panic_message(&*payload, "callback");
             PyErr_SetString(PyExc_RuntimeError, message.as_ptr());
             -1
         }
     }
+}
+
+/// `"Rust panic in pyawaitable <what>: <the panic's message>"`.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send), what: &str) -> CString {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    CString::new(format!("Rust panic in pyawaitable {what}: {text}").replace('\0', " "))
+        .unwrap_or_default()
 }

@@ -2,11 +2,13 @@
 
 use std::ffi::c_void;
 
-use pyawaitable_core::{ErrorKind, ErrorOutcome, Fault, Host, Machine, Outcome, ResultOutcome};
+use pyawaitable_core::{
+    ErrorKind, ErrorOutcome, Fault, Host, Machine, Outcome, ResultOutcome, TaskStep,
+};
 use pyo3_ffi::*;
 
 use crate::genobject::PyAwaitableObject;
-use crate::{abstract_, Callback, Defer, Exception, Owned};
+use crate::{abstract_, Callback, Defer, Exception, Owned, Resumed, Task};
 
 /// A handle on one awaitable for the length of one transition.
 pub(crate) struct FfiHost {
@@ -34,6 +36,7 @@ impl Host for FfiHost {
     type OnError = Callback;
     type Defer = Defer;
     type Opaque = *mut c_void;
+    type Task = Task;
 
     #[inline]
     fn machine(&mut self) -> &mut Machine<Self> {
@@ -102,6 +105,10 @@ impl Host for FfiHost {
                 other
             }
         }
+    }
+
+    fn poll(&mut self, task: &mut Task, resumed: Resumed) -> TaskStep<Owned, Exception> {
+        unsafe { task.poll(self.object(), resumed) }
     }
 
     fn defer(&mut self, callback: Defer) -> Result<(), Option<Exception>> {

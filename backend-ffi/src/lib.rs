@@ -24,8 +24,10 @@ mod intern;
 mod limited;
 mod object;
 pub mod pyerrors;
+mod task;
 mod trashcan;
 
 pub use callback::{CCallback, CDefer, Callback, Defer};
 pub use object::Owned;
 pub use pyerrors::Exception;
+pub use task::{Resumed, Task};

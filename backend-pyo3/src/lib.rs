@@ -164,13 +164,133 @@
 //! ```
 //!
 //! The `return await aw` trampoline is on [`PyAwaitableMethods`].
+//!
+//! # Async blocks
+//!
+//! The body of a coroutine can also be a Rust `async` block, with
+//! [`PyAwaitable::from_future`]: `awaiter.await_py(obj).await` awaits any
+//! Python awaitable, with no Rust runtime and on any event loop.
+//!
+//! ```
+//! use pyo3::prelude::*;
+//! use pyawaitable_pyo3::PyAwaitable;
+//!
+//! /// async def trampoline(aw): return await aw
+//! #[pyfunction]
+//! fn trampoline(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>> {
+//!     PyAwaitable::from_future(py, |awaiter| async move { awaiter.await_py(inner).await })
+//! }
+//!
+//! /// async def retry(attempt, sleep, tries):
+//! ///     for n in range(tries):
+//! ///         try:
+//! ///             return await attempt()
+//! ///         except ConnectionError:
+//! ///             await sleep(0.001 * 2 ** n)
+//! ///     raise TimeoutError("gave up")
+//! #[pyfunction]
+//! fn retry(py: Python<'_>, attempt: Py<PyAny>, sleep: Py<PyAny>, tries: u32) -> PyResult<Bound<'_, PyAwaitable>> {
+//!     PyAwaitable::from_future(py, move |awaiter| async move {
+//!         for n in 0..tries {
+//!             let call = Python::attach(|py| attempt.call0(py))?;
+//!             match awaiter.await_py(call).await {
+//!                 Ok(value) => return Ok(value),
+//!                 Err(err) if Python::attach(|py| err.is_instance_of::<pyo3::exceptions::PyConnectionError>(py)) => {
+//!                     let pause = Python::attach(|py| sleep.call1(py, (0.001 * 2f64.powi(n as i32),)))?;
+//!                     awaiter.await_py(pause).await?;
+//!                 }
+//!                 Err(err) => return Err(err),
+//!             }
+//!         }
+//!         Err(pyo3::exceptions::PyTimeoutError::new_err("gave up"))
+//!     })
+//! }
+//!
+//! /// async def read_body(receive):
+//! ///     body = b""
+//! ///     while True:
+//! ///         message = await receive()
+//! ///         body += message.get("body", b"")
+//! ///         if not message.get("more_body"):
+//! ///             return body
+//! #[pyfunction]
+//! fn read_body(py: Python<'_>, receive: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>> {
+//!     PyAwaitable::from_future(py, move |awaiter| async move {
+//!         let mut body = Vec::new();
+//!         loop {
+//!             let message = awaiter.await_py(Python::attach(|py| receive.call0(py))?).await?;
+//!             let more = Python::attach(|py| -> PyResult<bool> {
+//!                 let message = message.bind(py);
+//!                 if let Some(chunk) = message.get_item("body").ok() {
+//!                     body.extend_from_slice(chunk.extract::<&[u8]>()?);
+//!                 }
+//!                 match message.get_item("more_body") {
+//!                     Ok(flag) => flag.is_truthy(),
+//!                     Err(_) => Ok(false),
+//!                 }
+//!             })?;
+//!             if !more {
+//!                 return Ok(body);
+//!             }
+//!         }
+//!     })
+//! }
+//!
+//! Python::attach(|py| {
+//!     let globals = pyo3::types::PyDict::new(py);
+//!     globals.set_item("trampoline", wrap_pyfunction!(trampoline, py).unwrap()).unwrap();
+//!     globals.set_item("retry", wrap_pyfunction!(retry, py).unwrap()).unwrap();
+//!     globals.set_item("read_body", wrap_pyfunction!(read_body, py).unwrap()).unwrap();
+//!     py.run(cr#"
+//! import asyncio, types
+//! async def pong():
+//!     await asyncio.sleep(0)
+//!     return "pong"
+//! assert asyncio.run(trampoline(pong())) == "pong"
+//!
+//! failures = [ConnectionError(), ConnectionError()]
+//! async def attempt():
+//!     if failures:
+//!         raise failures.pop()
+//!     return "connected"
+//! assert asyncio.run(retry(attempt, asyncio.sleep, 5)) == "connected"
+//!
+//! @types.coroutine
+//! def bare_sleep(seconds):
+//!     yield "sleeping"
+//! def drive(coro):
+//!     try:
+//!         while True:
+//!             assert coro.send(None) == "sleeping"
+//!     except StopIteration as stop:
+//!         return stop.value
+//! failures[:] = [ConnectionError()] * 3
+//! assert drive(retry(attempt, bare_sleep, 5)) == "connected"
+//! failures[:] = [ConnectionError()] * 3
+//! try:
+//!     drive(retry(attempt, bare_sleep, 2))
+//! except TimeoutError:
+//!     pass
+//! else:
+//!     raise AssertionError("TimeoutError expected")
+//!
+//! chunks = [{"body": b"hello ", "more_body": True}, {"body": b"world"}]
+//! async def receive():
+//!     await asyncio.sleep(0)
+//!     return chunks.pop(0)
+//! assert asyncio.run(read_body(receive)) == b"hello world"
+//! "#, Some(&globals), None).unwrap();
+//! });
+//! ```
 
 mod awaitable;
 mod closure;
+mod future;
 mod methods;
 
 pub use awaitable::PyAwaitable;
 pub use closure::{OnError, ResultError};
+pub use future::{check_awaitable, AwaitPy, Awaiter};
 pub use methods::PyAwaitableMethods;
 
 mod sealed {

@@ -4,7 +4,9 @@
 //! behaviour contract of DESIGN.md.
 //!
 //! `ffi` and `abi3` share one source over the raw API (`functions`,
-//! `module`); `pyo3` has its own, over the PyO3 API (`pyo3_module`).
+//! `module`); `pyo3` has its own, over the PyO3 API (`pyo3_module`), whose
+//! fixed scenarios are closures (`pyo3_scenarios`) or, with `pyo3-async`,
+//! Rust async blocks (`pyo3_async_scenarios`).
 
 #[cfg(any(
     all(feature = "ffi", feature = "abi3"),
@@ -22,5 +24,9 @@ use pyawaitable_ffi as backend;
 mod functions;
 #[cfg(any(feature = "ffi", feature = "abi3"))]
 mod module;
+#[cfg(feature = "pyo3-async")]
+mod pyo3_async_scenarios;
 #[cfg(feature = "pyo3")]
 mod pyo3_module;
+#[cfg(all(feature = "pyo3", not(feature = "pyo3-async")))]
+mod pyo3_scenarios;

@@ -11,6 +11,11 @@ use pyo3::types::{PyList, PyTuple};
 
 use pyawaitable_pyo3::{OnError, PyAwaitable, PyAwaitableMethods, ResultError};
 
+#[cfg(feature = "pyo3-async")]
+use crate::pyo3_async_scenarios as scenarios;
+#[cfg(not(feature = "pyo3-async"))]
+use crate::pyo3_scenarios as scenarios;
+
 /// A driver callable's reply (spec.py, "driver protocol") as a code; a
 /// `(code, exc)` reply raises `exc`; a call that raised gives `failing`.
 fn reply_code(py: Python<'_>, reply: PyResult<Bound<'_, PyAny>>, failing: i64) -> i64 {
@@ -261,93 +266,6 @@ fn set_arb_value(
 }
 
 #[pyfunction]
-fn trampoline<'py>(awaitable: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAwaitable>> {
-    let aw = PyAwaitable::new(awaitable.py())?;
-    aw.add_await(awaitable, |aw, value| aw.set_result(value))?;
-    Ok(aw)
-}
-
-#[pyfunction]
-fn multiply<'py>(
-    n: Bound<'py, PyAny>,
-    get: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAwaitable>> {
-    let aw = PyAwaitable::new(get.py())?;
-    let n = n.unbind();
-    aw.add_await(&get.call0()?, move |aw, value| {
-        aw.set_result(value.mul(n.bind(aw.py()))?)
-    })?;
-    Ok(aw)
-}
-
-#[pyfunction]
-fn sequence<'py>(awaitables: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAwaitable>> {
-    let py = awaitables.py();
-    let aw = PyAwaitable::new(py)?;
-    let results = PyList::empty(py);
-    aw.set_result(&results)?;
-    for awaitable in awaitables.try_iter()? {
-        let results = results.clone().unbind();
-        aw.add_await(&awaitable?, move |aw, value| {
-            results.bind(aw.py()).append(value)
-        })?;
-    }
-    Ok(aw)
-}
-
-/// `loop_until`'s step: append, and await `get()` again until `stop`.
-fn loop_step(
-    aw: &Bound<'_, PyAwaitable>,
-    get: Py<PyAny>,
-    stop: Py<PyAny>,
-    results: Py<PyList>,
-) -> PyResult<()> {
-    let py = aw.py();
-    let next = get.call0(py)?;
-    aw.add_await(next.bind(py), move |aw, value| {
-        let py = aw.py();
-        results.bind(py).append(&value)?;
-        if value.eq(stop.bind(py))? {
-            Ok(())
-        } else {
-            loop_step(aw, get, stop, results)
-        }
-    })
-}
-
-#[pyfunction]
-fn loop_until<'py>(
-    get: &Bound<'py, PyAny>,
-    stop: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAwaitable>> {
-    let py = get.py();
-    let aw = PyAwaitable::new(py)?;
-    let results = PyList::empty(py);
-    aw.set_result(&results)?;
-    loop_step(
-        &aw,
-        get.clone().unbind(),
-        stop.clone().unbind(),
-        results.unbind(),
-    )?;
-    Ok(aw)
-}
-
-#[pyfunction]
-fn catch<'py>(awaitable: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAwaitable>> {
-    let aw = PyAwaitable::new(awaitable.py())?;
-    aw.add_await_catching(
-        awaitable,
-        |aw, value| aw.set_result(value),
-        |aw, exc| {
-            aw.set_result(exc)?;
-            Ok(OnError::Handled)
-        },
-    )?;
-    Ok(aw)
-}
-
-#[pyfunction]
 fn cancel_and_readd<'py>(
     first: &Bound<'py, PyAny>,
     dropped: &Bound<'py, PyAny>,
@@ -375,9 +293,22 @@ fn panic_in_callback<'py>(awaitable: &Bound<'py, PyAny>) -> PyResult<Bound<'py, 
 /// The module's `CAPABILITIES`.
 const CAPABILITIES: [&str; 3] = ["library_type", "resource_warning", "rust_panic"];
 
-/// `pyawaitable_conformance_pyo3`.
+/// `pyawaitable_conformance_pyo3`: scenarios written with callbacks.
+#[cfg(not(feature = "pyo3-async"))]
 #[pymodule]
 fn pyawaitable_conformance_pyo3(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    fill(module)
+}
+
+/// `pyawaitable_conformance_pyo3_async`: scenarios written as async blocks.
+#[cfg(feature = "pyo3-async")]
+#[pymodule]
+fn pyawaitable_conformance_pyo3_async(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    fill(module)
+}
+
+/// The functions and attributes both modules share.
+fn fill(module: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = module.py();
     module.add("BACKEND", "pyo3")?;
     module.add(
@@ -411,11 +342,11 @@ fn pyawaitable_conformance_pyo3(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(unpack_arb_values, module)?)?;
     module.add_function(wrap_pyfunction!(get_arb_value, module)?)?;
     module.add_function(wrap_pyfunction!(set_arb_value, module)?)?;
-    module.add_function(wrap_pyfunction!(trampoline, module)?)?;
-    module.add_function(wrap_pyfunction!(multiply, module)?)?;
-    module.add_function(wrap_pyfunction!(sequence, module)?)?;
-    module.add_function(wrap_pyfunction!(loop_until, module)?)?;
-    module.add_function(wrap_pyfunction!(catch, module)?)?;
+    module.add_function(wrap_pyfunction!(scenarios::trampoline, module)?)?;
+    module.add_function(wrap_pyfunction!(scenarios::multiply, module)?)?;
+    module.add_function(wrap_pyfunction!(scenarios::sequence, module)?)?;
+    module.add_function(wrap_pyfunction!(scenarios::loop_until, module)?)?;
+    module.add_function(wrap_pyfunction!(scenarios::catch, module)?)?;
     module.add_function(wrap_pyfunction!(cancel_and_readd, module)?)?;
     module.add_function(wrap_pyfunction!(panic_in_callback, module)?)?;
     Ok(())

@@ -7,7 +7,7 @@
 
 use crate::entry::{Current, Then};
 use crate::machine::Next;
-use crate::{Entry, ErrorKind, ErrorOutcome, Fault, Host, Outcome, ResultOutcome, Stage};
+use crate::{Entry, ErrorKind, ErrorOutcome, Fault, Host, Outcome, ResultOutcome, Stage, TaskStep};
 
 /// What the run loop does next.
 enum Event<H: Host> {
@@ -25,6 +25,8 @@ enum Event<H: Host> {
     Next,
     /// An exception is leaving the current block: run its exit, or finish.
     Unwind(H::Error),
+    /// Poll a task, resumed with the outcome of the await it asked for.
+    Poll(H::Task, Option<Result<H::Object, H::Error>>),
 }
 
 /// `await aw` (`__await__`): refused while another `await` is suspended in
@@ -173,9 +175,17 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                 // gen_throw: GeneratorExit closes the inner awaitable, then is
                 // raised here (or whatever its close raised instead).
                 Some(Current { iter, then }) if host.kind(&exc) == ErrorKind::GeneratorExit => {
-                    match host.close(iter) {
-                        Ok(()) => Event::Failed(then, exc),
-                        Err(raised) => Event::Failed(then, raised),
+                    let raised = match host.close(iter) {
+                        Ok(()) => exc,
+                        Err(raised) => raised,
+                    };
+                    match then {
+                        // A task is dropped, never resumed with GeneratorExit.
+                        Then::Task(task) => {
+                            drop(task);
+                            Event::Unwind(raised)
+                        }
+                        then => Event::Failed(then, raised),
                     }
                 }
                 Some(Current { mut iter, then }) => match host.throw(&mut iter, exc) {
@@ -192,6 +202,22 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                 Err(exc) => Event::Failed(then, exc),
             },
             Event::Completed(then, value) => completed(host, then, value),
+            // Like an exception at an `await` inside a coroutine: the task
+            // sees it and may carry on.
+            Event::Failed(Then::Task(task), exc) => Event::Poll(task, Some(Err(exc))),
+            Event::Poll(mut task, resumed) => match host.poll(&mut task, resumed) {
+                TaskStep::Await(awaitable) => Event::Await(awaitable, Then::Task(task)),
+                TaskStep::Done(Ok(value)) => {
+                    drop(task);
+                    let previous = host.machine().set_result(value);
+                    drop(previous);
+                    Event::Next
+                }
+                TaskStep::Done(Err(exc)) => {
+                    drop(task);
+                    Event::Unwind(exc)
+                }
+            },
             Event::Failed(then, exc) => match then.into_on_error() {
                 None => Event::Unwind(exc),
                 Some(on_error) => match host.on_error(on_error, &exc) {
@@ -212,6 +238,7 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                         on_error,
                     },
                 ),
+                Next::Entry(Entry::Task(task)) => Event::Poll(task, None),
                 Next::Entry(Entry::Defer(callback)) => match host.defer(callback) {
                     Ok(()) => Event::Next,
                     Err(exc) => Event::Unwind(reported(host, exc)),
@@ -316,6 +343,7 @@ fn completed<H: Host>(host: &mut H, then: Then<H>, value: H::Object) -> Event<H>
                 }
             }
         }
+        Then::Task(task) => Event::Poll(task, Some(Ok(value))),
         Then::Exit { exc: None, .. } => Event::Next,
         Then::Exit {
             exc: Some(exc),
@@ -370,7 +398,7 @@ fn discard<H: Host>(host: &mut H, entries: Vec<Entry<H>>) {
     for entry in entries {
         match entry {
             Entry::Await { awaitable, .. } => host.discard(awaitable),
-            Entry::Defer(_) => {}
+            Entry::Defer(_) | Entry::Task(_) => {}
             Entry::With(block) => host.discard(block.enter),
         }
     }

@@ -25,6 +25,9 @@ pub enum Entry<H: Host> {
     Defer(H::Defer),
     /// `async with`: see [`With`].
     With(Box<With<H>>),
+    /// A task (a Rust future) that awaits one awaitable at a time until it
+    /// finishes; its `Ok` value becomes the result.
+    Task(H::Task),
 }
 
 /// An `async with` block: `__aenter__` awaited, the body callback run with
@@ -60,6 +63,8 @@ pub(crate) enum Then<H: Host> {
         exc: Option<H::Error>,
         on_error: Option<H::OnError>,
     },
+    /// An await a task asked for: the task is polled again with its outcome.
+    Task(H::Task),
 }
 
 impl<H: Host> Then<H> {
@@ -69,6 +74,7 @@ impl<H: Host> Then<H> {
             Then::Callbacks { on_error, .. }
             | Then::Enter { on_error, .. }
             | Then::Exit { on_error, .. } => on_error,
+            Then::Task(_) => None,
         }
     }
 }

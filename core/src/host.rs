@@ -1,6 +1,6 @@
 //! The trait a backend implements to run the machine against an interpreter.
 
-use crate::{ErrorKind, ErrorOutcome, Fault, Machine, Outcome, ResultOutcome};
+use crate::{ErrorKind, ErrorOutcome, Fault, Machine, Outcome, ResultOutcome, TaskStep};
 
 /// Everything the machine needs from the outside world.
 ///
@@ -30,6 +30,8 @@ pub trait Host: Sized {
     type Defer;
     /// An opaque value stored alongside objects (a C `void *`).
     type Opaque;
+    /// A task: a Rust future that awaits the host's awaitables one at a time.
+    type Task;
 
     /// The machine of the awaitable being driven.
     fn machine(&mut self) -> &mut Machine<Self>;
@@ -78,6 +80,14 @@ pub trait Host: Sized {
 
     /// Runs a deferred callback; `Err(None)` means it failed without an exception.
     fn defer(&mut self, callback: Self::Defer) -> Result<(), Option<Self::Error>>;
+
+    /// Polls a task: `resumed` is the outcome of the awaitable it last asked
+    /// for (`None` on its first poll).
+    fn poll(
+        &mut self,
+        task: &mut Self::Task,
+        resumed: Option<Result<Self::Object, Self::Error>>,
+    ) -> TaskStep<Self::Object, Self::Error>;
 
     /// Calls an `__aexit__` with the body's exception (or none) and returns
     /// the awaitable it gives.

@@ -140,6 +140,19 @@ impl<H: Host> Machine<H> {
         self.push(Entry::Defer(callback))
     }
 
+    /// Queues a task: a Rust future awaiting one awaitable at a time (see
+    /// [`Host::poll`]); its `Ok` value becomes the result.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::{MockHost, Task}, Machine};
+    /// let mut machine: Machine<MockHost> = Machine::new();
+    /// machine.add_task(Task::new("t", vec![])).ok().unwrap();
+    /// assert_eq!(machine.pending(), 1);
+    /// ```
+    pub fn add_task(&mut self, task: H::Task) -> Result<(), Entry<H>> {
+        self.push(Entry::Task(task))
+    }
+
     /// Queues an `async with` block (see [`With`]).
     ///
     /// ```
@@ -339,7 +352,7 @@ impl<H: Host> Machine<H> {
                 for entry in queue.iter() {
                     match entry {
                         Entry::Await { awaitable, .. } => visit(Held::Object(awaitable))?,
-                        Entry::Defer(_) => {}
+                        Entry::Defer(_) | Entry::Task(_) => {}
                         Entry::With(block) => {
                             visit(Held::Object(&block.enter))?;
                             visit(Held::Object(&block.exit))?;
@@ -352,7 +365,8 @@ impl<H: Host> Machine<H> {
         if let Some(current) = &self.current {
             visit(Held::Iter(&current.iter))?;
             match &current.then {
-                Then::Callbacks { .. } => {}
+                // A task's captures are Rust values, out of the GC's sight.
+                Then::Callbacks { .. } | Then::Task(_) => {}
                 Then::Enter { exit, .. } => visit(Held::Object(exit))?,
                 Then::Exit { exc, .. } => {
                     if let Some(exc) = exc {

@@ -15,7 +15,9 @@
 
 use std::rc::Rc;
 
-use crate::{drive, ErrorKind, ErrorOutcome, Fault, Host, Machine, Outcome, ResultOutcome, With};
+use crate::{
+    drive, ErrorKind, ErrorOutcome, Fault, Host, Machine, Outcome, ResultOutcome, TaskStep, With,
+};
 
 /// A mock exception: a class name and an optional cause.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -306,6 +308,60 @@ pub enum Action {
     ReenterClose,
 }
 
+/// What a scripted task does when polled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskAction {
+    /// Waits on this awaitable.
+    Await(Obj),
+    /// Finishes with this value.
+    Return(Obj),
+    /// Finishes with this exception.
+    Raise(Exc),
+    /// Finishes with the outcome it was resumed with (`return await x`).
+    ReturnResumed,
+}
+
+/// A scripted task: each poll is traced ([`Trace::Poll`]) and takes the next
+/// action; with none left it returns `None`. `dropped` turns true when the
+/// task is dropped, as a future's `Drop` would run.
+///
+/// ```
+/// use pyawaitable_core::mock::{Obj, Task, TaskAction};
+/// let task = Task::new("t", vec![TaskAction::Return(Obj::int(1))]);
+/// assert!(!task.dropped.get());
+/// ```
+#[derive(Debug, Default)]
+pub struct Task {
+    /// Names the task in traces.
+    pub name: String,
+    /// What it does on each poll, front first.
+    pub actions: std::collections::VecDeque<TaskAction>,
+    /// Set when the task is dropped.
+    pub dropped: Rc<std::cell::Cell<bool>>,
+}
+
+impl Task {
+    /// A task taking `actions` in order.
+    ///
+    /// ```
+    /// use pyawaitable_core::mock::Task;
+    /// assert_eq!(Task::new("t", vec![]).name, "t");
+    /// ```
+    pub fn new(name: &str, actions: Vec<TaskAction>) -> Self {
+        Task {
+            name: name.to_owned(),
+            actions: actions.into(),
+            dropped: Rc::default(),
+        }
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.dropped.set(true);
+    }
+}
+
 /// A scripted callback; one type serves as result, error and defer callback.
 #[derive(Clone, Debug, Default)]
 pub struct Callback {
@@ -402,6 +458,8 @@ pub enum Trace {
     Reentry(Outcome<Obj, Exc>),
     /// A callback tried to close the awaitable; this is what it got.
     ReentryClose(Result<(), Exc>),
+    /// A task was polled with this outcome of its last await.
+    Poll(String, Option<Result<Obj, Exc>>),
 }
 
 /// The scripted host: a machine, a trace, and a step counter.
@@ -502,6 +560,7 @@ impl Host for MockHost {
     type OnError = Callback;
     type Defer = Callback;
     type Opaque = usize;
+    type Task = Task;
 
     fn machine(&mut self) -> &mut Machine<Self> {
         &mut self.machine
@@ -585,6 +644,19 @@ impl Host for MockHost {
             Err(Self::failure(&callback))
         } else {
             Ok(())
+        }
+    }
+
+    fn poll(&mut self, task: &mut Task, resumed: Option<Result<Obj, Exc>>) -> TaskStep<Obj, Exc> {
+        let name = task.name.clone();
+        let traced = resumed.clone();
+        self.record(|| Trace::Poll(name, traced));
+        match task.actions.pop_front() {
+            Some(TaskAction::Await(obj)) => TaskStep::Await(obj),
+            Some(TaskAction::Return(obj)) => TaskStep::Done(Ok(obj)),
+            Some(TaskAction::Raise(exc)) => TaskStep::Done(Err(exc)),
+            Some(TaskAction::ReturnResumed) => TaskStep::Done(resumed.unwrap_or(Ok(Obj::None))),
+            None => TaskStep::Done(Ok(Obj::None)),
         }
     }
 

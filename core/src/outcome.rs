@@ -18,6 +18,23 @@ pub enum Outcome<O, E> {
     Raise(E),
 }
 
+/// What polling a task (a Rust future driving the awaitable) gave: the next
+/// awaitable it waits on, or its end.
+///
+/// ```
+/// use pyawaitable_core::TaskStep;
+/// let step: TaskStep<i32, &str> = TaskStep::Done(Ok(3));
+/// assert!(matches!(step, TaskStep::Done(Ok(3))));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskStep<O, E> {
+    /// Suspended on this awaitable: await it, then poll again with its
+    /// outcome.
+    Await(O),
+    /// Finished: `Ok` becomes the awaitable's result, `Err` propagates.
+    Done(Result<O, E>),
+}
+
 /// What a result callback reports (`PyAwaitable_Callback`'s return code).
 ///
 /// `None` inside an error variant means the callback reported an error but

@@ -1,0 +1,179 @@
+//! Rust async blocks as awaitables: values in and out, cancellation, close,
+//! and the errors of a future that cannot make progress.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use pyawaitable_pyo3::PyAwaitable;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// Sets its flag when dropped, like any resource a future holds.
+struct Guard(Arc<AtomicBool>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// `async def f(inner): return await inner`, whose future holds a guard.
+#[pyfunction]
+fn guarded(py: Python<'_>, inner: Py<PyAny>, flag: usize) -> PyResult<Bound<'_, PyAwaitable>> {
+    let dropped = FLAGS[flag].clone();
+    PyAwaitable::from_future(py, move |awaiter| async move {
+        let _guard = Guard(dropped);
+        awaiter.await_py(inner).await
+    })
+}
+
+/// Catches what the awaited object raises and reports its class name.
+#[pyfunction]
+fn catching(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>> {
+    PyAwaitable::from_future(py, move |awaiter| async move {
+        match awaiter.await_py(inner).await {
+            Ok(value) => Ok(value),
+            Err(err) => Python::attach(|py| {
+                let name = err.get_type(py).name()?.to_string();
+                Ok(format!("caught {name}")
+                    .into_pyobject(py)?
+                    .into_any()
+                    .unbind())
+            }),
+        }
+    })
+}
+
+/// Awaits a Rust future that never completes: nothing can wake it.
+#[pyfunction]
+fn stuck(py: Python<'_>) -> PyResult<Bound<'_, PyAwaitable>> {
+    PyAwaitable::from_future(py, |_| async {
+        std::future::pending::<()>().await;
+        Ok(())
+    })
+}
+
+/// Panics inside the future.
+#[pyfunction]
+fn panicking(py: Python<'_>) -> PyResult<Bound<'_, PyAwaitable>> {
+    PyAwaitable::from_future(py, |_| async {
+        if true {
+            panic!("async block panic");
+        }
+        Ok(())
+    })
+}
+
+static FLAGS: std::sync::LazyLock<Vec<Arc<AtomicBool>>> =
+    std::sync::LazyLock::new(|| (0..4).map(|_| Arc::new(AtomicBool::new(false))).collect());
+
+fn run(code: &std::ffi::CStr) {
+    Python::attach(|py| {
+        let globals = PyDict::new(py);
+        for (name, function) in [
+            ("guarded", wrap_pyfunction!(guarded, py).unwrap()),
+            ("catching", wrap_pyfunction!(catching, py).unwrap()),
+            ("stuck", wrap_pyfunction!(stuck, py).unwrap()),
+            ("panicking", wrap_pyfunction!(panicking, py).unwrap()),
+        ] {
+            globals.set_item(name, function).unwrap();
+        }
+        if let Err(err) = py.run(code, Some(&globals), None) {
+            err.print(py);
+            panic!("python assertion failed: {err}");
+        }
+    });
+}
+
+#[test]
+fn values_sent_in_reach_the_awaited_object_and_results_come_back() {
+    run(cr#"
+import types
+@types.coroutine
+def echo():
+    got = yield "first"
+    got2 = yield got
+    return (got, got2)
+aw = guarded(echo(), 0)
+assert aw.send(None) == "first"
+assert aw.send("a") == "a"
+try:
+    aw.send("b")
+except StopIteration as stop:
+    assert stop.value == ("a", "b"), stop.value
+else:
+    raise AssertionError("not finished")
+"#);
+    assert!(
+        FLAGS[0].load(Ordering::SeqCst),
+        "the future was dropped on completion"
+    );
+}
+
+#[test]
+fn task_cancellation_reaches_the_inner_coroutine_and_the_future_may_handle_it() {
+    run(cr#"
+import asyncio
+log = []
+async def slow():
+    try:
+        await asyncio.sleep(10)
+    finally:
+        log.append("inner finally")
+async def main():
+    task = asyncio.ensure_future(catching(slow()))
+    await asyncio.sleep(0)
+    task.cancel()
+    return await task
+assert asyncio.run(main()) == "caught CancelledError"
+assert log == ["inner finally"], log
+"#);
+}
+
+#[test]
+fn close_closes_the_inner_awaitable_then_drops_the_future() {
+    run(cr#"
+import types
+log = []
+@types.coroutine
+def suspend():
+    yield
+async def inner():
+    try:
+        await suspend()
+    finally:
+        log.append("inner closed")
+aw = guarded(inner(), 1)
+aw.send(None)
+aw.close()
+assert log == ["inner closed"], log
+"#);
+    assert!(
+        FLAGS[1].load(Ordering::SeqCst),
+        "the future was dropped by close()"
+    );
+}
+
+#[test]
+fn a_future_pending_on_rust_work_raises_runtime_error() {
+    run(cr#"
+try:
+    stuck().send(None)
+except RuntimeError as exc:
+    assert "without awaiting a Python awaitable" in str(exc), exc
+else:
+    raise AssertionError("RuntimeError expected")
+"#);
+}
+
+#[test]
+fn a_panic_in_the_future_becomes_a_python_exception() {
+    run(cr#"
+try:
+    panicking().send(None)
+except BaseException as exc:
+    assert "async block panic" in str(exc), exc
+else:
+    raise AssertionError("exception expected")
+"#);
+}

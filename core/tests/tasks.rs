@@ -1,0 +1,138 @@
+//! Task entries: a Rust future awaiting one awaitable at a time, driven by
+//! the same transitions as every other entry.
+
+use pyawaitable_core::mock::{Exc, MockHost, Obj, OnThrow, Script, Task, TaskAction, Trace};
+use pyawaitable_core::{drive, Outcome, Stage};
+
+/// A host whose program is one task taking `actions`; also the task's
+/// dropped flag.
+fn with_task(actions: Vec<TaskAction>) -> (MockHost, std::rc::Rc<std::cell::Cell<bool>>) {
+    let mut host = MockHost::new();
+    let task = Task::new("t", actions);
+    let dropped = task.dropped.clone();
+    host.machine.add_task(task).ok().unwrap();
+    (host, dropped)
+}
+
+fn polls(host: &MockHost) -> Vec<Option<Result<Obj, Exc>>> {
+    host.trace
+        .iter()
+        .filter_map(|trace| match trace {
+            Trace::Poll(_, resumed) => Some(resumed.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_task_awaits_in_turn_and_returns_its_value() {
+    let (mut host, dropped) = with_task(vec![
+        TaskAction::Await(Obj::script(Script::yields(1).returning(5).id(1))),
+        TaskAction::Await(Obj::script(Script::yields(0).returning(7).id(2))),
+        TaskAction::ReturnResumed,
+    ]);
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Yield(Obj::int(0))
+    );
+    assert_eq!(
+        drive::send(&mut host, Obj::int(9)),
+        Outcome::Return(Obj::int(7))
+    );
+    assert_eq!(
+        polls(&host),
+        vec![None, Some(Ok(Obj::int(5))), Some(Ok(Obj::int(7)))]
+    );
+    assert!(host.trace.contains(&Trace::Send(1, Obj::int(9))));
+    assert!(dropped.get());
+    assert_eq!(host.machine.stage(), Stage::Finished);
+}
+
+#[test]
+fn an_exception_at_the_await_resumes_the_task_which_may_carry_on() {
+    let (mut host, _) = with_task(vec![
+        TaskAction::Await(Obj::script(Script::yields(0).raising("KeyError"))),
+        TaskAction::Return(Obj::int(1)),
+    ]);
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Return(Obj::int(1))
+    );
+    assert_eq!(polls(&host)[1], Some(Err(Exc::new("KeyError"))));
+}
+
+#[test]
+fn a_failing_task_raises_from_the_awaitable() {
+    let (mut host, dropped) = with_task(vec![TaskAction::Raise(Exc::new("ValueError"))]);
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Raise(Exc::new("ValueError"))
+    );
+    assert!(dropped.get());
+}
+
+#[test]
+fn a_thrown_exception_reaches_the_inner_awaitable_then_the_task() {
+    let inner = Script::yields(3).id(1).on_throw(OnThrow::Propagate);
+    let (mut host, _) = with_task(vec![
+        TaskAction::Await(Obj::script(inner)),
+        TaskAction::ReturnResumed,
+    ]);
+    drive::send(&mut host, Obj::None);
+    let cancelled = Exc::new("CancelledError");
+    assert_eq!(
+        drive::throw(&mut host, cancelled.clone()),
+        Outcome::Raise(cancelled.clone())
+    );
+    assert!(host.trace.contains(&Trace::Throw(1, cancelled.clone())));
+    assert_eq!(polls(&host)[1], Some(Err(cancelled)));
+}
+
+#[test]
+fn close_closes_the_inner_awaitable_and_drops_the_task_unpolled() {
+    let (mut host, dropped) = with_task(vec![
+        TaskAction::Await(Obj::script(Script::yields(3).id(1))),
+        TaskAction::Return(Obj::int(1)),
+    ]);
+    drive::send(&mut host, Obj::None);
+    assert!(!dropped.get());
+    assert!(drive::close(&mut host).is_ok());
+    assert!(host.trace.contains(&Trace::Close(1)));
+    assert_eq!(polls(&host).len(), 1);
+    assert!(dropped.get());
+}
+
+#[test]
+fn entries_after_a_task_run_after_it() {
+    let (mut host, _) = with_task(vec![TaskAction::Return(Obj::int(1))]);
+    host.machine
+        .add_await(Obj::script(Script::yields(0).id(2)), None, None)
+        .ok()
+        .unwrap();
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Return(Obj::int(1))
+    );
+    assert!(host.trace.contains(&Trace::Iterate(2)));
+}
+
+#[test]
+fn a_queued_task_is_dropped_when_the_awaitable_is_closed_unstarted() {
+    let (mut host, dropped) = with_task(vec![TaskAction::Return(Obj::int(1))]);
+    assert!(drive::close(&mut host).is_ok());
+    assert!(dropped.get());
+    assert!(polls(&host).is_empty());
+}
+
+#[test]
+fn a_generator_exit_raised_by_the_inner_awaitable_reaches_the_task() {
+    let (mut host, _) = with_task(vec![
+        TaskAction::Await(Obj::script(Script::yields(0).raising("GeneratorExit"))),
+        TaskAction::ReturnResumed,
+    ]);
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Raise(Exc::new("GeneratorExit"))
+    );
+    assert_eq!(polls(&host)[1], Some(Err(Exc::new("GeneratorExit"))));
+}
