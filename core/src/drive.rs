@@ -15,6 +15,9 @@ enum Event<H: Host> {
     Send(H::Object),
     /// Resume the await in progress with an exception.
     Throw(H::Error),
+    /// `close()`: `GeneratorExit` at the await in progress, as [`Event::Throw`]
+    /// does it, except that a task is dropped instead of resumed.
+    Close(H::Error),
     /// Start awaiting `awaitable`; `then` says what follows.
     Await(H::Object, Then<H>),
     /// The await in progress returned this value.
@@ -127,7 +130,7 @@ pub fn close<H: Host>(host: &mut H) -> Result<(), H::Error> {
             let exit = host.fault(Fault::GeneratorExit, None);
             // gen_close: a value yielded instead is an error, and the
             // coroutine stays suspended; GeneratorExit escaping is success.
-            match run(host, Event::Throw(exit)) {
+            match run(host, Event::Close(exit)) {
                 Outcome::Yield(_) => Err(host.fault(Fault::IgnoredGeneratorExit, None)),
                 Outcome::Return(_) => Ok(()),
                 Outcome::Raise(exc) if host.kind(&exc) != ErrorKind::Other => Ok(()),
@@ -175,23 +178,24 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                 // gen_throw: GeneratorExit closes the inner awaitable, then is
                 // raised here (or whatever its close raised instead).
                 Some(Current { iter, then }) if host.kind(&exc) == ErrorKind::GeneratorExit => {
-                    let raised = match host.close(iter) {
-                        Ok(()) => exc,
-                        Err(raised) => raised,
-                    };
-                    match then {
-                        // A task is dropped, never resumed with GeneratorExit.
-                        Then::Task(task) => {
-                            drop(task);
-                            Event::Unwind(raised)
-                        }
-                        then => Event::Failed(then, raised),
-                    }
+                    Event::Failed(then, closed(host, iter, exc))
                 }
                 Some(Current { mut iter, then }) => match host.throw(&mut iter, exc) {
                     Outcome::Yield(out) => return suspend(host, iter, then, out),
                     Outcome::Return(value) => Event::Completed(then, value),
                     Outcome::Raise(exc) => Event::Failed(then, exc),
+                },
+            },
+            Event::Close(exit) => match host.machine().current.take() {
+                None => Event::Unwind(exit),
+                Some(Current { iter, then }) => match (then, closed(host, iter, exit)) {
+                    // A task is dropped, as a closed coroutine's frame is left:
+                    // its `Drop`s run, it is never resumed.
+                    (Then::Task(task), raised) => {
+                        drop(task);
+                        Event::Unwind(raised)
+                    }
+                    (then, raised) => Event::Failed(then, raised),
                 },
             },
             Event::Await(awaitable, then) => match host.iterate(awaitable) {
@@ -307,6 +311,15 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                 }
             },
         }
+    }
+}
+
+/// Closes the inner awaitable for a `GeneratorExit` (`gen_close_iter`): the
+/// exception to raise at the await point, its own or what `close` raised.
+fn closed<H: Host>(host: &mut H, iter: H::Iter, exit: H::Error) -> H::Error {
+    match host.close(iter) {
+        Ok(()) => exit,
+        Err(raised) => raised,
     }
 }
 

@@ -136,3 +136,21 @@ fn a_generator_exit_raised_by_the_inner_awaitable_reaches_the_task() {
     );
     assert_eq!(polls(&host)[1], Some(Err(Exc::new("GeneratorExit"))));
 }
+
+#[test]
+fn a_thrown_generator_exit_closes_the_inner_awaitable_and_resumes_the_task() {
+    // throw(GeneratorExit), unlike close(), is an exception the coroutine's
+    // code sees at its await, after the inner awaitable is closed.
+    let (mut host, dropped) = with_task(vec![
+        TaskAction::Await(Obj::script(Script::yields(3).id(1))),
+        TaskAction::Return(Obj::int(5)),
+    ]);
+    drive::send(&mut host, Obj::None);
+    assert_eq!(
+        drive::throw(&mut host, Exc::new("GeneratorExit")),
+        Outcome::Return(Obj::int(5))
+    );
+    assert!(host.trace.contains(&Trace::Close(1)));
+    assert_eq!(polls(&host)[1], Some(Err(Exc::new("GeneratorExit"))));
+    assert!(dropped.get());
+}
