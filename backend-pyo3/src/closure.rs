@@ -59,6 +59,66 @@ impl From<PyErr> for ResultError {
     }
 }
 
+/// A result closure: `FnOnce(&aw, value) -> Result<(), E>`, `Send + 'static`,
+/// where `E` is a `PyErr` or a [`ResultError`]. Implemented by every such
+/// closure; it names the bound, it is not implemented by hand.
+///
+/// ```
+/// use pyo3::prelude::*;
+/// use pyawaitable_pyo3::{PyAwaitableMethods, ResultClosure};
+/// fn takes<E>(_: impl ResultClosure<E>) {}
+/// takes(|aw, value| aw.set_result(value));
+/// ```
+pub trait ResultClosure<E>:
+    for<'py> FnOnce(&Bound<'py, PyAwaitable>, Bound<'py, PyAny>) -> Result<(), E> + Send + 'static
+{
+}
+
+impl<F, E> ResultClosure<E> for F where
+    F: for<'py> FnOnce(&Bound<'py, PyAwaitable>, Bound<'py, PyAny>) -> Result<(), E>
+        + Send
+        + 'static
+{
+}
+
+/// An error closure: `FnOnce(&aw, exc) -> PyResult<OnError>`, `Send + 'static`.
+///
+/// ```
+/// use pyawaitable_pyo3::{ErrorClosure, OnError};
+/// fn takes(_: impl ErrorClosure) {}
+/// takes(|_aw, _exc| Ok(OnError::Reraise));
+/// ```
+pub trait ErrorClosure:
+    for<'py> FnOnce(&Bound<'py, PyAwaitable>, Bound<'py, PyBaseException>) -> PyResult<OnError>
+    + Send
+    + 'static
+{
+}
+
+impl<F> ErrorClosure for F where
+    F: for<'py> FnOnce(&Bound<'py, PyAwaitable>, Bound<'py, PyBaseException>) -> PyResult<OnError>
+        + Send
+        + 'static
+{
+}
+
+/// A deferred closure: `FnOnce(&aw) -> PyResult<()>`, `Send + 'static`.
+///
+/// ```
+/// use pyawaitable_pyo3::DeferClosure;
+/// fn takes(_: impl DeferClosure) {}
+/// takes(|_aw| Ok(()));
+/// ```
+pub trait DeferClosure:
+    for<'py> FnOnce(&Bound<'py, PyAwaitable>) -> PyResult<()> + Send + 'static
+{
+}
+
+impl<F> DeferClosure for F where
+    F: for<'py> FnOnce(&Bound<'py, PyAwaitable>) -> PyResult<()> + Send + 'static
+{
+}
+
 /// A callback's view of its arguments: the awaitable and the value, borrowed
 /// for the call.
 ///
@@ -84,9 +144,7 @@ fn raised(py: Python<'_>, err: PyErr, code: c_int) -> c_int {
 /// or past it (`-2`), as the [`ResultError`] says.
 pub(crate) fn on_result<R, RE>(f: R) -> Callback
 where
-    R: for<'py> FnOnce(&Bound<'py, PyAwaitable>, Bound<'py, PyAny>) -> Result<(), RE>
-        + Send
-        + 'static,
+    R: ResultClosure<RE>,
     RE: Into<ResultError>,
 {
     Callback::rust(move |aw, value| {
@@ -106,9 +164,7 @@ where
 /// An error closure: handled (`0`), re-raise (`-1`), or raise new (`-2`).
 pub(crate) fn on_error<E>(f: E) -> Callback
 where
-    E: for<'py> FnOnce(&Bound<'py, PyAwaitable>, Bound<'py, PyBaseException>) -> PyResult<OnError>
-        + Send
-        + 'static,
+    E: ErrorClosure,
 {
     Callback::rust(move |aw, exc| {
         // SAFETY: the core calls back with the GIL held and both live.
@@ -132,7 +188,7 @@ where
 /// A deferred closure: `Err` propagates from the awaitable.
 pub(crate) fn deferred<D>(f: D) -> Defer
 where
-    D: for<'py> FnOnce(&Bound<'py, PyAwaitable>) -> PyResult<()> + Send + 'static,
+    D: DeferClosure,
 {
     Defer::rust(move |aw| {
         // SAFETY: the core calls back with the GIL held and `aw` live.

@@ -289,7 +289,7 @@ mod future;
 mod methods;
 
 pub use awaitable::PyAwaitable;
-pub use closure::{OnError, ResultError};
+pub use closure::{DeferClosure, ErrorClosure, OnError, ResultClosure, ResultError};
 pub use future::{check_awaitable, AwaitPy, Awaiter};
 pub use methods::PyAwaitableMethods;
 

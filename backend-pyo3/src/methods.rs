@@ -2,14 +2,14 @@
 
 use std::ffi::{c_int, c_void};
 
-use pyo3::exceptions::PyBaseException;
 use pyo3::prelude::*;
 use pyo3::BoundObject;
 
 use pyawaitable_ffi::api;
 
 use crate::closure::{deferred, on_result};
-use crate::{OnError, PyAwaitable, ResultError};
+use crate::closure::{DeferClosure, ErrorClosure, ResultClosure};
+use crate::{PyAwaitable, ResultError};
 
 /// `Ok(())` for a `0` return, the raised exception for `-1`.
 #[inline]
@@ -63,17 +63,15 @@ pub trait PyAwaitableMethods<'py>: crate::sealed::Sealed {
     /// choose where its error goes.
     fn add_await<R, RE>(&self, awaitable: &Bound<'py, PyAny>, on_result: R) -> PyResult<()>
     where
-        R: for<'a> FnOnce(&Bound<'a, PyAwaitable>, Bound<'a, PyAny>) -> Result<(), RE>
-            + Send
-            + 'static,
+        R: ResultClosure<RE>,
         RE: Into<ResultError>;
 
     /// Queues `value = await awaitable` with its outcome handled:
     /// `on_result(aw, value)`, or `on_error(aw, exc)` for an exception from
     /// the await or from `on_result` (`try: ... except BaseException:`).
     ///
-    /// `on_error` returns [`OnError::Handled`] to go on,
-    /// [`OnError::Reraise`] to let the exception propagate, or `Err(new)` to
+    /// `on_error` returns [`OnError::Handled`](crate::OnError::Handled) to go on,
+    /// [`OnError::Reraise`](crate::OnError::Reraise) to let the exception propagate, or `Err(new)` to
     /// raise another one in its place.
     fn add_await_catching<R, RE, E>(
         &self,
@@ -82,13 +80,9 @@ pub trait PyAwaitableMethods<'py>: crate::sealed::Sealed {
         on_error: E,
     ) -> PyResult<()>
     where
-        R: for<'a> FnOnce(&Bound<'a, PyAwaitable>, Bound<'a, PyAny>) -> Result<(), RE>
-            + Send
-            + 'static,
+        R: ResultClosure<RE>,
         RE: Into<ResultError>,
-        E: for<'a> FnOnce(&Bound<'a, PyAwaitable>, Bound<'a, PyBaseException>) -> PyResult<OnError>
-            + Send
-            + 'static;
+        E: ErrorClosure;
 
     /// Queues `await awaitable`, its value discarded.
     fn add_await_ignoring(&self, awaitable: &Bound<'py, PyAny>) -> PyResult<()>;
@@ -97,7 +91,7 @@ pub trait PyAwaitableMethods<'py>: crate::sealed::Sealed {
     /// awaits queued before it.
     fn defer<D>(&self, callback: D) -> PyResult<()>
     where
-        D: for<'a> FnOnce(&Bound<'a, PyAwaitable>) -> PyResult<()> + Send + 'static;
+        D: DeferClosure;
 
     /// Sets what awaiting it returns (default `None`), replacing any earlier
     /// result.
@@ -115,9 +109,7 @@ pub trait PyAwaitableMethods<'py>: crate::sealed::Sealed {
     /// exception, which propagates unless it returns true.
     fn async_with<B, BE>(&self, ctx: &Bound<'py, PyAny>, body: B) -> PyResult<()>
     where
-        B: for<'a> FnOnce(&Bound<'a, PyAwaitable>, Bound<'a, PyAny>) -> Result<(), BE>
-            + Send
-            + 'static,
+        B: ResultClosure<BE>,
         BE: Into<ResultError>;
 
     /// [`async_with`](Self::async_with) with its outcome handled: an
@@ -131,13 +123,9 @@ pub trait PyAwaitableMethods<'py>: crate::sealed::Sealed {
         on_error: E,
     ) -> PyResult<()>
     where
-        B: for<'a> FnOnce(&Bound<'a, PyAwaitable>, Bound<'a, PyAny>) -> Result<(), BE>
-            + Send
-            + 'static,
+        B: ResultClosure<BE>,
         BE: Into<ResultError>,
-        E: for<'a> FnOnce(&Bound<'a, PyAwaitable>, Bound<'a, PyBaseException>) -> PyResult<OnError>
-            + Send
-            + 'static;
+        E: ErrorClosure;
 
     /// Appends values to the awaitable's value store (for parity with the C
     /// API; a closure can simply capture what it needs).
@@ -168,9 +156,7 @@ pub trait PyAwaitableMethods<'py>: crate::sealed::Sealed {
 impl<'py> PyAwaitableMethods<'py> for Bound<'py, PyAwaitable> {
     fn add_await<R, RE>(&self, awaitable: &Bound<'py, PyAny>, on_result: R) -> PyResult<()>
     where
-        R: for<'a> FnOnce(&Bound<'a, PyAwaitable>, Bound<'a, PyAny>) -> Result<(), RE>
-            + Send
-            + 'static,
+        R: ResultClosure<RE>,
         RE: Into<ResultError>,
     {
         let on_result = crate::closure::on_result(on_result);
@@ -187,13 +173,9 @@ impl<'py> PyAwaitableMethods<'py> for Bound<'py, PyAwaitable> {
         on_error: E,
     ) -> PyResult<()>
     where
-        R: for<'a> FnOnce(&Bound<'a, PyAwaitable>, Bound<'a, PyAny>) -> Result<(), RE>
-            + Send
-            + 'static,
+        R: ResultClosure<RE>,
         RE: Into<ResultError>,
-        E: for<'a> FnOnce(&Bound<'a, PyAwaitable>, Bound<'a, PyBaseException>) -> PyResult<OnError>
-            + Send
-            + 'static,
+        E: ErrorClosure,
     {
         let (on_result, on_error) = (
             crate::closure::on_result(on_result),
@@ -219,7 +201,7 @@ impl<'py> PyAwaitableMethods<'py> for Bound<'py, PyAwaitable> {
 
     fn defer<D>(&self, callback: D) -> PyResult<()>
     where
-        D: for<'a> FnOnce(&Bound<'a, PyAwaitable>) -> PyResult<()> + Send + 'static,
+        D: DeferClosure,
     {
         // SAFETY: attached; `self` live.
         let code = unsafe { api::defer_await(self.as_ptr(), deferred(callback)) };
@@ -245,9 +227,7 @@ impl<'py> PyAwaitableMethods<'py> for Bound<'py, PyAwaitable> {
 
     fn async_with<B, BE>(&self, ctx: &Bound<'py, PyAny>, body: B) -> PyResult<()>
     where
-        B: for<'a> FnOnce(&Bound<'a, PyAwaitable>, Bound<'a, PyAny>) -> Result<(), BE>
-            + Send
-            + 'static,
+        B: ResultClosure<BE>,
         BE: Into<ResultError>,
     {
         // SAFETY: attached; both objects live.
@@ -262,13 +242,9 @@ impl<'py> PyAwaitableMethods<'py> for Bound<'py, PyAwaitable> {
         on_error: E,
     ) -> PyResult<()>
     where
-        B: for<'a> FnOnce(&Bound<'a, PyAwaitable>, Bound<'a, PyAny>) -> Result<(), BE>
-            + Send
-            + 'static,
+        B: ResultClosure<BE>,
         BE: Into<ResultError>,
-        E: for<'a> FnOnce(&Bound<'a, PyAwaitable>, Bound<'a, PyBaseException>) -> PyResult<OnError>
-            + Send
-            + 'static,
+        E: ErrorClosure,
     {
         let on_error = crate::closure::on_error(on_error);
         // SAFETY: attached; both objects live.

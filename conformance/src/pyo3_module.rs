@@ -7,7 +7,7 @@ use std::ffi::c_void;
 
 use pyo3::exceptions::PyBaseException;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::PyTuple;
 
 use pyawaitable_pyo3::{OnError, PyAwaitable, PyAwaitableMethods, ResultError};
 
