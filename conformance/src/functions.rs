@@ -89,6 +89,20 @@ fn keep_result() -> Callback {
     Callback::rust(|aw, value| unsafe { api::set_result(aw, value) })
 }
 
+/// Parses `(aw, obj, with_result, with_error)`, the last two as bools.
+unsafe fn driven_args(args: *mut PyObject) -> Option<(*mut PyObject, *mut PyObject, c_int, c_int)> {
+    let (mut aw, mut obj, mut with_result, mut with_error) = (null_mut(), null_mut(), 0, 0);
+    let parsed = PyArg_ParseTuple(
+        args,
+        c"OOpp".as_ptr(),
+        &mut aw,
+        &mut obj,
+        &mut with_result,
+        &mut with_error,
+    );
+    (parsed != 0).then_some((aw, obj, with_result, with_error))
+}
+
 /// The arguments of a `METH_VARARGS` call, borrowed.
 unsafe fn args_of(args: *mut PyObject) -> Vec<*mut PyObject> {
     (0..PyTuple_Size(args).max(0))
@@ -139,18 +153,9 @@ pub(crate) unsafe extern "C" fn driver(_: *mut PyObject, args: *mut PyObject) ->
 }
 
 pub(crate) unsafe extern "C" fn add_await(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
-    let (mut aw, mut awaitable, mut with_result, mut with_error) = (null_mut(), null_mut(), 0, 0);
-    if PyArg_ParseTuple(
-        args,
-        c"OOpp".as_ptr(),
-        &mut aw,
-        &mut awaitable,
-        &mut with_result,
-        &mut with_error,
-    ) == 0
-    {
+    let Some((aw, awaitable, with_result, with_error)) = driven_args(args) else {
         return null_mut();
-    }
+    };
     let (on_result, on_error) = driver_callbacks(with_result, with_error);
     status(api::add_await(aw, awaitable, on_result, on_error))
 }
@@ -163,18 +168,9 @@ pub(crate) unsafe extern "C" fn add_await_null(
 }
 
 pub(crate) unsafe extern "C" fn add_expr(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
-    let (mut aw, mut factory, mut with_result, mut with_error) = (null_mut(), null_mut(), 0, 0);
-    if PyArg_ParseTuple(
-        args,
-        c"OOpp".as_ptr(),
-        &mut aw,
-        &mut factory,
-        &mut with_result,
-        &mut with_error,
-    ) == 0
-    {
+    let Some((aw, factory, with_result, with_error)) = driven_args(args) else {
         return null_mut();
-    }
+    };
     let (on_result, on_error) = driver_callbacks(with_result, with_error);
     status(api::add_expr(
         aw,
@@ -201,18 +197,9 @@ pub(crate) unsafe extern "C" fn cancel(_: *mut PyObject, aw: *mut PyObject) -> *
 }
 
 pub(crate) unsafe extern "C" fn async_with(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
-    let (mut aw, mut ctx, mut with_result, mut with_error) = (null_mut(), null_mut(), 0, 0);
-    if PyArg_ParseTuple(
-        args,
-        c"OOpp".as_ptr(),
-        &mut aw,
-        &mut ctx,
-        &mut with_result,
-        &mut with_error,
-    ) == 0
-    {
+    let Some((aw, ctx, with_result, with_error)) = driven_args(args) else {
         return null_mut();
-    }
+    };
     let (body, on_error) = driver_callbacks(with_result, with_error);
     let body = body.unwrap_or_else(|| Callback::rust(|_, _| 0));
     status(api::async_with(aw, ctx, body, on_error))
