@@ -744,24 +744,31 @@ conf_set_arb_value(PyObject *self, PyObject *args)
  * Fixed scenarios (C callbacks only)
  */
 
+/* A new awaitable awaiting the one argument, result kept; `on_error` or NULL. */
 static PyObject *
-conf_trampoline(PyObject *self, PyObject *args)
+awaiting_arg(PyObject *args, const char *format, PyAwaitable_Error on_error)
 {
     PyObject *awaitable, *aw;
 
-    (void)self;
-    if (!PyArg_ParseTuple(args, "O:trampoline", &awaitable)) {
+    if (!PyArg_ParseTuple(args, format, &awaitable)) {
         return NULL;
     }
     aw = PyAwaitable_New();
     if (aw == NULL) {
         return NULL;
     }
-    if (PyAwaitable_AddAwait(aw, awaitable, SET_RESULT_CB, NULL) < 0) {
+    if (PyAwaitable_AddAwait(aw, awaitable, SET_RESULT_CB, on_error) < 0) {
         discard(aw);
         return NULL;
     }
     return aw;
+}
+
+static PyObject *
+conf_trampoline(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return awaiting_arg(args, "O:trampoline", NULL);
 }
 
 static PyObject *
@@ -866,21 +873,8 @@ conf_loop_until(PyObject *self, PyObject *args)
 static PyObject *
 conf_catch(PyObject *self, PyObject *args)
 {
-    PyObject *awaitable, *aw;
-
     (void)self;
-    if (!PyArg_ParseTuple(args, "O:catch", &awaitable)) {
-        return NULL;
-    }
-    aw = PyAwaitable_New();
-    if (aw == NULL) {
-        return NULL;
-    }
-    if (PyAwaitable_AddAwait(aw, awaitable, SET_RESULT_CB, CATCH_CB) < 0) {
-        discard(aw);
-        return NULL;
-    }
-    return aw;
+    return awaiting_arg(args, "O:catch", CATCH_CB);
 }
 
 static PyObject *
