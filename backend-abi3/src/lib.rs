@@ -35,6 +35,8 @@ mod limited;
 mod object;
 #[path = "../../backend-ffi/src/pyerrors.rs"]
 pub mod pyerrors;
+#[path = "../../backend-ffi/src/pystate.rs"]
+pub mod pystate;
 #[path = "../../backend-ffi/src/task.rs"]
 mod task;
 #[path = "../../backend-ffi/src/trashcan.rs"]
@@ -43,4 +45,4 @@ mod trashcan;
 pub use callback::{CCallback, CDefer, Callback, Defer};
 pub use object::Owned;
 pub use pyerrors::Exception;
-pub use task::{Resumed, Task};
+pub use task::{PollTask, Resumed, Task};

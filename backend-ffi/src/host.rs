@@ -108,7 +108,7 @@ impl Host for FfiHost {
     }
 
     fn poll(&mut self, task: &mut Task, resumed: Resumed) -> TaskStep<Owned, Exception> {
-        unsafe { task.poll(self.object(), resumed) }
+        task.poll(resumed)
     }
 
     fn defer(&mut self, callback: Defer) -> Result<(), Option<Exception>> {

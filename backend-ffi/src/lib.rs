@@ -24,10 +24,11 @@ mod intern;
 mod limited;
 mod object;
 pub mod pyerrors;
+pub mod pystate;
 mod task;
 mod trashcan;
 
 pub use callback::{CCallback, CDefer, Callback, Defer};
 pub use object::Owned;
 pub use pyerrors::Exception;
-pub use task::{Resumed, Task};
+pub use task::{PollTask, Resumed, Task};

@@ -1,10 +1,13 @@
-//! Tasks: poll functions (a Rust future, in the PyO3 backend) that await
-//! Python awaitables one at a time, run by the machine like any entry.
+//! Tasks: pinned poll functions (a Rust future, in the PyO3 backend) that
+//! await Python awaitables one at a time, run by the machine like any entry.
 
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::{self, NonNull};
 
 use pyawaitable_core::TaskStep;
-use pyo3_ffi::{PyExc_RuntimeError, PyObject};
+use pyo3_ffi::{PyExc_RuntimeError, PyObject_Free, PyObject_Malloc};
 
 use crate::callback::panic_message;
 use crate::{Exception, Owned};
@@ -13,48 +16,116 @@ use crate::{Exception, Owned};
 /// last asked for, `None` on its first poll.
 pub type Resumed = Option<Result<Owned, Exception>>;
 
-/// A task: called with the awaitable (borrowed) and [`Resumed`], it asks
-/// for the next awaitable or finishes. A panic in it becomes a
-/// `RuntimeError` raised from the awaitable.
+/// The body of a task. It is pinned in place from its first poll to its
+/// drop, so it may hold a Rust future by value.
 ///
 /// ```
+/// use std::pin::Pin;
 /// use pyawaitable_core::TaskStep;
-/// use pyawaitable_ffi::Task;
-/// // Finishes at once, with the exception it was resumed with, if any.
-/// let task = Task::new(|_aw, resumed| match resumed {
-///     Some(Err(exc)) => TaskStep::Done(Err(exc)),
-///     Some(Ok(value)) => TaskStep::Done(Ok(value)),
-///     None => panic!("first poll"),
-/// });
-/// # drop(task);
+/// use pyawaitable_ffi::{Exception, Owned, PollTask, Resumed};
+///
+/// /// Finishes at once with the outcome it is resumed with.
+/// struct Echo;
+///
+/// impl PollTask for Echo {
+///     fn poll(self: Pin<&mut Self>, resumed: Resumed) -> TaskStep<Owned, Exception> {
+///         match resumed {
+///             Some(outcome) => TaskStep::Done(outcome),
+///             None => panic!("nothing asked for yet"),
+///         }
+///     }
+/// }
 /// ```
-pub struct Task(Box<dyn FnMut(*mut PyObject, Resumed) -> TaskStep<Owned, Exception>>);
+pub trait PollTask {
+    /// Runs until it asks for an awaitable ([`TaskStep::Await`]) or finishes
+    /// ([`TaskStep::Done`]); called with the GIL held.
+    fn poll(self: Pin<&mut Self>, resumed: Resumed) -> TaskStep<Owned, Exception>;
+}
+
+/// The alignment `PyObject_Malloc` guarantees (pymalloc's `ALIGNMENT`).
+const PYMALLOC_ALIGN: usize = 2 * std::mem::size_of::<usize>();
+
+/// A task, as the machine holds it: pinned in one `PyObject_Malloc` block
+/// (from the global allocator if its alignment needs more). A panic in it
+/// becomes a `RuntimeError` raised from the awaitable.
+///
+/// ```
+/// # use std::pin::Pin;
+/// # use pyawaitable_core::TaskStep;
+/// # use pyawaitable_ffi::{Exception, Owned, PollTask, Resumed};
+/// struct Never;
+/// impl PollTask for Never {
+///     fn poll(self: Pin<&mut Self>, _: Resumed) -> TaskStep<Owned, Exception> {
+///         unreachable!()
+///     }
+/// }
+/// # unsafe { pyo3_ffi::Py_InitializeEx(0) };
+/// // SAFETY: attached to the interpreter (initialized above).
+/// let task = unsafe { pyawaitable_ffi::Task::new(Never) };
+/// drop(task);
+/// ```
+pub struct Task {
+    /// The body; it never moves until dropped.
+    body: NonNull<dyn PollTask>,
+}
 
 impl Task {
-    /// Wraps a poll function.
+    /// Moves `body` into its own block, where it stays pinned.
     ///
-    /// ```
-    /// let task = pyawaitable_ffi::Task::new(|_, _| unreachable!());
-    /// # drop(task);
-    /// ```
-    pub fn new(
-        poll: impl FnMut(*mut PyObject, Resumed) -> TaskStep<Owned, Exception> + 'static,
-    ) -> Task {
-        Task(Box::new(poll))
+    /// # Safety
+    /// Attached to the interpreter, here and wherever the task is dropped
+    /// (the machine drops tasks with the GIL held).
+    pub unsafe fn new<B: PollTask + 'static>(body: B) -> Task {
+        let layout = Layout::new::<B>();
+        let block: *mut B = if layout.align() <= PYMALLOC_ALIGN {
+            PyObject_Malloc(layout.size()).cast()
+        } else {
+            alloc(nonzero(layout)).cast()
+        };
+        if block.is_null() {
+            handle_alloc_error(layout);
+        }
+        block.write(body);
+        Task {
+            body: NonNull::new_unchecked(block as *mut dyn PollTask),
+        }
     }
 
-    /// Polls it, for the awaitable `aw`.
-    pub(crate) unsafe fn poll(
-        &mut self,
-        aw: *mut PyObject,
-        resumed: Resumed,
-    ) -> TaskStep<Owned, Exception> {
-        match catch_unwind(AssertUnwindSafe(|| (self.0)(aw, resumed))) {
+    /// Polls it; a panic becomes the task's `RuntimeError`.
+    #[inline]
+    pub(crate) fn poll(&mut self, resumed: Resumed) -> TaskStep<Owned, Exception> {
+        // SAFETY: the body lives, unmoved, until `drop`.
+        let body = unsafe { Pin::new_unchecked(self.body.as_mut()) };
+        match catch_unwind(AssertUnwindSafe(|| body.poll(resumed))) {
             Ok(step) => step,
             Err(payload) => {
                 let message = panic_message(&*payload, "task");
-                TaskStep::Done(Err(Exception::new(PyExc_RuntimeError, &message)))
+                // SAFETY: the machine polls with the GIL held.
+                TaskStep::Done(Err(unsafe { Exception::new(PyExc_RuntimeError, &message) }))
             }
         }
     }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        // SAFETY: `new` wrote the body into a block of this layout, from the
+        // allocator the alignment picks; the GIL is held (see `new`).
+        unsafe {
+            let layout = Layout::for_value(self.body.as_ref());
+            ptr::drop_in_place(self.body.as_ptr());
+            if layout.align() <= PYMALLOC_ALIGN {
+                PyObject_Free(self.body.as_ptr().cast());
+            } else {
+                dealloc(self.body.as_ptr().cast(), nonzero(layout));
+            }
+        }
+    }
+}
+
+/// `layout` with room for at least one byte: the global allocator takes no
+/// empty blocks (`PyObject_Malloc(0)` gives a one-byte one).
+fn nonzero(layout: Layout) -> Layout {
+    // SAFETY: the alignment is a valid one's; one byte fits any of them.
+    unsafe { Layout::from_size_align_unchecked(layout.size().max(1), layout.align()) }
 }

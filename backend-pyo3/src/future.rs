@@ -4,27 +4,58 @@
 //! `add_await`, so whatever `obj` yields goes out unchanged and whatever is
 //! sent or thrown in reaches it.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::ptr;
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 
 use pyawaitable_core::TaskStep;
-use pyawaitable_ffi::{api, Exception, Owned, Resumed, Task};
+use pyawaitable_ffi::{api, Exception, Owned, PollTask, Resumed, Task};
 
 use crate::PyAwaitable;
 
-/// What the future and the machine pass each other.
-#[derive(Default)]
+/// What one poll of the future and the machine pass each other. It lives on
+/// the stack of [`FutureTask::poll`]; the future reaches it through the
+/// waker of its `Context` (see [`Slot::of`]).
 struct Slot {
-    /// The awaitable the future is waiting on, not yet handed over.
-    request: Option<Py<PyAny>>,
-    /// The outcome of the last awaitable handed over.
-    outcome: Option<PyResult<Py<PyAny>>>,
+    /// The outcome of the awaitable the future last asked for, as the
+    /// machine gave it (made a `PyResult` only when taken).
+    outcome: Cell<Resumed>,
+    /// The awaitable the future asks for next.
+    request: Cell<Option<Py<PyAny>>>,
+}
+
+/// The waker [`FutureTask::poll`] polls with: its data is the [`Slot`] of
+/// that poll. A clone is a no-op waker, which never points at the slot.
+static SLOT_WAKER: RawWakerVTable = RawWakerVTable::new(clone_noop, ignore, ignore, ignore);
+
+/// `clone` of [`SLOT_WAKER`]: a waker that wakes nothing. The awaitable
+/// runs again only when its event loop resumes it.
+fn clone_noop(_: *const ()) -> RawWaker {
+    let noop = Waker::noop();
+    RawWaker::new(noop.data(), noop.vtable())
+}
+
+/// `wake`, `wake_by_ref` and `drop` of [`SLOT_WAKER`].
+fn ignore(_: *const ()) {}
+
+impl Slot {
+    /// The slot of the poll in progress, if `waker` is the one
+    /// [`FutureTask::poll`] made.
+    fn of(waker: &Waker) -> Option<&Slot> {
+        if ptr::eq(waker.vtable(), &SLOT_WAKER) {
+            // SAFETY: only `FutureTask::poll` makes a waker with this vtable,
+            // pointing at its slot, which outlives the `Context` borrowed here.
+            Some(unsafe { &*waker.data().cast::<Slot>() })
+        } else {
+            None
+        }
+    }
 }
 
 /// The handle an `async` block awaits Python awaitables with (see
@@ -42,43 +73,147 @@ struct Slot {
 ///     aw.call_method0("close").unwrap();
 /// });
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 pub struct Awaiter {
-    slot: Arc<Mutex<Slot>>,
+    _private: (),
 }
 
 impl Awaiter {
     /// `await awaitable`, from Rust: its value, or the exception it raised
     /// (including one thrown into the awaitable while it waited, such as a
-    /// task's `CancelledError`).
+    /// task's `CancelledError`). Await it directly in the block, one at a
+    /// time: polled by anything but the awaitable itself (another executor,
+    /// a combinator with its own waker) it fails with `RuntimeError`.
     pub fn await_py(&self, awaitable: Py<PyAny>) -> AwaitPy {
         AwaitPy {
-            slot: Arc::clone(&self.slot),
             awaitable: Some(awaitable),
+        }
+    }
+
+    /// [`Python::attach`] for the block's synchronous parts: while the
+    /// awaitable runs the block the thread is attached already, and this
+    /// only checks that (`Python::attach` would enter the interpreter again
+    /// through `PyGILState_Ensure`). Called elsewhere, it is `Python::attach`.
+    ///
+    /// ```
+    /// # use pyo3::prelude::*;
+    /// # use pyawaitable_pyo3::PyAwaitable;
+    /// Python::attach(|py| {
+    ///     let aw = PyAwaitable::from_future(py, |awaiter| async move {
+    ///         awaiter.attach(|py| Ok(py.None()))
+    ///     })
+    ///     .unwrap();
+    ///     let asyncio = py.import("asyncio").unwrap();
+    ///     assert!(asyncio.call_method1("run", (aw,)).unwrap().is_none());
+    /// });
+    /// ```
+    pub fn attach<F, R>(&self, f: F) -> R
+    where
+        F: for<'py> FnOnce(Python<'py>) -> R,
+    {
+        if pyawaitable_ffi::pystate::this_thread_attached() {
+            // SAFETY: this thread holds the GIL.
+            f(unsafe { Python::assume_attached() })
+        } else {
+            Python::attach(f)
         }
     }
 }
 
 /// The future of one [`Awaiter::await_py`].
 pub struct AwaitPy {
-    slot: Arc<Mutex<Slot>>,
+    /// Handed to the machine on the first poll.
     awaitable: Option<Py<PyAny>>,
 }
 
 impl Future for AwaitPy {
     type Output = PyResult<Py<PyAny>>;
 
-    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let mut slot = this.slot.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(awaitable) = this.awaitable.take() {
-            slot.outcome = None;
-            slot.request = Some(awaitable);
-            return Poll::Pending;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(slot) = Slot::of(cx.waker()) else {
+            return Poll::Ready(Err(PyRuntimeError::new_err(
+                "pyawaitable: await_py() was polled outside its PyAwaitable (by another \
+                 executor or a combinator with its own waker)",
+            )));
+        };
+        match self.awaitable.take() {
+            Some(awaitable) => match slot.request.replace(Some(awaitable)) {
+                None => Poll::Pending,
+                Some(first) => {
+                    slot.request.set(Some(first));
+                    Poll::Ready(Err(PyRuntimeError::new_err(
+                        "pyawaitable: two await_py() at once; a Python awaitable is awaited \
+                         one at a time",
+                    )))
+                }
+            },
+            None => match slot.outcome.take() {
+                Some(outcome) => {
+                    // SAFETY: `slot` exists only while the GIL-holding machine polls.
+                    let py = unsafe { Python::assume_attached() };
+                    Poll::Ready(match outcome {
+                        // SAFETY: new references handed over by the machine.
+                        Ok(value) => {
+                            Ok(unsafe { Bound::from_owned_ptr(py, value.into_ptr()) }.unbind())
+                        }
+                        Err(exc) => Err(PyErr::from_value(unsafe {
+                            Bound::from_owned_ptr(py, exc.into_ptr())
+                        })),
+                    })
+                }
+                None => Poll::Pending,
+            },
         }
-        match slot.outcome.take() {
-            Some(outcome) => Poll::Ready(outcome),
-            None => Poll::Pending,
+    }
+}
+
+/// A Rust future as the body of a task: one allocation, pinned by
+/// [`Task::new`].
+struct FutureTask<Fut> {
+    future: Fut,
+}
+
+impl<Fut, T> PollTask for FutureTask<Fut>
+where
+    Fut: Future<Output = PyResult<T>>,
+    T: for<'a> IntoPyObject<'a>,
+{
+    fn poll(self: Pin<&mut Self>, resumed: Resumed) -> TaskStep<Owned, Exception> {
+        // SAFETY: the machine polls with the GIL held.
+        let py = unsafe { Python::assume_attached() };
+        let slot = Slot {
+            outcome: Cell::new(resumed),
+            request: Cell::new(None),
+        };
+        // SAFETY: `SLOT_WAKER` reads `slot` only through `Slot::of`, while
+        // the context below is alive; its clones never touch it.
+        let waker =
+            unsafe { Waker::from_raw(RawWaker::new(ptr::from_ref(&slot).cast(), &SLOT_WAKER)) };
+        // SAFETY: structural pinning; `future` is never moved out.
+        let future = unsafe { self.map_unchecked_mut(|task| &mut task.future) };
+        match future.poll(&mut Context::from_waker(&waker)) {
+            Poll::Ready(Ok(value)) => match value.into_py_any(py) {
+                // SAFETY: a new reference.
+                Ok(value) => TaskStep::Done(Ok(
+                    unsafe { Owned::from_owned(value.into_ptr()) }.expect("not null")
+                )),
+                Err(err) => TaskStep::Done(Err(exception(py, err))),
+            },
+            Poll::Ready(Err(err)) => TaskStep::Done(Err(exception(py, err))),
+            Poll::Pending => match slot.request.take() {
+                // SAFETY: a new reference.
+                Some(next) => TaskStep::Await(
+                    unsafe { Owned::from_owned(next.into_ptr()) }.expect("not null"),
+                ),
+                None => TaskStep::Done(Err(exception(
+                    py,
+                    PyRuntimeError::new_err(
+                        "pyawaitable: the Rust future is pending without awaiting a Python \
+                         awaitable; nothing would wake it (await a Python future that the \
+                         Rust side completes instead)",
+                    ),
+                ))),
+            },
         }
     }
 }
@@ -115,8 +250,9 @@ impl PyAwaitable {
     /// `async def` it stands for, written as a Rust `async` block. Its `Ok`
     /// value is the result; its `Err` is raised.
     ///
-    /// Inside, `awaiter.await_py(obj).await` awaits any Python awaitable. The
-    /// future runs only while the awaitable is driven, by whatever event loop
+    /// Inside, `awaiter.await_py(obj).await` awaits any Python awaitable, and
+    /// `awaiter.attach(|py| ...)` is the cheap `Python::attach`. The future
+    /// runs only while the awaitable is driven, by whatever event loop
     /// drives it, so it must wait on Python awaitables only: returning
     /// `Pending` without one raises `RuntimeError` (to wait for Rust work,
     /// await a Python future that the Rust side completes). `close()` closes
@@ -131,9 +267,9 @@ impl PyAwaitable {
     /// #[pyfunction]
     /// fn multiply(py: Python<'_>, n: i64, get: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>> {
     ///     PyAwaitable::from_future(py, move |awaiter| async move {
-    ///         let pending = Python::attach(|py| get.call0(py))?;
+    ///         let pending = awaiter.attach(|py| get.call0(py))?;
     ///         let value = awaiter.await_py(pending).await?;
-    ///         Python::attach(|py| value.bind(py).mul(n).map(Bound::unbind))
+    ///         awaiter.attach(|py| value.bind(py).mul(n).map(Bound::unbind))
     ///     })
     /// }
     ///
@@ -159,55 +295,9 @@ impl PyAwaitable {
         Fut: Future<Output = PyResult<T>> + Send + 'static,
         T: for<'a> IntoPyObject<'a>,
     {
-        let awaiter = Awaiter {
-            slot: Arc::default(),
-        };
-        let slot = Arc::clone(&awaiter.slot);
-        let mut future = Box::pin(make(awaiter));
-        let task = Task::new(move |_aw, resumed: Resumed| {
-            // SAFETY: the machine polls with the GIL held.
-            let py = unsafe { Python::assume_attached() };
-            let outcome = resumed.map(|outcome| match outcome {
-                // SAFETY: new references handed over by the machine.
-                Ok(value) => Ok(unsafe { Bound::from_owned_ptr(py, value.into_ptr()) }.unbind()),
-                Err(exc) => Err(PyErr::from_value(unsafe {
-                    Bound::from_owned_ptr(py, exc.into_ptr())
-                })),
-            });
-            slot.lock().unwrap_or_else(PoisonError::into_inner).outcome = outcome;
-            let polled = future
-                .as_mut()
-                .poll(&mut Context::from_waker(Waker::noop()));
-            match polled {
-                Poll::Ready(Ok(value)) => match value.into_py_any(py) {
-                    // SAFETY: a new reference.
-                    Ok(value) => TaskStep::Done(Ok(
-                        unsafe { Owned::from_owned(value.into_ptr()) }.expect("not null")
-                    )),
-                    Err(err) => TaskStep::Done(Err(exception(py, err))),
-                },
-                Poll::Ready(Err(err)) => TaskStep::Done(Err(exception(py, err))),
-                Poll::Pending => match slot
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .request
-                    .take()
-                {
-                    // SAFETY: a new reference.
-                    Some(next) => TaskStep::Await(
-                        unsafe { Owned::from_owned(next.into_ptr()) }.expect("not null"),
-                    ),
-                    None => TaskStep::Done(Err(exception(
-                        py,
-                        PyRuntimeError::new_err(
-                            "pyawaitable: the Rust future is pending without awaiting a Python \
-                             awaitable; nothing would wake it (await a Python future that the \
-                             Rust side completes instead)",
-                        ),
-                    ))),
-                },
-            }
-        });
+        let future = make(Awaiter { _private: () });
+        // SAFETY: attached (`py`); the machine drops tasks with the GIL held.
+        let task = unsafe { Task::new(FutureTask { future }) };
         let aw = PyAwaitable::new(py)?;
         // SAFETY: attached; `aw` is one of ours.
         if unsafe { api::add_task(aw.as_ptr(), task) } < 0 {

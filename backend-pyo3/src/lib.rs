@@ -192,11 +192,11 @@
 //! fn retry(py: Python<'_>, attempt: Py<PyAny>, sleep: Py<PyAny>, tries: u32) -> PyResult<Bound<'_, PyAwaitable>> {
 //!     PyAwaitable::from_future(py, move |awaiter| async move {
 //!         for n in 0..tries {
-//!             let call = Python::attach(|py| attempt.call0(py))?;
+//!             let call = awaiter.attach(|py| attempt.call0(py))?;
 //!             match awaiter.await_py(call).await {
 //!                 Ok(value) => return Ok(value),
-//!                 Err(err) if Python::attach(|py| err.is_instance_of::<pyo3::exceptions::PyConnectionError>(py)) => {
-//!                     let pause = Python::attach(|py| sleep.call1(py, (0.001 * 2f64.powi(n as i32),)))?;
+//!                 Err(err) if awaiter.attach(|py| err.is_instance_of::<pyo3::exceptions::PyConnectionError>(py)) => {
+//!                     let pause = awaiter.attach(|py| sleep.call1(py, (0.001 * 2f64.powi(n as i32),)))?;
 //!                     awaiter.await_py(pause).await?;
 //!                 }
 //!                 Err(err) => return Err(err),
@@ -218,8 +218,8 @@
 //!     PyAwaitable::from_future(py, move |awaiter| async move {
 //!         let mut body = Vec::new();
 //!         loop {
-//!             let message = awaiter.await_py(Python::attach(|py| receive.call0(py))?).await?;
-//!             let more = Python::attach(|py| -> PyResult<bool> {
+//!             let message = awaiter.await_py(awaiter.attach(|py| receive.call0(py))?).await?;
+//!             let more = awaiter.attach(|py| -> PyResult<bool> {
 //!                 let message = message.bind(py);
 //!                 if let Some(chunk) = message.get_item("body").ok() {
 //!                     body.extend_from_slice(chunk.extract::<&[u8]>()?);

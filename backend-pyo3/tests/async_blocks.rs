@@ -1,8 +1,10 @@
 //! Rust async blocks as awaitables: values in and out, cancellation, close,
 //! and the errors of a future that cannot make progress.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use pyawaitable_pyo3::PyAwaitable;
 use pyo3::prelude::*;
@@ -64,6 +66,56 @@ fn panicking(py: Python<'_>) -> PyResult<Bound<'_, PyAwaitable>> {
     })
 }
 
+/// Awaits two Python awaitables at once, as `join!` would: refused.
+#[pyfunction]
+fn both(py: Python<'_>, first: Py<PyAny>, second: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>> {
+    PyAwaitable::from_future(py, move |awaiter| async move {
+        let mut first = std::pin::pin!(awaiter.await_py(first));
+        let mut second = std::pin::pin!(awaiter.await_py(second));
+        std::future::poll_fn(|cx| {
+            let one = first.as_mut().poll(cx);
+            let two = second.as_mut().poll(cx);
+            match (one, two) {
+                (_, Poll::Ready(Err(err))) | (Poll::Ready(Err(err)), _) => {
+                    Poll::Ready(Err::<Py<PyAny>, _>(err))
+                }
+                _ => Poll::Pending,
+            }
+        })
+        .await
+    })
+}
+
+/// Polls `await_py` with a waker of its own, as another executor would.
+#[pyfunction]
+fn foreign(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>> {
+    PyAwaitable::from_future(py, move |awaiter| async move {
+        let mut pending = std::pin::pin!(awaiter.await_py(inner));
+        let mut cx = Context::from_waker(Waker::noop());
+        match pending.as_mut().poll(&mut cx) {
+            Poll::Ready(outcome) => outcome,
+            Poll::Pending => Ok(Python::attach(|py| py.None())),
+        }
+    })
+}
+
+/// `awaiter.attach` inside the block (attached) and in a thread (not).
+#[pyfunction]
+fn attaching(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>> {
+    PyAwaitable::from_future(py, move |awaiter| async move {
+        let value = awaiter.await_py(inner).await?;
+        let doubled = awaiter.attach(|py| value.bind(py).mul(2).map(Bound::unbind))?;
+        // A thread that is not attached gets there through Python::attach,
+        // once this one lets go of the interpreter.
+        let thread = std::thread::spawn(move || {
+            awaiter.attach(|py| doubled.bind(py).add(1).map(Bound::unbind))
+        });
+        awaiter
+            .attach(|py| py.detach(|| thread.join()))
+            .expect("the thread ran")
+    })
+}
+
 static FLAGS: std::sync::LazyLock<Vec<Arc<AtomicBool>>> =
     std::sync::LazyLock::new(|| (0..4).map(|_| Arc::new(AtomicBool::new(false))).collect());
 
@@ -75,6 +127,9 @@ fn run(code: &std::ffi::CStr) {
             ("catching", wrap_pyfunction!(catching, py).unwrap()),
             ("stuck", wrap_pyfunction!(stuck, py).unwrap()),
             ("panicking", wrap_pyfunction!(panicking, py).unwrap()),
+            ("both", wrap_pyfunction!(both, py).unwrap()),
+            ("foreign", wrap_pyfunction!(foreign, py).unwrap()),
+            ("attaching", wrap_pyfunction!(attaching, py).unwrap()),
         ] {
             globals.set_item(name, function).unwrap();
         }
@@ -175,5 +230,49 @@ except BaseException as exc:
     assert "async block panic" in str(exc), exc
 else:
     raise AssertionError("exception expected")
+"#);
+}
+
+#[test]
+fn two_python_awaits_at_once_raise_runtime_error() {
+    run(cr#"
+async def ret(v):
+    return v
+first, second = ret(1), ret(2)
+try:
+    both(first, second).send(None)
+except RuntimeError as exc:
+    assert "one at a time" in str(exc), exc
+else:
+    raise AssertionError("RuntimeError expected")
+first.close()
+second.close()
+"#);
+}
+
+#[test]
+fn await_py_polled_by_another_executor_raises_runtime_error() {
+    run(cr#"
+async def ret(v):
+    return v
+inner = ret(1)
+try:
+    foreign(inner).send(None)
+except RuntimeError as exc:
+    assert "outside its PyAwaitable" in str(exc), exc
+else:
+    raise AssertionError("RuntimeError expected")
+inner.close()
+"#);
+}
+
+#[test]
+fn attach_gives_the_interpreter_inside_the_block_and_from_a_thread() {
+    run(cr#"
+import asyncio
+async def ret(v):
+    await asyncio.sleep(0)
+    return v
+assert asyncio.run(attaching(ret(20))) == 41
 "#);
 }

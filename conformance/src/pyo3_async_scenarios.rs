@@ -29,7 +29,7 @@ pub(crate) fn multiply<'py>(
     let (n, pending) = (n.unbind(), pending.unbind());
     PyAwaitable::from_future(get.py(), |awaiter| async move {
         let value = awaiter.await_py(pending).await?;
-        Python::attach(|py| value.bind(py).mul(n.bind(py)).map(Bound::unbind))
+        awaiter.attach(|py| value.bind(py).mul(n.bind(py)).map(Bound::unbind))
     })
 }
 
@@ -48,7 +48,7 @@ pub(crate) fn sequence<'py>(awaitables: &Bound<'py, PyAny>) -> PyResult<Bound<'p
     PyAwaitable::from_future(py, |awaiter| async move {
         for item in items {
             let value = awaiter.await_py(item).await?;
-            Python::attach(|py| results.bind(py).append(value))?;
+            awaiter.attach(|py| results.bind(py).append(value))?;
         }
         Ok(results)
     })
@@ -70,14 +70,14 @@ pub(crate) fn loop_until<'py>(
         let mut pending = first;
         loop {
             let value = awaiter.await_py(pending).await?;
-            let done = Python::attach(|py| -> PyResult<bool> {
+            let done = awaiter.attach(|py| -> PyResult<bool> {
                 results.bind(py).append(value.bind(py))?;
                 value.bind(py).eq(stop.bind(py))
             })?;
             if done {
                 return Ok(results);
             }
-            pending = Python::attach(|py| get.call0(py))?;
+            pending = awaiter.attach(|py| get.call0(py))?;
         }
     })
 }
@@ -90,7 +90,7 @@ pub(crate) fn catch<'py>(awaitable: &Bound<'py, PyAny>) -> PyResult<Bound<'py, P
     PyAwaitable::from_future(awaitable.py(), |awaiter| async move {
         match awaiter.await_py(inner).await {
             Ok(value) => Ok(value),
-            Err(err) => Ok(Python::attach(|py| err.into_value(py).into_any())),
+            Err(err) => Ok(awaiter.attach(|py| err.into_value(py).into_any())),
         }
     })
 }

@@ -28,8 +28,6 @@ enum Event<H: Host> {
     Next,
     /// An exception is leaving the current block: run its exit, or finish.
     Unwind(H::Error),
-    /// Poll a task, resumed with the outcome of the await it asked for.
-    Poll(H::Task, Option<Result<H::Object, H::Error>>),
 }
 
 /// `await aw` (`__await__`): refused while another `await` is suspended in
@@ -208,20 +206,7 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
             Event::Completed(then, value) => completed(host, then, value),
             // Like an exception at an `await` inside a coroutine: the task
             // sees it and may carry on.
-            Event::Failed(Then::Task(task), exc) => Event::Poll(task, Some(Err(exc))),
-            Event::Poll(mut task, resumed) => match host.poll(&mut task, resumed) {
-                TaskStep::Await(awaitable) => Event::Await(awaitable, Then::Task(task)),
-                TaskStep::Done(Ok(value)) => {
-                    drop(task);
-                    let previous = host.machine().set_result(value);
-                    drop(previous);
-                    Event::Next
-                }
-                TaskStep::Done(Err(exc)) => {
-                    drop(task);
-                    Event::Unwind(exc)
-                }
-            },
+            Event::Failed(Then::Task(task), exc) => polled(host, task, Some(Err(exc))),
             Event::Failed(then, exc) => match then.into_on_error() {
                 None => Event::Unwind(exc),
                 Some(on_error) => match host.on_error(on_error, &exc) {
@@ -242,7 +227,7 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                         on_error,
                     },
                 ),
-                Next::Entry(Entry::Task(task)) => Event::Poll(task, None),
+                Next::Entry(Entry::Task(task)) => polled(host, task, None),
                 Next::Entry(Entry::Defer(callback)) => match host.defer(callback) {
                     Ok(()) => Event::Next,
                     Err(exc) => Event::Unwind(reported(host, exc)),
@@ -356,7 +341,7 @@ fn completed<H: Host>(host: &mut H, then: Then<H>, value: H::Object) -> Event<H>
                 }
             }
         }
-        Then::Task(task) => Event::Poll(task, Some(Ok(value))),
+        Then::Task(task) => polled(host, task, Some(Ok(value))),
         Then::Exit { exc: None, .. } => Event::Next,
         Then::Exit {
             exc: Some(exc),
@@ -378,6 +363,28 @@ fn completed<H: Host>(host: &mut H, then: Then<H>, value: H::Object) -> Event<H>
                 raised,
             ),
         },
+    }
+}
+
+/// Polls a task, resumed with the outcome of the await it asked for (`None`
+/// on its first poll): it asks for the next await, or finishes.
+fn polled<H: Host>(
+    host: &mut H,
+    mut task: H::Task,
+    resumed: Option<Result<H::Object, H::Error>>,
+) -> Event<H> {
+    match host.poll(&mut task, resumed) {
+        TaskStep::Await(awaitable) => Event::Await(awaitable, Then::Task(task)),
+        TaskStep::Done(Ok(value)) => {
+            drop(task);
+            let previous = host.machine().set_result(value);
+            drop(previous);
+            Event::Next
+        }
+        TaskStep::Done(Err(exc)) => {
+            drop(task);
+            Event::Unwind(exc)
+        }
     }
 }
 
