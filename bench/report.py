@@ -16,12 +16,20 @@ UNITS = {
     "W5": "ns/task",
 }
 OURS = "ours: ffi"
+# (numerator, denominator, goal): what each API costs against the one below it
+GOALS = [
+    ("ours: pyo3", "ours: ffi", "at most 1.20x"),
+    ("ours: pyo3 async block", "ours: pyo3", "at most 1.30x"),
+    ("ours: pyo3 async block", "PyO3 experimental-async", "below 1.00x"),
+]
 
 
 def overhead(result, name, workload):
     ns = result["ns"][name].get(workload)
     if ns is None:
         return None
+    if name in result.get("value_form", ()):
+        return ns - result["value_baseline_ns"][workload]
     return ns - result["baseline_ns"][workload]
 
 
@@ -41,6 +49,11 @@ def tables(result):
     lines.append("Overhead over a driver that awaits the inner awaitable directly "
                  "(baseline: %s)." % ", ".join("%s %.0f %s" % (w, result["baseline_ns"][w], UNITS[w])
                                                for w in WORKLOADS))
+    if result.get("value_form"):
+        lines.append("")
+        lines.append("%s: over a driver with the value at hand (baseline: %s)." % (
+            ", ".join(result["value_form"]),
+            ", ".join("%s %.0f %s" % (w, ns, UNITS[w]) for w, ns in result["value_baseline_ns"].items())))
     lines.append("")
     lines.append("| implementation | " + " | ".join("%s (%s)" % (w, UNITS[w]) for w in WORKLOADS)
                  + " | bytes per live awaitable |")
@@ -60,6 +73,16 @@ def tables(result):
                 continue
             values = [ratio(overhead(result, OURS, w), overhead(result, name, w)) for w in WORKLOADS]
             lines.append("| %s | %s |" % (name, " | ".join(values)))
+        lines.append("")
+    pairs = [(a, b, goal) for a, b, goal in GOALS if a in names and b in names]
+    if pairs:
+        lines.append("The backends against each other (overhead ratios, W1-W4):")
+        lines.append("")
+        lines.append("| ratio | goal | " + " | ".join(WORKLOADS[:4]) + " |")
+        lines.append("|---" * 6 + "|")
+        for a, b, goal in pairs:
+            values = [ratio(overhead(result, a, w), overhead(result, b, w)) for w in WORKLOADS[:4]]
+            lines.append("| %s / %s | %s | %s |" % (a, b, goal, " | ".join(values)))
         lines.append("")
     if result.get("missing"):
         lines.append("Not measured here: " + "; ".join(result["missing"]))
@@ -100,7 +123,8 @@ def main():
         "loop, W5 by `asyncio.run` of %s tasks (W5 is the noisiest: the event loop's own cost "
         "per task is about 40 times the overhead measured). PyO3 experimental-async coroutines cannot await a "
         "Python awaitable, so they are given the value the others await (W1, W3) and "
-        "sit out W2, W4, W5. Bytes: resident memory added per awaitable holding one "
+        "sit out W2, W4, W5; their overhead is over a driver that has the value at hand "
+        "(the others' is over one that awaits the inner awaitable, which they never create). Bytes: resident memory added per awaitable holding one "
         "not-yet-started await, over the inner coroutine." % "10,000",
         "",
         "![overhead chart](benchmarks.png)",

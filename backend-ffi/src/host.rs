@@ -107,6 +107,7 @@ impl Host for FfiHost {
         }
     }
 
+    #[inline]
     fn poll(&mut self, task: &mut Task, resumed: Resumed) -> TaskStep<Owned, Exception> {
         task.poll(resumed)
     }

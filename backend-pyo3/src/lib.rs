@@ -282,6 +282,35 @@
 //! "#, Some(&globals), None).unwrap();
 //! });
 //! ```
+//!
+//! # Releasing handles
+//!
+//! Closures and async blocks run from the awaitable's C slots, not from a
+//! PyO3 trampoline, so PyO3 counts the thread as not attached there. A
+//! `Bound` dropped in them is released at once, but a `Py<T>` goes to PyO3's
+//! deferred pool until the next call into PyO3. Turn handles you are done
+//! with into `Bound`s (`handle.into_bound(py)`) to release them on the spot
+//! and skip the pool's lock:
+//!
+//! ```
+//! use pyo3::prelude::*;
+//! use pyawaitable_pyo3::{PyAwaitable, PyAwaitableMethods};
+//!
+//! #[pyfunction]
+//! fn scale<'py>(n: Py<PyAny>, get: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAwaitable>> {
+//!     let aw = PyAwaitable::new(get.py())?;
+//!     // `n` is consumed: its reference is released as the closure returns.
+//!     aw.add_await(&get.call0()?, move |aw, value| aw.set_result(value.mul(n.into_bound(aw.py()))?))?;
+//!     Ok(aw)
+//! }
+//! # Python::attach(|py| {
+//! #     let scale = wrap_pyfunction!(scale, py).unwrap();
+//! #     let globals = [("scale", scale)].into_py_dict(py).unwrap();
+//! #     py.run(c"import asyncio\nasync def get(): return 21\nassert asyncio.run(scale(2, get)) == 42",
+//! #            Some(&globals), None).unwrap();
+//! # });
+//! # use pyo3::types::IntoPyDict;
+//! ```
 
 mod awaitable;
 mod closure;

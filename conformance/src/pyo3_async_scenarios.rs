@@ -29,7 +29,12 @@ pub(crate) fn multiply<'py>(
     let (n, pending) = (n.unbind(), pending.unbind());
     PyAwaitable::from_future(get.py(), |awaiter| async move {
         let value = awaiter.await_py(pending).await?;
-        awaiter.attach(|py| value.bind(py).mul(n.bind(py)).map(Bound::unbind))
+        awaiter.attach(|py| {
+            value
+                .into_bound(py)
+                .mul(n.into_bound(py))
+                .map(Bound::unbind)
+        })
     })
 }
 

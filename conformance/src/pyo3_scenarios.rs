@@ -22,7 +22,7 @@ pub(crate) fn multiply<'py>(
     let aw = PyAwaitable::new(get.py())?;
     let n = n.unbind();
     aw.add_await(&get.call0()?, move |aw, value| {
-        aw.set_result(value.mul(n.bind(aw.py()))?)
+        aw.set_result(value.mul(n.into_bound(aw.py()))?)
     })?;
     Ok(aw)
 }

@@ -196,10 +196,16 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                     (then, raised) => Event::Failed(then, raised),
                 },
             },
+            // The first send goes straight to the new iterator: nothing can
+            // observe it parked as the current await in between.
             Event::Await(awaitable, then) => match host.iterate(awaitable) {
-                Ok(iter) => {
-                    host.machine().current = Some(Current { iter, then });
-                    Event::Send(host.none())
+                Ok(mut iter) => {
+                    let none = host.none();
+                    match host.send(&mut iter, none) {
+                        Outcome::Yield(out) => return suspend(host, iter, then, out),
+                        Outcome::Return(value) => Event::Completed(then, value),
+                        Outcome::Raise(exc) => Event::Failed(then, exc),
+                    }
                 }
                 Err(exc) => Event::Failed(then, exc),
             },
