@@ -304,6 +304,8 @@ impl<'py> PyAwaitableMethods<'py> for Bound<'py, PyAwaitable> {
         }
     }
 
+    // The pointer is opaque here: stored, handed back, never dereferenced.
+    #[allow(clippy::not_unsafe_ptr_arg_deref)]
     fn set_arb_value(&self, index: usize, value: *mut c_void) -> PyResult<()> {
         // SAFETY: attached; the pointer is stored, never dereferenced.
         let code = unsafe { api::set_arb_value(self.as_ptr(), self::index(index), value) };
