@@ -217,14 +217,12 @@ pub(crate) unsafe extern "C" fn save_values(
     status(api::save_values(aw, values))
 }
 
-/// Parses `(aw, n)`.
+/// Parses `(aw, n)`; `format` is `"On:<name>"`.
 unsafe fn aw_and_index(
     args: *mut PyObject,
-    name: &std::ffi::CStr,
+    format: &std::ffi::CStr,
 ) -> Option<(*mut PyObject, Py_ssize_t)> {
     let (mut aw, mut index): (*mut PyObject, Py_ssize_t) = (null_mut(), 0);
-    let format =
-        std::ffi::CString::new(format!("On:{}", name.to_str().unwrap_or("f"))).unwrap_or_default();
     (PyArg_ParseTuple(args, format.as_ptr(), &mut aw, &mut index) != 0).then_some((aw, index))
 }
 
@@ -253,18 +251,36 @@ unsafe fn new_ref(obj: *mut PyObject) -> *mut PyObject {
     obj
 }
 
+/// `AssertionError` unless `n` is the `count` saved (the C API's unpack
+/// reads exactly as many as were saved); `false` with the error set.
+unsafe fn unpack_count_matches(n: Py_ssize_t, count: Py_ssize_t, name: &str) -> bool {
+    if count < 0 {
+        return false;
+    }
+    if n != count {
+        let message = format!("{name}: {n} asked, {count} saved");
+        let message = std::ffi::CString::new(message).unwrap_or_default();
+        PyErr_SetString(PyExc_AssertionError, message.as_ptr());
+        return false;
+    }
+    true
+}
+
 pub(crate) unsafe extern "C" fn unpack_values(
     _: *mut PyObject,
     args: *mut PyObject,
 ) -> *mut PyObject {
-    let Some((aw, n)) = aw_and_index(args, c"unpack_values") else {
+    let Some((aw, n)) = aw_and_index(args, c"On:unpack_values") else {
         return null_mut();
     };
+    if !unpack_count_matches(n, api::value_count(aw), "unpack_values") {
+        return null_mut();
+    }
     tuple_of(n, |i| new_ref(api::get_value(aw, i)))
 }
 
 pub(crate) unsafe extern "C" fn get_value(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
-    let Some((aw, index)) = aw_and_index(args, c"get_value") else {
+    let Some((aw, index)) = aw_and_index(args, c"On:get_value") else {
         return null_mut();
     };
     new_ref(api::get_value(aw, index))
@@ -318,9 +334,12 @@ pub(crate) unsafe extern "C" fn unpack_arb_values(
     _: *mut PyObject,
     args: *mut PyObject,
 ) -> *mut PyObject {
-    let Some((aw, n)) = aw_and_index(args, c"unpack_arb_values") else {
+    let Some((aw, n)) = aw_and_index(args, c"On:unpack_arb_values") else {
         return null_mut();
     };
+    if !unpack_count_matches(n, api::arb_value_count(aw), "unpack_arb_values") {
+        return null_mut();
+    }
     tuple_of(n, |i| arb_as_int(api::get_arb_value(aw, i)))
 }
 
@@ -328,7 +347,7 @@ pub(crate) unsafe extern "C" fn get_arb_value(
     _: *mut PyObject,
     args: *mut PyObject,
 ) -> *mut PyObject {
-    let Some((aw, index)) = aw_and_index(args, c"get_arb_value") else {
+    let Some((aw, index)) = aw_and_index(args, c"On:get_arb_value") else {
         return null_mut();
     };
     arb_as_int(api::get_arb_value(aw, index))

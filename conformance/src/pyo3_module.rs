@@ -217,8 +217,21 @@ fn save_values(aw: &Bound<'_, PyAwaitable>, values: Vec<Bound<'_, PyAny>>) -> Py
     aw.save_values(&values)
 }
 
+/// `AssertionError` unless `n` is the `count` saved, as the C API's unpack
+/// reads exactly as many as were saved.
+fn unpack_count_matches(n: isize, count: usize, name: &str) -> PyResult<()> {
+    if usize::try_from(n) == Ok(count) {
+        Ok(())
+    } else {
+        Err(pyo3::exceptions::PyAssertionError::new_err(format!(
+            "{name}: {n} asked, {count} saved"
+        )))
+    }
+}
+
 #[pyfunction]
 fn unpack_values<'py>(aw: &Bound<'py, PyAwaitable>, n: isize) -> PyResult<Bound<'py, PyTuple>> {
+    unpack_count_matches(n, aw.value_count()?, "unpack_values")?;
     let values = (0..n.max(0))
         .map(|i| aw.value(index(i)))
         .collect::<PyResult<Vec<_>>>()?;
@@ -244,6 +257,7 @@ fn save_arb_values(aw: &Bound<'_, PyAwaitable>, ints: Vec<Bound<'_, PyAny>>) -> 
 
 #[pyfunction]
 fn unpack_arb_values<'py>(aw: &Bound<'py, PyAwaitable>, n: isize) -> PyResult<Bound<'py, PyTuple>> {
+    unpack_count_matches(n, aw.arb_value_count()?, "unpack_arb_values")?;
     let values = (0..n.max(0))
         .map(|i| aw.arb_value(index(i)).map(|pointer| pointer as usize))
         .collect::<PyResult<Vec<_>>>()?;

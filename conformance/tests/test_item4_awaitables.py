@@ -79,17 +79,41 @@ def test_item4_every_kind_raising(mod, kind):
         await helpers.suspend()
         raise err
 
+    class NextOnlyRaise(object):
+        # Only __next__: suspends once, then raises.
+        suspended = False
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            if not self.suspended:
+                self.suspended = True
+                return None
+            raise err
+
+    class GenAwaitableRaise(object):
+        def __await__(self):
+            yield None
+            raise err
+
+    def with_result_raise():
+        aw = mod.new()
+        mod.set_result(aw, "never returned")
+        mod.add_await(aw, coro_raise(), False, False)
+        return aw
+
     makers = {
         "coroutine": coro_raise,
         "types.coroutine generator": gen_raise,
         "__await__ returning iterator": lambda: helpers.CustomAwaitable(plain_gen_raise),
-        "__await__ returning next-only iterator": lambda: helpers.CustomAwaitable(plain_gen_raise),
-        "__await__ generator": lambda: helpers.CustomAwaitable(plain_gen_raise),
+        "__await__ returning next-only iterator": lambda: helpers.CustomAwaitable(NextOnlyRaise),
+        "__await__ generator": GenAwaitableRaise,
         "__await__ returning coroutine wrapper": lambda: helpers.CustomAwaitable(
             lambda: coro_raise().__await__()
         ),
         "library awaitable": lambda: mod.trampoline(gen_raise()),
-        "library awaitable with set result": lambda: mod.trampoline(coro_raise()),
+        "library awaitable with set result": with_result_raise,
     }
     assert drive(mod.catch(makers[kind]())) is err
 

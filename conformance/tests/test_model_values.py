@@ -85,6 +85,18 @@ def test_values_driver_callbacks_swapped_with_set_value(mod):
     assert drive(aw) == ("new", 1)
 
 
+@pytest.mark.parametrize("store", ["values", "arb_values"])
+def test_values_unpack_asks_for_exactly_the_count_saved(mod, store):
+    save, unpack = getattr(mod, "save_" + store), getattr(mod, "unpack_" + store)
+    aw = mod.new()
+    save(aw, 7, 8)
+    for wrong in (1, 3):
+        with pytest.raises(AssertionError):
+            unpack(aw, wrong)
+    assert unpack(aw, 2) == (7, 8)
+    aw.close()
+
+
 def test_values_arb_round_trip(mod):
     aw = mod.new()
     mod.save_arb_values(aw, 0, 1, 2 ** 31 - 1)
