@@ -5,9 +5,9 @@ use std::ffi::{c_int, c_void};
 use pyo3::prelude::*;
 use pyo3::BoundObject;
 
-use pyawaitable_ffi::api;
+use pyawaitable_ffi::{api, Callback};
 
-use crate::closure::{deferred, on_result};
+use crate::closure::{deferred, on_error as on_error_callback, on_result as on_result_callback};
 use crate::closure::{DeferClosure, ErrorClosure, ResultClosure};
 use crate::{PyAwaitable, ResultError};
 
@@ -19,6 +19,30 @@ fn checked(py: Python<'_>, code: c_int) -> PyResult<()> {
     } else {
         Ok(())
     }
+}
+
+/// Queues `awaitable` with the callbacks the closures became.
+fn add(
+    aw: &Bound<'_, PyAwaitable>,
+    awaitable: &Bound<'_, PyAny>,
+    on_result: Option<Callback>,
+    on_error: Option<Callback>,
+) -> PyResult<()> {
+    // SAFETY: attached; both objects live.
+    let code = unsafe { api::add_await(aw.as_ptr(), awaitable.as_ptr(), on_result, on_error) };
+    checked(aw.py(), code)
+}
+
+/// Queues `async with ctx:` with the callbacks the closures became.
+fn with(
+    aw: &Bound<'_, PyAwaitable>,
+    ctx: &Bound<'_, PyAny>,
+    body: Callback,
+    on_error: Option<Callback>,
+) -> PyResult<()> {
+    // SAFETY: attached; both objects live.
+    let code = unsafe { api::async_with(aw.as_ptr(), ctx.as_ptr(), body, on_error) };
+    checked(aw.py(), code)
 }
 
 /// A value index as the C API takes it; one past its range is out of range.
@@ -159,11 +183,7 @@ impl<'py> PyAwaitableMethods<'py> for Bound<'py, PyAwaitable> {
         R: ResultClosure<RE>,
         RE: Into<ResultError>,
     {
-        let on_result = crate::closure::on_result(on_result);
-        // SAFETY: attached; both objects live.
-        let code =
-            unsafe { api::add_await(self.as_ptr(), awaitable.as_ptr(), Some(on_result), None) };
-        checked(self.py(), code)
+        add(self, awaitable, Some(on_result_callback(on_result)), None)
     }
 
     fn add_await_catching<R, RE, E>(
@@ -177,26 +197,17 @@ impl<'py> PyAwaitableMethods<'py> for Bound<'py, PyAwaitable> {
         RE: Into<ResultError>,
         E: ErrorClosure,
     {
-        let (on_result, on_error) = (
-            crate::closure::on_result(on_result),
-            crate::closure::on_error(on_error),
-        );
-        // SAFETY: attached; both objects live.
-        let code = unsafe {
-            api::add_await(
-                self.as_ptr(),
-                awaitable.as_ptr(),
-                Some(on_result),
-                Some(on_error),
-            )
-        };
-        checked(self.py(), code)
+        let on_result = on_result_callback(on_result);
+        add(
+            self,
+            awaitable,
+            Some(on_result),
+            Some(on_error_callback(on_error)),
+        )
     }
 
     fn add_await_ignoring(&self, awaitable: &Bound<'py, PyAny>) -> PyResult<()> {
-        // SAFETY: attached; both objects live.
-        let code = unsafe { api::add_await(self.as_ptr(), awaitable.as_ptr(), None, None) };
-        checked(self.py(), code)
+        add(self, awaitable, None, None)
     }
 
     fn defer<D>(&self, callback: D) -> PyResult<()>
@@ -230,9 +241,7 @@ impl<'py> PyAwaitableMethods<'py> for Bound<'py, PyAwaitable> {
         B: ResultClosure<BE>,
         BE: Into<ResultError>,
     {
-        // SAFETY: attached; both objects live.
-        let code = unsafe { api::async_with(self.as_ptr(), ctx.as_ptr(), on_result(body), None) };
-        checked(self.py(), code)
+        with(self, ctx, on_result_callback(body), None)
     }
 
     fn async_with_catching<B, BE, E>(
@@ -246,12 +255,8 @@ impl<'py> PyAwaitableMethods<'py> for Bound<'py, PyAwaitable> {
         BE: Into<ResultError>,
         E: ErrorClosure,
     {
-        let on_error = crate::closure::on_error(on_error);
-        // SAFETY: attached; both objects live.
-        let code = unsafe {
-            api::async_with(self.as_ptr(), ctx.as_ptr(), on_result(body), Some(on_error))
-        };
-        checked(self.py(), code)
+        let body = on_result_callback(body);
+        with(self, ctx, body, Some(on_error_callback(on_error)))
     }
 
     fn save_values(&self, values: &[Bound<'py, PyAny>]) -> PyResult<()> {
