@@ -16,7 +16,8 @@ enum Event<H: Host> {
     /// Resume the await in progress with an exception.
     Throw(H::Error),
     /// `close()`: `GeneratorExit` at the await in progress, as [`Event::Throw`]
-    /// does it, except that a task is dropped instead of resumed.
+    /// does it, except that a task is dropped instead of resumed (unless the
+    /// inner close raised something else, which the task sees).
     Close(H::Error),
     /// Start awaiting `awaitable`; `then` says what follows.
     Await(H::Object, Then<H>),
@@ -187,12 +188,16 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
             Event::Close(exit) => match host.machine().current.take() {
                 None => Event::Unwind(exit),
                 Some(Current { iter, then }) => match (then, closed(host, iter, exit)) {
-                    // A task is dropped, as a closed coroutine's frame is left:
-                    // its `Drop`s run, it is never resumed.
-                    (Then::Task(task), raised) => {
+                    // A task is dropped, as a closed coroutine's frame is left
+                    // by GeneratorExit: its `Drop`s run, it is never resumed.
+                    (Then::Task(task), raised)
+                        if host.kind(&raised) == ErrorKind::GeneratorExit =>
+                    {
                         drop(task);
                         Event::Unwind(raised)
                     }
+                    // gen_close: what the inner close raised instead is raised
+                    // at the await, where the task may catch it.
                     (then, raised) => Event::Failed(then, raised),
                 },
             },

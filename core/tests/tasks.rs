@@ -1,7 +1,9 @@
 //! Task entries: a Rust future awaiting one awaitable at a time, driven by
 //! the same transitions as every other entry.
 
-use pyawaitable_core::mock::{Exc, MockHost, Obj, OnThrow, Script, Task, TaskAction, Trace};
+use pyawaitable_core::mock::{
+    Exc, MockHost, Obj, OnClose, OnThrow, Script, Task, TaskAction, Trace,
+};
 use pyawaitable_core::{drive, Outcome, Stage};
 
 /// A host whose program is one task taking `actions`; also the task's
@@ -100,6 +102,38 @@ fn close_closes_the_inner_awaitable_and_drops_the_task_unpolled() {
     assert!(host.trace.contains(&Trace::Close(1)));
     assert_eq!(polls(&host).len(), 1);
     assert!(dropped.get());
+}
+
+#[test]
+fn close_resumes_the_task_with_what_the_inner_close_raised() {
+    // gen_close: an error from closing the inner awaitable is raised at the
+    // await; a coroutine that catches it and returns closes cleanly.
+    let (mut host, dropped) = with_task(vec![
+        TaskAction::Await(Obj::script(
+            Script::yields(3)
+                .id(1)
+                .on_close(OnClose::Raise(Exc::new("ValueError"))),
+        )),
+        TaskAction::Return(Obj::int(1)),
+    ]);
+    drive::send(&mut host, Obj::None);
+    assert!(drive::close(&mut host).is_ok());
+    assert_eq!(polls(&host)[1], Some(Err(Exc::new("ValueError"))));
+    assert!(dropped.get());
+}
+
+#[test]
+fn close_raises_what_the_inner_close_raised_when_the_task_passes_it_on() {
+    let (mut host, _) = with_task(vec![
+        TaskAction::Await(Obj::script(
+            Script::yields(3)
+                .id(1)
+                .on_close(OnClose::Raise(Exc::new("ValueError"))),
+        )),
+        TaskAction::ReturnResumed,
+    ]);
+    drive::send(&mut host, Obj::None);
+    assert_eq!(drive::close(&mut host).unwrap_err(), Exc::new("ValueError"));
 }
 
 #[test]
