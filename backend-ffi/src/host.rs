@@ -91,7 +91,9 @@ impl Host for FfiHost {
             // one as its context, as in an `except` block.
             ErrorOutcome::RaiseNew(new) => unsafe {
                 let new = new.unwrap_or_else(|| self.fault(Fault::MissingError, None));
-                if new.as_ptr() != exc.as_ptr() && PyException_GetContext(new.as_ptr()).is_null() {
+                // `GetContext` returns a new reference: released at once.
+                let has_context = Owned::from_owned(PyException_GetContext(new.as_ptr())).is_some();
+                if new.as_ptr() != exc.as_ptr() && !has_context {
                     PyException_SetContext(
                         new.as_ptr(),
                         Owned::from_borrowed(exc.as_ptr()).into_ptr(),

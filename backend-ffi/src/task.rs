@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::ptr::{self, NonNull};
 
 use pyawaitable_core::TaskStep;
-use pyo3_ffi::{PyExc_RuntimeError, PyObject_Free, PyObject_Malloc};
+use pyo3_ffi::{PyErr_WriteUnraisable, PyExc_RuntimeError, PyObject_Free, PyObject_Malloc};
 
 use crate::callback::panic_message;
 use crate::{Exception, Owned};
@@ -113,7 +113,18 @@ impl Drop for Task {
         // allocator the alignment picks; the GIL is held (see `new`).
         unsafe {
             let layout = Layout::for_value(self.body.as_ref());
-            ptr::drop_in_place(self.body.as_ptr());
+            let body = self.body.as_ptr();
+            // A panic in the body's `Drop` must not unwind into the
+            // interpreter: it is reported as unraisable, the block still freed.
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| ptr::drop_in_place(body))) {
+                let message = panic_message(&*payload, "task drop");
+                let pending = Exception::fetch();
+                Exception::new(PyExc_RuntimeError, &message).restore();
+                PyErr_WriteUnraisable(std::ptr::null_mut());
+                if let Some(pending) = pending {
+                    pending.restore();
+                }
+            }
             if layout.align() <= PYMALLOC_ALIGN {
                 PyObject_Free(self.body.as_ptr().cast());
             } else {

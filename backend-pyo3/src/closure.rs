@@ -179,8 +179,16 @@ where
             Ok(OnError::Handled) => 0,
             Ok(OnError::Reraise) => -1,
             // `Err(e)` with the very exception it was given is a re-raise.
-            Err(err) if err.value(py).as_ptr() == original => -1,
-            Err(err) => raised(py, err, -2),
+            // Either way the error is restored, not dropped: a `PyErr`
+            // dropped here would go through PyO3's deferred pool.
+            Err(err) => {
+                let code = if err.value(py).as_ptr() == original {
+                    -1
+                } else {
+                    -2
+                };
+                raised(py, err, code)
+            }
         }
     })
 }

@@ -44,17 +44,41 @@ fn clone_noop(_: *const ()) -> RawWaker {
 /// `wake`, `wake_by_ref` and `drop` of [`SLOT_WAKER`].
 fn ignore(_: *const ()) {}
 
+thread_local! {
+    /// The slot of the innermost [`FutureTask::poll`] running on this
+    /// thread, null outside one.
+    static POLLING: Cell<*const Slot> = const { Cell::new(ptr::null()) };
+}
+
 impl Slot {
     /// The slot of the poll in progress, if `waker` is the one
-    /// [`FutureTask::poll`] made.
+    /// [`FutureTask::poll`] made and that poll runs on this thread (a
+    /// `&Waker` can reach another thread, which must not see the slot).
     fn of(waker: &Waker) -> Option<&Slot> {
-        if ptr::eq(waker.vtable(), &SLOT_WAKER) {
-            // SAFETY: only `FutureTask::poll` makes a waker with this vtable,
-            // pointing at its slot, which outlives the `Context` borrowed here.
-            Some(unsafe { &*waker.data().cast::<Slot>() })
+        let data = waker.data().cast::<Slot>();
+        if ptr::eq(waker.vtable(), &SLOT_WAKER) && POLLING.get() == data {
+            // SAFETY: this thread's `FutureTask::poll` is running with this
+            // slot on its stack, the GIL held, and the `Context` borrowed here.
+            Some(unsafe { &*data })
         } else {
             None
         }
+    }
+}
+
+/// Marks `slot` as this thread's slot in progress until dropped, restoring
+/// the outer one (a task polled inside another's poll), even on a panic.
+struct Polling(*const Slot);
+
+impl Polling {
+    fn enter(slot: &Slot) -> Polling {
+        Polling(POLLING.replace(slot))
+    }
+}
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        POLLING.set(self.0);
     }
 }
 
@@ -191,7 +215,10 @@ where
             unsafe { Waker::from_raw(RawWaker::new(ptr::from_ref(&slot).cast(), &SLOT_WAKER)) };
         // SAFETY: structural pinning; `future` is never moved out.
         let future = unsafe { self.map_unchecked_mut(|task| &mut task.future) };
-        match future.poll(&mut Context::from_waker(&waker)) {
+        let polling = Polling::enter(&slot);
+        let polled = future.poll(&mut Context::from_waker(&waker));
+        drop(polling);
+        match polled {
             Poll::Ready(Ok(value)) => match value.into_py_any(py) {
                 // SAFETY: a new reference.
                 Ok(value) => TaskStep::Done(Ok(
@@ -220,9 +247,11 @@ where
 
 /// The raised form of `err`, for the machine.
 fn exception(py: Python<'_>, err: PyErr) -> Exception {
-    let value = err.into_value(py);
-    // SAFETY: a new reference to an exception instance.
-    unsafe { Exception::from_instance(Owned::from_owned(value.into_ptr()).expect("not null")) }
+    // Handed over through the interpreter: no handle of it is dropped here
+    // (one would go through PyO3's deferred pool).
+    err.restore(py);
+    // SAFETY: attached; the exception was just set.
+    unsafe { Exception::fetch_or_system_error() }
 }
 
 /// Raises the `TypeError` that `await obj` would, without calling anything:

@@ -116,6 +116,47 @@ fn attaching(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable
     })
 }
 
+/// Panics when dropped, like a resource whose cleanup fails.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("drop panic");
+    }
+}
+
+/// Holds a `PanicsOnDrop` across its await.
+#[pyfunction]
+fn drop_panicking(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>> {
+    PyAwaitable::from_future(py, move |awaiter| async move {
+        let _guard = PanicsOnDrop;
+        awaiter.await_py(inner).await
+    })
+}
+
+/// Polls `await_py` on another thread with this poll's own waker (a
+/// `&Waker` may cross threads): refused there.
+#[pyfunction]
+fn elsewhere(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>> {
+    PyAwaitable::from_future(py, move |awaiter| async move {
+        let mut inner = Some(inner);
+        std::future::poll_fn(move |cx| {
+            let waker = cx.waker();
+            let inner = inner.take().expect("polled once");
+            std::thread::scope(|scope| {
+                scope
+                    .spawn(move || {
+                        let mut cx = Context::from_waker(waker);
+                        std::pin::pin!(awaiter.await_py(inner)).poll(&mut cx)
+                    })
+                    .join()
+                    .expect("the thread ran")
+            })
+        })
+        .await
+    })
+}
+
 static FLAGS: std::sync::LazyLock<Vec<Arc<AtomicBool>>> =
     std::sync::LazyLock::new(|| (0..4).map(|_| Arc::new(AtomicBool::new(false))).collect());
 
@@ -130,6 +171,11 @@ fn run(code: &std::ffi::CStr) {
             ("both", wrap_pyfunction!(both, py).unwrap()),
             ("foreign", wrap_pyfunction!(foreign, py).unwrap()),
             ("attaching", wrap_pyfunction!(attaching, py).unwrap()),
+            (
+                "drop_panicking",
+                wrap_pyfunction!(drop_panicking, py).unwrap(),
+            ),
+            ("elsewhere", wrap_pyfunction!(elsewhere, py).unwrap()),
         ] {
             globals.set_item(name, function).unwrap();
         }
@@ -274,5 +320,68 @@ async def ret(v):
     await asyncio.sleep(0)
     return v
 assert asyncio.run(attaching(ret(20))) == 41
+"#);
+}
+
+#[test]
+fn await_py_polled_on_another_thread_raises_runtime_error() {
+    run(cr#"
+async def ret(v):
+    return v
+inner = ret(1)
+try:
+    elsewhere(inner).send(None)
+except RuntimeError as exc:
+    assert "outside its PyAwaitable" in str(exc), exc
+else:
+    raise AssertionError("RuntimeError expected")
+inner.close()
+"#);
+}
+
+#[test]
+fn a_panic_dropping_the_future_is_reported_not_fatal() {
+    run(cr#"
+import sys, types
+@types.coroutine
+def suspend():
+    yield
+reported = []
+previous, sys.unraisablehook = sys.unraisablehook, reported.append
+try:
+    aw = drop_panicking(suspend())
+    aw.send(None)
+    aw.close()
+finally:
+    sys.unraisablehook = previous
+assert len(reported) == 1, reported
+assert isinstance(reported[0].exc_value, RuntimeError), reported[0].exc_value
+assert "drop panic" in str(reported[0].exc_value), reported[0].exc_value
+"#);
+}
+
+#[test]
+fn an_error_closing_the_inner_awaitable_reaches_the_block() {
+    // As in `async def f(inner): try: return await inner except ...`: close()
+    // raises the inner close's error at the await, where the block catches it.
+    run(cr#"
+import types
+@types.coroutine
+def suspend():
+    yield
+async def inner():
+    try:
+        await suspend()
+    finally:
+        raise ValueError("cleanup failed")
+aw = catching(inner())
+aw.send(None)
+aw.close()  # no exception: the block caught it and returned
+try:
+    aw.send(None)
+except RuntimeError:
+    pass
+else:
+    raise AssertionError("finished awaitable resumed")
 "#);
 }
