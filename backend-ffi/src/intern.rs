@@ -66,3 +66,6 @@ pub(crate) static GI_CODE: Interned = Interned::new(c"gi_code");
 pub(crate) static CO_FLAGS: Interned = Interned::new(c"co_flags");
 /// `"value"`.
 pub(crate) static VALUE: Interned = Interned::new(c"value");
+/// `"args"` (a reused `StopIteration`'s, on the limited API).
+#[cfg(pyawaitable_limited)]
+pub(crate) static ARGS: Interned = Interned::new(c"args");

@@ -206,8 +206,11 @@ pub(crate) unsafe fn raise_stop_iteration(value: Owned) {
 /// 3.12+: `await` on anything but a coroutine calls `tp_iternext` and reads
 /// only the `value` of the `StopIteration` it raises
 /// (`_PyGen_FetchStopIterationValue`). So one instance per thread carries
-/// every result, while nothing but this cache holds it; `Err` gives the
-/// value back when the instance is in use elsewhere, or on older versions.
+/// results while only the interpreter sees it. Python code that catches it
+/// sees an ordinary `StopIteration(value)` (`args` too); once Python code
+/// may have seen it ([`escaped`]) it is left to that code and a fresh one is
+/// cached. `Err` gives the value back when the instance is
+/// still held elsewhere, or on older versions.
 #[cfg(any(Py_3_12, pyawaitable_limited))]
 unsafe fn reuse_stop_iteration(value: Owned) -> Result<(), Owned> {
     use std::cell::Cell;
@@ -220,6 +223,15 @@ unsafe fn reuse_stop_iteration(value: Owned) -> Result<(), Owned> {
         return Err(value);
     };
     let mut exc = CACHED.get();
+    if !exc.is_null() && Py_REFCNT(exc) != 1 {
+        return Err(value);
+    }
+    if !exc.is_null() && escaped(exc) {
+        // Python code may have seen it, and marked it: not reused.
+        Py_DecRef(exc);
+        exc = std::ptr::null_mut();
+        CACHED.set(exc);
+    }
     if exc.is_null() {
         exc = compat::PyObject_CallNoArgs(PyExc_StopIteration);
         if exc.is_null() {
@@ -227,16 +239,16 @@ unsafe fn reuse_stop_iteration(value: Owned) -> Result<(), Owned> {
             return Err(value);
         }
         CACHED.set(exc);
-    } else if Py_REFCNT(exc) != 1 {
-        return Err(value);
     }
     cfg_if::cfg_if! {
         if #[cfg(pyawaitable_limited)] {
-            // Whatever an earlier escape into Python attached to it goes.
-            PyException_SetTraceback(exc, Py_None());
-            PyException_SetContext(exc, std::ptr::null_mut());
-            PyException_SetCause(exc, std::ptr::null_mut());
-            if PyObject_SetAttr(exc, crate::intern::VALUE.get(), value.as_ptr()) < 0 {
+            let Some(args) = Owned::from_owned(PyTuple_Pack(1, value.as_ptr())) else {
+                PyErr_Clear();
+                return Err(value);
+            };
+            if PyObject_SetAttr(exc, crate::intern::ARGS.get(), args.as_ptr()) < 0
+                || PyObject_SetAttr(exc, crate::intern::VALUE.get(), value.as_ptr()) < 0
+            {
                 PyErr_Clear();
                 return Err(value);
             }
@@ -244,13 +256,19 @@ unsafe fn reuse_stop_iteration(value: Owned) -> Result<(), Owned> {
             set_raised(exc);
         } else {
             let stop = exc.cast::<PyStopIterationObject>();
-            // Whatever an earlier escape into Python attached to it goes.
-            for field in [
-                &raw mut (*stop).traceback,
-                &raw mut (*stop).context,
-                &raw mut (*stop).cause,
-            ] {
-                let old = std::mem::replace(&mut *field, std::ptr::null_mut());
+            // `args` is `(value,)`: its tuple is updated in place while only
+            // this instance holds it.
+            let args = (*stop).args;
+            if !args.is_null() && Py_REFCNT(args) == 1 && PyTuple_GET_SIZE(args) == 1 {
+                let old = PyTuple_GET_ITEM(args, 0);
+                PyTuple_SET_ITEM(args, 0, Owned::from_borrowed(value.as_ptr()).into_ptr());
+                Py_DecRef(old);
+            } else {
+                let Some(new) = Owned::from_owned(PyTuple_Pack(1, value.as_ptr())) else {
+                    PyErr_Clear();
+                    return Err(value);
+                };
+                let old = std::mem::replace(&mut (*stop).args, new.into_ptr());
                 if !old.is_null() {
                     Py_DecRef(old);
                 }
@@ -264,6 +282,25 @@ unsafe fn reuse_stop_iteration(value: Owned) -> Result<(), Owned> {
         }
     }
     Ok(())
+}
+
+/// Whether Python code may have seen a raised `StopIteration`: it went
+/// through a frame (a traceback) or was chained to another exception.
+///
+/// # Safety
+/// GIL held; `exc` live.
+#[cfg(any(Py_3_12, pyawaitable_limited))]
+unsafe fn escaped(exc: *mut PyObject) -> bool {
+    cfg_if::cfg_if! {
+        if #[cfg(pyawaitable_limited)] {
+            Owned::from_owned(PyException_GetTraceback(exc)).is_some()
+                || Owned::from_owned(PyException_GetContext(exc)).is_some()
+                || Owned::from_owned(PyException_GetCause(exc)).is_some()
+        } else {
+            let stop = exc.cast::<PyStopIterationObject>();
+            !(*stop).traceback.is_null() || !(*stop).context.is_null() || !(*stop).cause.is_null()
+        }
+    }
 }
 
 /// Raises `TypeError(before + type(obj).__name__ + after)`, naming the type

@@ -139,6 +139,29 @@ def test_item3_stopiteration_value_not_unwrapped(mod):
     assert got.value.value == "nested"
 
 
+def test_item3_caught_stopiteration_looks_like_a_native_one(mod):
+    # What Python code catches from send() carries the value in args too, as
+    # a native coroutine's does, and marks left on one caught before do not
+    # come back on a later one.
+    for value in (1, "two", 3):
+        native = helpers.ret(value)
+        with pytest.raises(StopIteration) as expected:
+            native.send(None)
+        aw = mod.trampoline(helpers.ret(value))
+        with pytest.raises(StopIteration) as info:
+            aw.send(None)
+        stop = info.value
+        assert stop.args == expected.value.args == (value,)
+        assert str(stop) == str(expected.value)
+        assert getattr(stop, "__notes__", None) is None
+        assert stop.__suppress_context__ is False
+        assert not hasattr(stop, "marked")
+        stop.__notes__ = ["seen"]
+        stop.__suppress_context__ = True
+        stop.marked = True
+        del stop, info, expected
+
+
 def test_item3_caught_stopiterations_stay_independent(mod):
     # A backend may reuse one StopIteration for results nobody else sees; one
     # that user code holds must keep its value while later results come.
