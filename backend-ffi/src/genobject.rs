@@ -92,6 +92,7 @@ pub unsafe fn new_awaitable() -> *mut PyObject {
     obj
 }
 
+#[cfg(any(pyawaitable_limited, Py_3_12))]
 thread_local! {
     /// How many transitions of our awaitables are running on this thread.
     static NESTING: std::cell::Cell<c_int> = const { std::cell::Cell::new(0) };
@@ -99,31 +100,46 @@ thread_local! {
 
 /// Runs a transition under a recursion guard: awaitables nested deeper than
 /// the interpreter's recursion limit give `RecursionError`, as nested native
-/// coroutines do, never a C stack overflow.
+/// coroutines do, never a C stack overflow. Before 3.12 the recursion limit
+/// is what `Py_EnterRecursiveCall` checks; 3.12+ count the C stack apart,
+/// so the depth is counted here against the limit.
 #[inline]
 unsafe fn guarded<T>(
     slf: *mut PyObject,
     run: impl FnOnce(&mut FfiHost) -> T,
     refused: impl FnOnce() -> T,
 ) -> T {
-    NESTING.with(|nesting| {
-        let depth = nesting.get();
-        if depth >= Py_GetRecursionLimit() {
-            PyErr_SetString(
-                PyExc_RecursionError,
-                c"maximum recursion depth exceeded in pyawaitable".as_ptr(),
-            );
-            return refused();
-        }
-        // The C stack itself: 3.12+ count it apart from the recursion limit.
-        if Py_EnterRecursiveCall(c" in pyawaitable".as_ptr()) != 0 {
-            return refused();
-        }
-        nesting.set(depth + 1);
-        let out = run(&mut FfiHost::new(slf));
-        nesting.set(depth);
-        Py_LeaveRecursiveCall();
-        out
+    #[cfg(any(pyawaitable_limited, Py_3_12))]
+    let depth = NESTING.get();
+    #[cfg(any(pyawaitable_limited, Py_3_12))]
+    if depth >= Py_GetRecursionLimit() {
+        PyErr_SetString(
+            PyExc_RecursionError,
+            c"maximum recursion depth exceeded in pyawaitable".as_ptr(),
+        );
+        return refused();
+    }
+    if Py_EnterRecursiveCall(c" in pyawaitable".as_ptr()) != 0 {
+        return refused();
+    }
+    #[cfg(any(pyawaitable_limited, Py_3_12))]
+    NESTING.set(depth + 1);
+    let out = run(&mut FfiHost::new(slf));
+    #[cfg(any(pyawaitable_limited, Py_3_12))]
+    NESTING.set(depth);
+    Py_LeaveRecursiveCall();
+    out
+}
+
+/// Resumes the awaitable under [`guarded`]; refused, the recursion error
+/// is the outcome.
+#[inline]
+unsafe fn resumed(
+    slf: *mut PyObject,
+    run: impl FnOnce(&mut FfiHost) -> Outcome<Owned, Exception>,
+) -> Outcome<Owned, Exception> {
+    guarded(slf, run, || {
+        Outcome::Raise(Exception::fetch_or_system_error())
     })
 }
 
@@ -174,11 +190,7 @@ unsafe extern "C" fn am_send(
     arg: *mut PyObject,
     presult: *mut *mut PyObject,
 ) -> SendResult {
-    let outcome = guarded(
-        slf,
-        |host| drive::send(host, Owned::from_borrowed(arg)),
-        || Outcome::Raise(Exception::fetch_or_system_error()),
-    );
+    let outcome = resumed(slf, |host| drive::send(host, Owned::from_borrowed(arg)));
     match outcome {
         Outcome::Yield(value) => {
             *presult = value.into_ptr();
@@ -198,11 +210,9 @@ unsafe extern "C" fn am_send(
 
 /// `tp_iternext`: `send(None)`; a `None` result ends without an exception.
 unsafe extern "C" fn iternext(slf: *mut PyObject) -> *mut PyObject {
-    let outcome = guarded(
-        slf,
-        |host| drive::send(host, Owned::from_borrowed(Py_None())),
-        || Outcome::Raise(Exception::fetch_or_system_error()),
-    );
+    let outcome = resumed(slf, |host| {
+        drive::send(host, Owned::from_borrowed(Py_None()))
+    });
     match outcome {
         Outcome::Return(value) if value.as_ptr() == Py_None() => null_mut(),
         outcome => send_result(outcome),
@@ -211,11 +221,7 @@ unsafe extern "C" fn iternext(slf: *mut PyObject) -> *mut PyObject {
 
 /// `send(value)`.
 unsafe extern "C" fn send(slf: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
-    let outcome = guarded(
-        slf,
-        |host| drive::send(host, Owned::from_borrowed(arg)),
-        || Outcome::Raise(Exception::fetch_or_system_error()),
-    );
+    let outcome = resumed(slf, |host| drive::send(host, Owned::from_borrowed(arg)));
     send_result(outcome)
 }
 
@@ -283,11 +289,7 @@ unsafe extern "C" fn throw(slf: *mut PyObject, args: *mut PyObject) -> *mut PyOb
     let Some(exc) = thrown(typ, val, tb) else {
         return null_mut();
     };
-    let outcome = guarded(
-        slf,
-        |host| drive::throw(host, exc),
-        || Outcome::Raise(Exception::fetch_or_system_error()),
-    );
+    let outcome = resumed(slf, |host| drive::throw(host, exc));
     send_result(outcome)
 }
 
@@ -298,10 +300,26 @@ unsafe extern "C" fn close(slf: *mut PyObject, _: *mut PyObject) -> *mut PyObjec
         drive::close,
         || Err(Exception::fetch_or_system_error()),
     ) {
-        Ok(()) => Owned::from_borrowed(Py_None()).into_ptr(),
+        // gen_close: 3.13 returns what the coroutine returned after GeneratorExit.
+        Ok(Some(value)) if close_returns_value() => value.into_ptr(),
+        Ok(_) => Owned::from_borrowed(Py_None()).into_ptr(),
         Err(exc) => {
             exc.restore();
             null_mut()
+        }
+    }
+}
+
+/// Whether `close()` returns the coroutine's return value (3.13+).
+///
+/// # Safety
+/// GIL held.
+unsafe fn close_returns_value() -> bool {
+    cfg_if::cfg_if! {
+        if #[cfg(pyawaitable_limited)] {
+            crate::limited::runtime().at_least(3, 13)
+        } else {
+            cfg!(Py_3_13)
         }
     }
 }

@@ -10,6 +10,27 @@ use pyo3_ffi::*;
 use crate::genobject::PyAwaitableObject;
 use crate::{abstract_, Callback, Defer, Exception, Owned, Resumed, Task};
 
+/// Makes `exc` the exception being handled; returns the one it replaces
+/// (new references, for `PyErr_SetExcInfo`).
+///
+/// # Safety
+/// GIL held.
+unsafe fn handling(exc: &Exception) -> (*mut PyObject, *mut PyObject, *mut PyObject) {
+    let mut outer = (
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+    );
+    PyErr_GetExcInfo(&mut outer.0, &mut outer.1, &mut outer.2);
+    let value = exc.as_ptr();
+    PyErr_SetExcInfo(
+        Owned::from_borrowed(Py_TYPE(value).cast()).into_ptr(),
+        Owned::from_borrowed(value).into_ptr(),
+        PyException_GetTraceback(value),
+    );
+    outer
+}
+
 /// A handle on one awaitable for the length of one transition.
 pub(crate) struct FfiHost {
     awaitable: *mut PyAwaitableObject,
@@ -85,7 +106,15 @@ impl Host for FfiHost {
     }
 
     fn on_error(&mut self, callback: Callback, exc: &Exception) -> ErrorOutcome<Exception> {
-        let code = unsafe { callback.call(self.object(), exc.as_ptr()) };
+        // The callback is the `except` block: `exc` is the exception being
+        // handled while it runs (`sys.exception()`), then the outer one is back.
+        let code = unsafe {
+            let outer = handling(exc);
+            let code = callback.call(self.object(), exc.as_ptr());
+            let (ty, value, tb) = outer;
+            PyErr_SetExcInfo(ty, value, tb);
+            code
+        };
         match ErrorOutcome::from_code(code, || unsafe { Exception::fetch() }) {
             // Raised inside the handler, the new exception has the handled
             // one as its context, as in an `except` block.
@@ -182,9 +211,11 @@ impl Host for FfiHost {
                 Fault::MissingError => PyExc_SystemError,
                 Fault::GeneratorExit => PyExc_GeneratorExit,
             };
-            let exc = match std::ffi::CString::new(fault.message()) {
-                Ok(message) if !message.is_empty() => Exception::new(ty, &message),
-                _ => Exception::bare(ty),
+            let message = fault.message();
+            let exc = if message.is_empty() {
+                Exception::bare(ty)
+            } else {
+                Exception::new(ty, message)
             };
             if let Some(cause) = cause {
                 PyException_SetContext(

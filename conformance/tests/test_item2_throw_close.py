@@ -463,3 +463,51 @@ def test_item2_keyboardinterrupt_thrown_passes_through(mod):
     else:
         raise AssertionError("did not finish")
     assert sys.exc_info() == (None, None, None)
+
+
+def test_item2_error_callback_runs_as_an_except_block(mod):
+    # Like `except BaseException as exc:`: inside the error callback the
+    # exception is the one being handled; after it, the outer one is back.
+    err = ValueError("boom")
+    seen = []
+
+    async def boom():
+        raise err
+
+    def on_error(aw, exc):
+        seen.append(sys.exc_info()[1])
+        return 0
+
+    aw = mod.driver(None, on_error, None)
+    mod.add_await(aw, boom(), False, True)
+    outer = KeyError("outer")
+    try:
+        raise outer
+    except KeyError:
+        assert helpers.drive(aw) is None
+        assert sys.exc_info()[1] is outer
+    assert seen == [err]
+
+
+def test_item2_close_returns_as_a_native_coroutine_does(mod):
+    # A coroutine that returns after GeneratorExit: close() gives that value
+    # back on 3.13+ and None before, whatever awaits the awaitable.
+    async def native_body():
+        try:
+            await helpers.suspend()
+        except GeneratorExit:
+            return "after exit"
+
+    native = native_body()
+    native.send(None)
+    expected = native.close()
+
+    def on_error(aw, exc):
+        mod.set_result(aw, "after exit")
+        return 0
+
+    aw = mod.driver(None, on_error, None)
+    mod.add_await(aw, helpers.suspend(), False, True)
+    aw.send(None)
+    assert aw.close() == expected
+    assert expected == ("after exit" if sys.version_info >= (3, 13) else None)

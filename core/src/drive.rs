@@ -104,7 +104,8 @@ pub fn throw<H: Host>(host: &mut H, exc: H::Error) -> Outcome<H::Object, H::Erro
 }
 
 /// `coro.close()`: closes the inner awaitable, then raises `GeneratorExit` at
-/// the await point; an error callback may still catch it.
+/// the await point; an error callback may still catch it. `Some(value)` when
+/// the awaitable then returned `value` (3.13's `close()` returns it).
 ///
 /// ```
 /// use pyawaitable_core::{drive, mock::{MockHost, Obj, Script}, Outcome, Stage};
@@ -114,25 +115,26 @@ pub fn throw<H: Host>(host: &mut H, exc: H::Error) -> Outcome<H::Object, H::Erro
 /// assert!(drive::close(&mut host).is_ok());
 /// assert_eq!(host.machine.stage(), Stage::Finished);
 /// ```
-pub fn close<H: Host>(host: &mut H) -> Result<(), H::Error> {
+pub fn close<H: Host>(host: &mut H) -> Result<Option<H::Object>, H::Error> {
     let stage = host.machine().stage;
     match stage {
         Stage::Created => {
             host.machine().stage = Stage::Running;
             finish(host);
-            Ok(())
+            Ok(None)
         }
-        Stage::Finished => Ok(()),
+        Stage::Finished => Ok(None),
         Stage::Running => Err(host.fault(Fault::AlreadyExecuting, None)),
         Stage::Suspended => {
             host.machine().stage = Stage::Running;
             let exit = host.fault(Fault::GeneratorExit, None);
             // gen_close: a value yielded instead is an error, and the
-            // coroutine stays suspended; GeneratorExit escaping is success.
+            // coroutine stays suspended; GeneratorExit escaping is success,
+            // and so is returning (3.13's close() gives the value back).
             match run(host, Event::Close(exit)) {
                 Outcome::Yield(_) => Err(host.fault(Fault::IgnoredGeneratorExit, None)),
-                Outcome::Return(_) => Ok(()),
-                Outcome::Raise(exc) if host.kind(&exc) != ErrorKind::Other => Ok(()),
+                Outcome::Return(value) => Ok(Some(value)),
+                Outcome::Raise(exc) if host.kind(&exc) != ErrorKind::Other => Ok(None),
                 Outcome::Raise(exc) => Err(exc),
             }
         }

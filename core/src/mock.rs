@@ -540,7 +540,7 @@ impl MockHost {
                     self.record(|| Trace::Reentry(outcome));
                 }
                 Action::ReenterClose => {
-                    let closed = drive::close(self);
+                    let closed = drive::close(self).map(drop);
                     self.record(|| Trace::ReentryClose(closed));
                 }
             }

@@ -1,5 +1,7 @@
 //! What comes out of a transition, of an inner awaitable and of a callback.
 
+use std::ffi::CStr;
+
 /// The result of resuming something coroutine-like: the three ways a `send`
 /// or `throw` can end.
 ///
@@ -132,7 +134,7 @@ pub enum ErrorKind {
 ///
 /// ```
 /// use pyawaitable_core::Fault;
-/// assert!(Fault::AlreadyExecuting.message().contains("already executing"));
+/// assert!(Fault::AlreadyExecuting.message().to_str().unwrap().contains("already executing"));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
@@ -156,22 +158,23 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// The message a native coroutine uses for this error.
+    /// The message a native coroutine uses for this error, ready for the C
+    /// API (empty for a bare exception).
     ///
     /// ```
     /// use pyawaitable_core::Fault;
-    /// assert_eq!(Fault::AlreadyAwaited.message(), "cannot reuse already awaited coroutine");
+    /// assert_eq!(Fault::AlreadyAwaited.message(), c"cannot reuse already awaited coroutine");
     /// ```
-    pub fn message(self) -> &'static str {
+    pub fn message(self) -> &'static CStr {
         match self {
-            Fault::NonNoneFirstSend => "can't send non-None value to a just-started coroutine",
-            Fault::AlreadyExecuting => "coroutine already executing",
-            Fault::AlreadyAwaited => "cannot reuse already awaited coroutine",
-            Fault::BeingAwaited => "coroutine is being awaited already",
-            Fault::IgnoredGeneratorExit => "coroutine ignored GeneratorExit",
-            Fault::RaisedStopIteration => "coroutine raised StopIteration",
-            Fault::MissingError => "callback reported an error without setting an exception",
-            Fault::GeneratorExit => "",
+            Fault::NonNoneFirstSend => c"can't send non-None value to a just-started coroutine",
+            Fault::AlreadyExecuting => c"coroutine already executing",
+            Fault::AlreadyAwaited => c"cannot reuse already awaited coroutine",
+            Fault::BeingAwaited => c"coroutine is being awaited already",
+            Fault::IgnoredGeneratorExit => c"coroutine ignored GeneratorExit",
+            Fault::RaisedStopIteration => c"coroutine raised StopIteration",
+            Fault::MissingError => c"callback reported an error without setting an exception",
+            Fault::GeneratorExit => c"",
         }
     }
 }

@@ -330,7 +330,7 @@ fn close_in_the_body_runs_exit_with_generator_exit() {
         Outcome::Yield(Obj::int(0))
     );
     host.trace.clear();
-    assert_eq!(drive::close(&mut host), Ok(()));
+    assert_eq!(drive::close(&mut host), Ok(None));
     let expected = [
         vec![Trace::Close(20), Trace::Exit(Some(exc("GeneratorExit")))],
         awaited(11).into(),

@@ -87,7 +87,7 @@ fn throw_into_a_created_awaitable_raises_it_and_discards_the_program() {
 #[test]
 fn close_of_a_created_awaitable_finishes_it_quietly_and_discards_the_program() {
     let mut host = awaiting([Script::yields(1).id(1)]);
-    assert_eq!(drive::close(&mut host), Ok(()));
+    assert_eq!(drive::close(&mut host), Ok(None));
     assert_eq!(host.machine.stage(), Stage::Finished);
     assert_eq!(host.trace, vec![Trace::Discard(1)]);
     assert_eq!(
@@ -326,7 +326,7 @@ fn throw_of_generator_exit_raises_what_closing_the_inner_awaitable_raised() {
 #[test]
 fn close_closes_the_inner_awaitable_then_finishes() {
     let mut host = suspended(Script::yields(1));
-    assert_eq!(drive::close(&mut host), Ok(()));
+    assert_eq!(drive::close(&mut host), Ok(None));
     assert_eq!(host.machine.stage(), Stage::Finished);
     assert_eq!(host.trace, vec![Trace::Close(1), Trace::Discard(2)]);
 }
@@ -340,7 +340,7 @@ fn close_raises_at_the_await_point_and_an_error_callback_sees_generator_exit() {
         .ok()
         .unwrap();
     drive::send(&mut host, Obj::None);
-    assert_eq!(drive::close(&mut host), Ok(()));
+    assert_eq!(drive::close(&mut host), Ok(None));
     assert_eq!(
         host.trace[2..],
         [
@@ -369,7 +369,7 @@ fn the_runtime_error_of_an_inner_awaitable_ignoring_generator_exit_is_raised_at_
         .ok()
         .unwrap();
     drive::send(&mut host, Obj::None);
-    assert_eq!(drive::close(&mut host), Ok(()));
+    assert_eq!(drive::close(&mut host), Ok(Some(Obj::None)));
     assert_eq!(
         host.trace[2..],
         [
@@ -425,7 +425,7 @@ fn close_when_the_program_returns_after_catching_generator_exit_succeeds() {
         .ok()
         .unwrap();
     drive::send(&mut host, Obj::None);
-    assert_eq!(drive::close(&mut host), Ok(()));
+    assert_eq!(drive::close(&mut host), Ok(Some(Obj::None)));
     assert_eq!(host.machine.stage(), Stage::Finished);
 }
 
@@ -527,7 +527,7 @@ fn throw_after_raising_cannot_reuse_the_awaitable_either() {
 #[test]
 fn close_after_finishing_does_nothing() {
     let mut host = finished();
-    assert_eq!(drive::close(&mut host), Ok(()));
+    assert_eq!(drive::close(&mut host), Ok(None));
     assert_eq!(host.machine.stage(), Stage::Finished);
     assert!(host.trace.is_empty());
 }

@@ -39,7 +39,7 @@ struct Program {
 #[derive(Debug, PartialEq)]
 enum Reply {
     Resumed(Outcome<Obj, Exc>),
-    Closed(Result<(), Exc>),
+    Closed(Result<Option<Obj>, Exc>),
 }
 
 /// One observable event: a host call, or a driver call's reply and the

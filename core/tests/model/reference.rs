@@ -397,21 +397,22 @@ impl Coroutine {
     }
 
     /// `coro.close()`.
-    pub fn close(&mut self) -> Result<(), Exc> {
+    pub fn close(&mut self) -> Result<Option<Obj>, Exc> {
         match self.stage() {
             Stage::Created => {
                 self.aw.0.borrow_mut().stage = Stage::Finished;
                 self.aw.discard_entries();
-                Ok(())
+                Ok(None)
             }
-            Stage::Finished => Ok(()),
+            Stage::Finished => Ok(None),
             _ => match self.throw(Exc::new("GeneratorExit")) {
                 Outcome::Yield(_) => Err(Exc::new("RuntimeError")),
-                Outcome::Return(_) => Ok(()),
+                // 3.13's gen_close returns the value.
+                Outcome::Return(value) => Ok(Some(value)),
                 Outcome::Raise(exc)
                     if exc.class == "GeneratorExit" || exc.class == "StopIteration" =>
                 {
-                    Ok(())
+                    Ok(None)
                 }
                 Outcome::Raise(exc) => Err(exc),
             },
