@@ -2,7 +2,17 @@
 
 use std::ptr::NonNull;
 
-use pyo3_ffi::{PyObject, Py_DecRef, Py_IncRef};
+use pyo3_ffi::PyObject;
+
+cfg_if::cfg_if! {
+    if #[cfg(pyawaitable_limited)] {
+        // The stable ABI: the interpreter counts (its layout is not ours to know).
+        use pyo3_ffi::{Py_DecRef as decref, Py_IncRef as incref};
+    } else {
+        // A version-specific build: the header's inline counting.
+        use pyo3_ffi::{Py_DECREF as decref, Py_INCREF as incref};
+    }
+}
 
 /// A strong reference to a Python object, released on drop.
 ///
@@ -33,7 +43,7 @@ impl Owned {
     /// `ptr` points to a live object; GIL held.
     #[inline]
     pub unsafe fn from_borrowed(ptr: *mut PyObject) -> Owned {
-        Py_IncRef(ptr);
+        incref(ptr);
         Owned(NonNull::new_unchecked(ptr))
     }
 
@@ -56,6 +66,6 @@ impl Drop for Owned {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: we own one reference; the GIL is held wherever objects live.
-        unsafe { Py_DecRef(self.0.as_ptr()) }
+        unsafe { decref(self.0.as_ptr()) }
     }
 }

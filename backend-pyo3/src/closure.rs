@@ -119,19 +119,14 @@ impl<F> DeferClosure for F where
 {
 }
 
-/// A callback's view of its arguments: the awaitable and the value, borrowed
-/// for the call.
+/// The awaitable a callback runs for, borrowed for the call: no reference
+/// is taken or released.
 ///
 /// # Safety
-/// Attached to the interpreter; both pointers live for the call.
+/// Attached to the interpreter; `aw` is one of ours, live for the call.
 #[inline]
-unsafe fn bound<'py>(
-    py: Python<'py>,
-    aw: *mut PyObject,
-    arg: *mut PyObject,
-) -> (Bound<'py, PyAwaitable>, Bound<'py, PyAny>) {
-    let aw = Bound::from_borrowed_ptr(py, aw).cast_into_unchecked();
-    (aw, Bound::from_borrowed_ptr(py, arg))
+unsafe fn awaitable<'a, 'py>(py: Python<'py>, aw: *mut PyObject) -> Borrowed<'a, 'py, PyAwaitable> {
+    Borrowed::from_ptr(py, aw).cast_unchecked()
 }
 
 /// `Err(e)` raised: the exception set, and `code`.
@@ -150,7 +145,8 @@ where
     Callback::rust(move |aw, value| {
         // SAFETY: the core calls back with the GIL held and both live.
         let py = unsafe { Python::assume_attached() };
-        let (aw, value) = unsafe { bound(py, aw, value) };
+        let aw = unsafe { awaitable(py, aw) };
+        let value = unsafe { Bound::from_borrowed_ptr(py, value) };
         match f(&aw, value) {
             Ok(()) => 0,
             Err(err) => match err.into() {
@@ -169,9 +165,10 @@ where
     Callback::rust(move |aw, exc| {
         // SAFETY: the core calls back with the GIL held and both live.
         let py = unsafe { Python::assume_attached() };
-        let (aw, exc) = unsafe { bound(py, aw, exc) };
-        // SAFETY: the core passes error callbacks an exception instance.
-        let exc = unsafe { exc.cast_into_unchecked::<PyBaseException>() };
+        let aw = unsafe { awaitable(py, aw) };
+        // SAFETY: the core passes error callbacks a live exception instance.
+        let exc =
+            unsafe { Bound::from_borrowed_ptr(py, exc).cast_into_unchecked::<PyBaseException>() };
         // The core holds the exception for the whole call: its address is
         // stable, so an `Err` carrying it is recognised as a re-raise.
         let original = exc.as_ptr();
@@ -201,7 +198,7 @@ where
     Defer::rust(move |aw| {
         // SAFETY: the core calls back with the GIL held and `aw` live.
         let py = unsafe { Python::assume_attached() };
-        let aw = unsafe { Bound::from_borrowed_ptr(py, aw).cast_into_unchecked() };
+        let aw = unsafe { awaitable(py, aw) };
         match f(&aw) {
             Ok(()) => 0,
             Err(err) => raised(py, err, -1),
