@@ -28,6 +28,9 @@ struct Slot {
     outcome: Cell<Resumed>,
     /// The awaitable the future asks for next.
     request: Cell<Option<Py<PyAny>>>,
+    /// How many awaitables the task handed over before this poll; the
+    /// outcome is the last one's.
+    awaited: u64,
 }
 
 /// The waker [`FutureTask::poll`] polls with: its data is the [`Slot`] of
@@ -110,7 +113,7 @@ impl Awaiter {
     /// a combinator with its own waker) it fails with `RuntimeError`.
     pub fn await_py(&self, awaitable: Py<PyAny>) -> AwaitPy {
         AwaitPy {
-            awaitable: Some(awaitable),
+            state: AwaitState::Ready(awaitable),
         }
     }
 
@@ -144,10 +147,20 @@ impl Awaiter {
     }
 }
 
+/// Where one [`AwaitPy`] is.
+enum AwaitState {
+    /// Not handed to the machine yet.
+    Ready(Py<PyAny>),
+    /// Handed over as the task's `n`th await: only that await's outcome is
+    /// its own.
+    Waiting(u64),
+    /// Its outcome was taken, or it was refused.
+    Done,
+}
+
 /// The future of one [`Awaiter::await_py`].
 pub struct AwaitPy {
-    /// Handed to the machine on the first poll.
-    awaitable: Option<Py<PyAny>>,
+    state: AwaitState,
 }
 
 impl Future for AwaitPy {
@@ -160,9 +173,13 @@ impl Future for AwaitPy {
                  executor or a combinator with its own waker)",
             )));
         };
-        match self.awaitable.take() {
-            Some(awaitable) => match slot.request.replace(Some(awaitable)) {
-                None => Poll::Pending,
+        let this = &mut *self;
+        match std::mem::replace(&mut this.state, AwaitState::Done) {
+            AwaitState::Ready(awaitable) => match slot.request.replace(Some(awaitable)) {
+                None => {
+                    this.state = AwaitState::Waiting(slot.awaited + 1);
+                    Poll::Pending
+                }
                 Some(first) => {
                     slot.request.set(Some(first));
                     Poll::Ready(Err(PyRuntimeError::new_err(
@@ -171,7 +188,7 @@ impl Future for AwaitPy {
                     )))
                 }
             },
-            None => match slot.outcome.take() {
+            AwaitState::Waiting(n) if n == slot.awaited => match slot.outcome.take() {
                 Some(outcome) => {
                     // SAFETY: `slot` exists only while the GIL-holding machine polls.
                     let py = unsafe { Python::assume_attached() };
@@ -185,8 +202,19 @@ impl Future for AwaitPy {
                         })),
                     })
                 }
-                None => Poll::Pending,
+                None => {
+                    this.state = AwaitState::Waiting(n);
+                    Poll::Pending
+                }
             },
+            // Another await's outcome: not this one's to take.
+            waiting @ AwaitState::Waiting(_) => {
+                this.state = waiting;
+                Poll::Pending
+            }
+            AwaitState::Done => Poll::Ready(Err(PyRuntimeError::new_err(
+                "pyawaitable: await_py() polled after it completed",
+            ))),
         }
     }
 }
@@ -195,6 +223,8 @@ impl Future for AwaitPy {
 /// [`Task::new`].
 struct FutureTask<Fut> {
     future: Fut,
+    /// How many awaitables it has handed to the machine.
+    awaited: u64,
 }
 
 impl<Fut, T> PollTask for FutureTask<Fut>
@@ -208,13 +238,16 @@ where
         let slot = Slot {
             outcome: Cell::new(resumed),
             request: Cell::new(None),
+            awaited: self.awaited,
         };
         // SAFETY: `SLOT_WAKER` reads `slot` only through `Slot::of`, while
         // the context below is alive; its clones never touch it.
         let waker =
             unsafe { Waker::from_raw(RawWaker::new(ptr::from_ref(&slot).cast(), &SLOT_WAKER)) };
-        // SAFETY: structural pinning; `future` is never moved out.
-        let future = unsafe { self.map_unchecked_mut(|task| &mut task.future) };
+        // SAFETY: structural pinning of `future`, never moved out;
+        // `awaited` is plain data.
+        let this = unsafe { self.get_unchecked_mut() };
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
         let polling = Polling::enter(&slot);
         let polled = future.poll(&mut Context::from_waker(&waker));
         drop(polling);
@@ -228,10 +261,13 @@ where
             },
             Poll::Ready(Err(err)) => TaskStep::Done(Err(exception(py, err))),
             Poll::Pending => match slot.request.take() {
-                // SAFETY: a new reference.
-                Some(next) => TaskStep::Await(
-                    unsafe { Owned::from_owned(next.into_ptr()) }.expect("not null"),
-                ),
+                Some(next) => {
+                    this.awaited += 1;
+                    // SAFETY: a new reference.
+                    TaskStep::Await(
+                        unsafe { Owned::from_owned(next.into_ptr()) }.expect("not null"),
+                    )
+                }
                 None => TaskStep::Done(Err(exception(
                     py,
                     PyRuntimeError::new_err(
@@ -326,7 +362,7 @@ impl PyAwaitable {
     {
         let future = make(Awaiter { _private: () });
         // SAFETY: attached (`py`); the machine drops tasks with the GIL held.
-        let task = unsafe { Task::new(FutureTask { future }) };
+        let task = unsafe { Task::new(FutureTask { future, awaited: 0 }) };
         let aw = PyAwaitable::new(py)?;
         // SAFETY: attached; `aw` is one of ours.
         if unsafe { api::add_task(aw.as_ptr(), task) } < 0 {

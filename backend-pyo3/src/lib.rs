@@ -290,7 +290,10 @@
 //! `Bound` dropped in them is released at once, but a `Py<T>` goes to PyO3's
 //! deferred pool until the next call into PyO3. Turn handles you are done
 //! with into `Bound`s (`handle.into_bound(py)`) to release them on the spot
-//! and skip the pool's lock:
+//! and skip the pool's lock. The cyclic collector cannot see into closures
+//! or futures either: a handle captured there that leads back to the
+//! awaitable forms a cycle it cannot break; keep such objects in the value
+//! store ([`PyAwaitableMethods::save_values`]), which the awaitable traverses.
 //!
 //! ```
 //! use pyo3::prelude::*;

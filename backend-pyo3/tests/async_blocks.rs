@@ -157,6 +157,30 @@ fn elsewhere(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable
     })
 }
 
+/// Asks for `first`, then polls a fresh `second` instead while `first`'s
+/// outcome waits, then polls `first` again: `second`'s outcome is not
+/// `first`'s to take.
+#[pyfunction]
+fn switching(
+    py: Python<'_>,
+    first: Py<PyAny>,
+    second: Py<PyAny>,
+) -> PyResult<Bound<'_, PyAwaitable>> {
+    PyAwaitable::from_future(py, move |awaiter| async move {
+        let mut first = std::pin::pin!(awaiter.await_py(first));
+        let mut second = std::pin::pin!(awaiter.await_py(second));
+        let mut polls = 0;
+        std::future::poll_fn(|cx| {
+            polls += 1;
+            match polls {
+                2 => second.as_mut().poll(cx),
+                _ => first.as_mut().poll(cx),
+            }
+        })
+        .await
+    })
+}
+
 static FLAGS: std::sync::LazyLock<Vec<Arc<AtomicBool>>> =
     std::sync::LazyLock::new(|| (0..4).map(|_| Arc::new(AtomicBool::new(false))).collect());
 
@@ -176,6 +200,7 @@ fn run(code: &std::ffi::CStr) {
                 wrap_pyfunction!(drop_panicking, py).unwrap(),
             ),
             ("elsewhere", wrap_pyfunction!(elsewhere, py).unwrap()),
+            ("switching", wrap_pyfunction!(switching, py).unwrap()),
         ] {
             globals.set_item(name, function).unwrap();
         }
@@ -383,5 +408,21 @@ except RuntimeError:
     pass
 else:
     raise AssertionError("finished awaitable resumed")
+"#);
+}
+
+#[test]
+fn an_await_py_gets_its_own_outcome_only() {
+    run(cr#"
+async def ret(v):
+    return v
+try:
+    switching(ret("first"), ret("second")).send(None)
+except StopIteration as stop:
+    raise AssertionError("first took another await's outcome: %r" % (stop.value,))
+except RuntimeError as exc:
+    assert "without awaiting" in str(exc), exc
+else:
+    raise AssertionError("RuntimeError expected")
 "#);
 }
