@@ -109,26 +109,36 @@ unsafe fn guarded<T>(
     run: impl FnOnce(&mut FfiHost) -> T,
     refused: impl FnOnce() -> T,
 ) -> T {
-    #[cfg(any(pyawaitable_limited, Py_3_12))]
-    let depth = NESTING.get();
-    #[cfg(any(pyawaitable_limited, Py_3_12))]
-    if depth >= Py_GetRecursionLimit() {
-        PyErr_SetString(
-            PyExc_RecursionError,
-            c"maximum recursion depth exceeded in pyawaitable".as_ptr(),
-        );
-        return refused();
+    cfg_if::cfg_if! {
+        if #[cfg(any(pyawaitable_limited, Py_3_12))] {
+            // One thread-local access for the whole transition.
+            NESTING.with(|nesting| {
+                let depth = nesting.get();
+                if depth >= Py_GetRecursionLimit() {
+                    PyErr_SetString(
+                        PyExc_RecursionError,
+                        c"maximum recursion depth exceeded in pyawaitable".as_ptr(),
+                    );
+                    return refused();
+                }
+                if Py_EnterRecursiveCall(c" in pyawaitable".as_ptr()) != 0 {
+                    return refused();
+                }
+                nesting.set(depth + 1);
+                let out = run(&mut FfiHost::new(slf));
+                nesting.set(depth);
+                Py_LeaveRecursiveCall();
+                out
+            })
+        } else {
+            if Py_EnterRecursiveCall(c" in pyawaitable".as_ptr()) != 0 {
+                return refused();
+            }
+            let out = run(&mut FfiHost::new(slf));
+            Py_LeaveRecursiveCall();
+            out
+        }
     }
-    if Py_EnterRecursiveCall(c" in pyawaitable".as_ptr()) != 0 {
-        return refused();
-    }
-    #[cfg(any(pyawaitable_limited, Py_3_12))]
-    NESTING.set(depth + 1);
-    let out = run(&mut FfiHost::new(slf));
-    #[cfg(any(pyawaitable_limited, Py_3_12))]
-    NESTING.set(depth);
-    Py_LeaveRecursiveCall();
-    out
 }
 
 /// Resumes the awaitable under [`guarded`]; refused, the recursion error
