@@ -17,14 +17,14 @@ use pyo3::IntoPyObjectExt;
 use pyawaitable_core::TaskStep;
 use pyawaitable_ffi::{api, Exception, Owned, PollTask, Resumed, Task};
 
-use crate::PyAwaitable;
+use crate::{PyAwaitable, Raised};
 
 /// What one poll of the future and the machine pass each other. It lives on
 /// the stack of [`FutureTask::poll`]; the future reaches it through the
 /// waker of its `Context` (see [`Slot::of`]).
 struct Slot {
     /// The outcome of the awaitable the future last asked for, as the
-    /// machine gave it (made a `PyResult` only when taken).
+    /// machine gave it (made a [`Raised`] only when taken).
     outcome: Cell<Resumed>,
     /// The awaitable the future asks for next.
     request: Cell<Option<Py<PyAny>>>,
@@ -107,8 +107,9 @@ pub struct Awaiter {
 
 impl Awaiter {
     /// `await awaitable`, from Rust: its value, or the exception it raised
-    /// (including one thrown into the awaitable while it waited, such as a
-    /// task's `CancelledError`). Await it directly in the block, one at a
+    /// as a [`Raised`] (including one thrown into the awaitable while it
+    /// waited, such as a task's `CancelledError`); `?` makes that a `PyErr`.
+    /// Await it directly in the block, one at a
     /// time: polled by anything but the awaitable itself (another executor,
     /// a combinator with its own waker) it fails with `RuntimeError`.
     pub fn await_py(&self, awaitable: Py<PyAny>) -> AwaitPy {
@@ -138,12 +139,26 @@ impl Awaiter {
     where
         F: for<'py> FnOnce(Python<'py>) -> R,
     {
-        if pyawaitable_ffi::pystate::this_thread_attached() {
-            // SAFETY: this thread holds the GIL.
-            f(unsafe { Python::assume_attached() })
-        } else {
-            Python::attach(f)
-        }
+        attached(f)
+    }
+}
+
+/// Whether this thread holds the GIL: it is polling a block, or attached.
+pub(crate) fn gil_held_here() -> bool {
+    !POLLING.get().is_null() || pyawaitable_ffi::pystate::this_thread_attached()
+}
+
+/// Runs `f` attached: at once if this thread holds the GIL, else through
+/// `Python::attach`.
+pub(crate) fn attached<F, R>(f: F) -> R
+where
+    F: for<'py> FnOnce(Python<'py>) -> R,
+{
+    if gil_held_here() {
+        // SAFETY: this thread holds the GIL.
+        f(unsafe { Python::assume_attached() })
+    } else {
+        Python::attach(f)
     }
 }
 
@@ -164,14 +179,14 @@ pub struct AwaitPy {
 }
 
 impl Future for AwaitPy {
-    type Output = PyResult<Py<PyAny>>;
+    type Output = Result<Py<PyAny>, Raised>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let Some(slot) = Slot::of(cx.waker()) else {
-            return Poll::Ready(Err(PyRuntimeError::new_err(
+            return Poll::Ready(Err(Raised::error(PyRuntimeError::new_err(
                 "pyawaitable: await_py() was polled outside its PyAwaitable (by another \
                  executor or a combinator with its own waker)",
-            )));
+            ))));
         };
         let this = &mut *self;
         match std::mem::replace(&mut this.state, AwaitState::Done) {
@@ -182,10 +197,10 @@ impl Future for AwaitPy {
                 }
                 Some(first) => {
                     slot.request.set(Some(first));
-                    Poll::Ready(Err(PyRuntimeError::new_err(
+                    Poll::Ready(Err(Raised::error(PyRuntimeError::new_err(
                         "pyawaitable: two await_py() at once; a Python awaitable is awaited \
                          one at a time",
-                    )))
+                    ))))
                 }
             },
             AwaitState::Waiting(n) if n == slot.awaited => match slot.outcome.take() {
@@ -197,8 +212,8 @@ impl Future for AwaitPy {
                         Ok(value) => {
                             Ok(unsafe { Bound::from_owned_ptr(py, value.into_ptr()) }.unbind())
                         }
-                        Err(exc) => Err(PyErr::from_value(unsafe {
-                            Bound::from_owned_ptr(py, exc.into_ptr())
+                        Err(exc) => Err(Raised::instance(unsafe {
+                            Bound::from_owned_ptr(py, exc.into_ptr()).cast_into_unchecked()
                         })),
                     })
                 }
@@ -212,9 +227,9 @@ impl Future for AwaitPy {
                 this.state = waiting;
                 Poll::Pending
             }
-            AwaitState::Done => Poll::Ready(Err(PyRuntimeError::new_err(
+            AwaitState::Done => Poll::Ready(Err(Raised::error(PyRuntimeError::new_err(
                 "pyawaitable: await_py() polled after it completed",
-            ))),
+            )))),
         }
     }
 }

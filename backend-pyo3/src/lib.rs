@@ -178,7 +178,7 @@
 //! /// async def trampoline(aw): return await aw
 //! #[pyfunction]
 //! fn trampoline(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>> {
-//!     PyAwaitable::from_future(py, |awaiter| async move { awaiter.await_py(inner).await })
+//!     PyAwaitable::from_future(py, |awaiter| async move { Ok(awaiter.await_py(inner).await?) })
 //! }
 //!
 //! /// async def retry(attempt, sleep, tries):
@@ -199,7 +199,7 @@
 //!                     let pause = awaiter.attach(|py| sleep.call1(py, (0.001 * 2f64.powi(n as i32),)))?;
 //!                     awaiter.await_py(pause).await?;
 //!                 }
-//!                 Err(err) => return Err(err),
+//!                 Err(err) => return Err(err.into()),
 //!             }
 //!         }
 //!         Err(pyo3::exceptions::PyTimeoutError::new_err("gave up"))
@@ -290,7 +290,9 @@
 //! `Bound` dropped in them is released at once, but a `Py<T>` goes to PyO3's
 //! deferred pool until the next call into PyO3. Turn handles you are done
 //! with into `Bound`s (`handle.into_bound(py)`) to release them on the spot
-//! and skip the pool's lock. The cyclic collector cannot see into closures
+//! and skip the pool's lock. The exception an `await_py` raised comes as a
+//! [`Raised`], which is released at once wherever the GIL is held; it
+//! becomes a `PyErr` only if you raise it on. The cyclic collector cannot see into closures
 //! or futures either: a handle captured there that leads back to the
 //! awaitable forms a cycle it cannot break; keep such objects in the value
 //! store ([`PyAwaitableMethods::save_values`]), which the awaitable traverses.
@@ -319,11 +321,13 @@ mod awaitable;
 mod closure;
 mod future;
 mod methods;
+mod raised;
 
 pub use awaitable::PyAwaitable;
 pub use closure::{DeferClosure, ErrorClosure, OnError, ResultClosure, ResultError};
 pub use future::{check_awaitable, AwaitPy, Awaiter};
 pub use methods::PyAwaitableMethods;
+pub use raised::Raised;
 
 mod sealed {
     /// Only `Bound<'_, PyAwaitable>` has the awaitable's methods.

@@ -25,7 +25,7 @@ fn guarded(py: Python<'_>, inner: Py<PyAny>, flag: usize) -> PyResult<Bound<'_, 
     let dropped = FLAGS[flag].clone();
     PyAwaitable::from_future(py, move |awaiter| async move {
         let _guard = Guard(dropped);
-        awaiter.await_py(inner).await
+        Ok(awaiter.await_py(inner).await?)
     })
 }
 
@@ -36,7 +36,7 @@ fn catching(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>
         match awaiter.await_py(inner).await {
             Ok(value) => Ok(value),
             Err(err) => Python::attach(|py| {
-                let name = err.get_type(py).name()?.to_string();
+                let name = err.value(py).get_type().name()?.to_string();
                 Ok(format!("caught {name}")
                     .into_pyobject(py)?
                     .into_any()
@@ -83,6 +83,7 @@ fn both(py: Python<'_>, first: Py<PyAny>, second: Py<PyAny>) -> PyResult<Bound<'
             }
         })
         .await
+        .map_err(PyErr::from)
     })
 }
 
@@ -93,7 +94,7 @@ fn foreign(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>>
         let mut pending = std::pin::pin!(awaiter.await_py(inner));
         let mut cx = Context::from_waker(Waker::noop());
         match pending.as_mut().poll(&mut cx) {
-            Poll::Ready(outcome) => outcome,
+            Poll::Ready(outcome) => Ok(outcome?),
             Poll::Pending => Ok(Python::attach(|py| py.None())),
         }
     })
@@ -130,7 +131,7 @@ impl Drop for PanicsOnDrop {
 fn drop_panicking(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>> {
     PyAwaitable::from_future(py, move |awaiter| async move {
         let _guard = PanicsOnDrop;
-        awaiter.await_py(inner).await
+        Ok(awaiter.await_py(inner).await?)
     })
 }
 
@@ -154,6 +155,7 @@ fn elsewhere(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable
             })
         })
         .await
+        .map_err(PyErr::from)
     })
 }
 
@@ -178,37 +180,107 @@ fn switching(
             }
         })
         .await
+        .map_err(PyErr::from)
     })
+}
+
+/// Awaits `inner` and drops the exception it raised inside the block.
+#[pyfunction]
+fn dropping(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>> {
+    PyAwaitable::from_future(py, move |awaiter| async move {
+        let raised = awaiter.await_py(inner).await.err();
+        drop(raised);
+        Ok(())
+    })
+}
+
+static KEPT: std::sync::Mutex<Option<pyawaitable_pyo3::Raised>> = std::sync::Mutex::new(None);
+
+/// Awaits `inner` and keeps the exception it raised in `KEPT`.
+#[pyfunction]
+fn keeping(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>> {
+    PyAwaitable::from_future(py, move |awaiter| async move {
+        *KEPT.lock().unwrap() = awaiter.await_py(inner).await.err();
+        Ok(())
+    })
+}
+
+/// Drops what `keeping` kept, on a thread that is not attached.
+#[pyfunction]
+fn drop_kept_elsewhere(py: Python<'_>) {
+    py.detach(|| {
+        std::thread::spawn(|| drop(KEPT.lock().unwrap().take()))
+            .join()
+            .expect("the thread ran")
+    });
 }
 
 static FLAGS: std::sync::LazyLock<Vec<Arc<AtomicBool>>> =
     std::sync::LazyLock::new(|| (0..4).map(|_| Arc::new(AtomicBool::new(false))).collect());
 
+/// The test functions, by name.
+fn globals(py: Python<'_>) -> Bound<'_, PyDict> {
+    let globals = PyDict::new(py);
+    for (name, function) in [
+        ("guarded", wrap_pyfunction!(guarded, py).unwrap()),
+        ("catching", wrap_pyfunction!(catching, py).unwrap()),
+        ("stuck", wrap_pyfunction!(stuck, py).unwrap()),
+        ("panicking", wrap_pyfunction!(panicking, py).unwrap()),
+        ("both", wrap_pyfunction!(both, py).unwrap()),
+        ("foreign", wrap_pyfunction!(foreign, py).unwrap()),
+        ("attaching", wrap_pyfunction!(attaching, py).unwrap()),
+        (
+            "drop_panicking",
+            wrap_pyfunction!(drop_panicking, py).unwrap(),
+        ),
+        ("elsewhere", wrap_pyfunction!(elsewhere, py).unwrap()),
+        ("switching", wrap_pyfunction!(switching, py).unwrap()),
+        ("dropping", wrap_pyfunction!(dropping, py).unwrap()),
+        ("keeping", wrap_pyfunction!(keeping, py).unwrap()),
+        (
+            "drop_kept_elsewhere",
+            wrap_pyfunction!(drop_kept_elsewhere, py).unwrap(),
+        ),
+    ] {
+        globals.set_item(name, function).unwrap();
+    }
+    globals
+}
+
+/// Runs `code`; a failed assertion is printed and returned.
+fn outcome(
+    py: Python<'_>,
+    code: &std::ffi::CStr,
+    globals: &Bound<'_, PyDict>,
+) -> Result<(), String> {
+    py.run(code, Some(globals), None).map_err(|err| {
+        err.print(py);
+        err.to_string()
+    })
+}
+
 fn run(code: &std::ffi::CStr) {
+    Python::attach(|py| outcome(py, code, &globals(py)))
+        .unwrap_or_else(|err| panic!("python assertion failed: {err}"));
+}
+
+/// Runs `code` as an interpreter that imported the extension would: the
+/// awaitables' slots run with no PyO3 call on the stack, so PyO3 does not
+/// count this thread as attached and defers what it releases.
+fn run_unattached(code: &std::ffi::CStr) {
     Python::attach(|py| {
-        let globals = PyDict::new(py);
-        for (name, function) in [
-            ("guarded", wrap_pyfunction!(guarded, py).unwrap()),
-            ("catching", wrap_pyfunction!(catching, py).unwrap()),
-            ("stuck", wrap_pyfunction!(stuck, py).unwrap()),
-            ("panicking", wrap_pyfunction!(panicking, py).unwrap()),
-            ("both", wrap_pyfunction!(both, py).unwrap()),
-            ("foreign", wrap_pyfunction!(foreign, py).unwrap()),
-            ("attaching", wrap_pyfunction!(attaching, py).unwrap()),
-            (
-                "drop_panicking",
-                wrap_pyfunction!(drop_panicking, py).unwrap(),
-            ),
-            ("elsewhere", wrap_pyfunction!(elsewhere, py).unwrap()),
-            ("switching", wrap_pyfunction!(switching, py).unwrap()),
-        ] {
-            globals.set_item(name, function).unwrap();
-        }
-        if let Err(err) = py.run(code, Some(&globals), None) {
-            err.print(py);
-            panic!("python assertion failed: {err}");
-        }
-    });
+        let globals = globals(py).unbind();
+        py.detach(|| {
+            // SAFETY: takes the GIL back for this thread without telling
+            // PyO3, and gives it up again below.
+            let state = unsafe { pyo3::ffi::PyGILState_Ensure() };
+            let py = unsafe { Python::assume_attached() };
+            let outcome = outcome(py, code, globals.bind(py));
+            unsafe { pyo3::ffi::PyGILState_Release(state) };
+            outcome
+        })
+    })
+    .unwrap_or_else(|err| panic!("python assertion failed: {err}"));
 }
 
 #[test]
@@ -254,6 +326,38 @@ async def main():
 assert asyncio.run(main()) == "caught CancelledError"
 assert log == ["inner finally"], log
 "#);
+}
+
+#[test]
+fn an_exception_an_await_raised_is_released_where_it_is_dropped() {
+    run_unattached(
+        cr#"
+import asyncio, weakref
+class Boom(Exception):
+    pass
+refs = []
+def made():
+    exc = Boom()
+    refs.append(weakref.ref(exc))
+    return exc
+async def boom():
+    raise made()
+
+# Dropped inside the block: at once, not through PyO3's deferred pool.
+try:
+    dropping(boom()).send(None)
+except StopIteration:
+    pass
+assert refs[0]() is None, "still alive: released through a deferred pool"
+
+# Dropped on a thread without the GIL: deferred, then released.
+asyncio.run(keeping(boom()))
+assert refs[1]() is not None, "kept"
+drop_kept_elsewhere()
+keeping(asyncio.sleep(0)).close()  # any PyO3 call drains the deferred pool
+assert refs[1]() is None, "never released"
+"#,
+    );
 }
 
 #[test]

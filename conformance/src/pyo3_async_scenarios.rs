@@ -14,7 +14,7 @@ pub(crate) fn trampoline<'py>(awaitable: &Bound<'py, PyAny>) -> PyResult<Bound<'
     check_awaitable(awaitable)?;
     let inner = awaitable.clone().unbind();
     PyAwaitable::from_future(awaitable.py(), |awaiter| async move {
-        awaiter.await_py(inner).await
+        Ok(awaiter.await_py(inner).await?)
     })
 }
 
