@@ -51,7 +51,7 @@ def tables(result):
                                                for w in WORKLOADS))
     if result.get("value_form"):
         lines.append("")
-        lines.append("%s: over a driver with the value at hand (baseline: %s)." % (
+        lines.append("%s: over a driver that does the same inline (baseline: %s)." % (
             ", ".join(result["value_form"]),
             ", ".join("%s %.0f %s" % (w, ns, UNITS[w]) for w, ns in result["value_baseline_ns"].items())))
     lines.append("")
@@ -122,9 +122,10 @@ def main():
         "interleaved over rounds, cyclic GC off while timing; W1-W4 driven by a bare `send(None)` "
         "loop, W5 by `asyncio.run` of %s tasks (W5 is the noisiest: the event loop's own cost "
         "per task is about 40 times the overhead measured). PyO3 experimental-async coroutines cannot await a "
-        "Python awaitable, so they are given the value the others await (W1, W3) and "
-        "sit out W2, W4, W5; their overhead is over a driver that has the value at hand "
-        "(the others' is over one that awaits the inner awaitable, which they never create). Bytes: resident memory added per awaitable holding one "
+        "Python awaitable, so they are given the value the others await (W1; in W3 they call a "
+        "`get()` that returns it, as the others call one that returns a coroutine) and "
+        "sit out W2, W4, W5; their overhead is over a driver that does the same inline "
+        "(has the value, or calls `get()`; the others' is over one that awaits the inner awaitable, which they never create). Bytes: resident memory added per awaitable holding one "
         "not-yet-started await, over the inner coroutine." % "10,000",
         "",
         "![overhead chart](benchmarks.png)",

@@ -1,5 +1,6 @@
 //! W1 and W3 as PyO3 `experimental-async` functions. Such a coroutine cannot
-//! await a Python awaitable, so each is given the value the others await.
+//! await a Python awaitable, so each is given the value the others await
+//! (W3 calls a `get()` that returns it).
 
 use pyo3::prelude::*;
 
@@ -9,10 +10,11 @@ async fn trampoline(value: Py<PyAny>) -> Py<PyAny> {
     value
 }
 
-/// W3: `return value * n` from a coroutine (the others await `get()`).
+/// W3: `return get() * n` from a coroutine (the others await what `get()`
+/// returns; this one cannot await, so its `get()` returns the value).
 #[pyfunction]
-async fn multiply(n: i64, value: i64) -> i64 {
-    value * n
+async fn multiply(n: i64, get: Py<PyAny>) -> PyResult<Py<PyAny>> {
+    Python::attach(|py| get.call0(py)?.into_bound(py).mul(n).map(Bound::unbind))
 }
 
 /// The benchmark module.
