@@ -80,6 +80,7 @@ pub unsafe fn new() -> *mut PyObject {
 ///
 /// # Safety
 /// GIL held; pointers null or live.
+#[inline]
 pub unsafe fn add_await(
     aw: *mut PyObject,
     awaitable: *mut PyObject,

@@ -11,59 +11,95 @@ pub type CCallback = unsafe extern "C" fn(*mut PyObject, *mut PyObject) -> c_int
 /// `PyAwaitable_Defer`: `(awaitable) -> code`.
 pub type CDefer = unsafe extern "C" fn(*mut PyObject) -> c_int;
 
-/// A result or error callback.
+/// A result or error callback: a C function or a Rust closure.
 ///
 /// A result callback returns `0` (go on), `-1` (the exception it set goes to
 /// the error callback) or `-2` (the exception propagates past it). An error
 /// callback returns `0` (handled), `-1` (re-raise the original) or `-2`
 /// (raise the exception it set).
 ///
+/// Two words, so an `Option<Callback>` moves in registers: a wider value
+/// goes through memory, and reading it back right after it was written in
+/// parts stalls the CPU on every queued await.
+///
 /// ```
 /// use pyawaitable_ffi::Callback;
 /// let keep = Callback::rust(|_awaitable, _value| 0);
-/// assert!(matches!(keep, Callback::Rust(_)));
+/// assert_eq!(std::mem::size_of::<Option<Callback>>(), 16);
+/// # drop(keep);
 /// ```
-pub enum Callback {
-    /// A C function.
-    C(CCallback),
-    /// A Rust closure; a panic in it becomes a `RuntimeError`.
-    Rust(Box<dyn FnOnce(*mut PyObject, *mut PyObject) -> c_int>),
-}
+pub struct Callback(Erased<(*mut PyObject, *mut PyObject)>);
 
 impl Callback {
-    /// Boxes a Rust closure as a callback.
+    /// A C function as a callback.
+    ///
+    /// ```
+    /// # use std::ffi::c_int;
+    /// # use pyo3_ffi::PyObject;
+    /// unsafe extern "C" fn keep(_: *mut PyObject, _: *mut PyObject) -> c_int { 0 }
+    /// let cb = pyawaitable_ffi::Callback::c(keep);
+    /// # drop(cb);
+    /// ```
+    pub fn c(f: CCallback) -> Callback {
+        /// Calls the C function `data` is.
+        unsafe fn call(data: *mut (), (awaitable, arg): (*mut PyObject, *mut PyObject)) -> c_int {
+            std::mem::transmute::<*mut (), CCallback>(data)(awaitable, arg)
+        }
+        static TABLE: Table<(*mut PyObject, *mut PyObject)> = Table { call, drop: |_| {} };
+        Callback(Erased {
+            data: f as *mut (),
+            table: &TABLE,
+        })
+    }
+
+    /// Boxes a Rust closure as a callback (no allocation if it captures
+    /// nothing).
     ///
     /// ```
     /// let cb = pyawaitable_ffi::Callback::rust(|_, _| -1);
     /// # drop(cb);
     /// ```
     pub fn rust(f: impl FnOnce(*mut PyObject, *mut PyObject) -> c_int + 'static) -> Callback {
-        Callback::Rust(Box::new(f))
+        Callback(Erased::rust(f))
     }
 
     /// Runs it with the awaitable and its argument (both borrowed).
     pub(crate) unsafe fn call(self, awaitable: *mut PyObject, arg: *mut PyObject) -> c_int {
-        match self {
-            Callback::C(f) => f(awaitable, arg),
-            Callback::Rust(f) => guarded(|| f(awaitable, arg)),
-        }
+        self.0.call((awaitable, arg))
     }
 }
 
-/// A deferred callback: returns `0`, or `-1` with an exception set.
+/// A deferred callback: returns `0`, or `-1` with an exception set. Two
+/// words, as [`Callback`].
 ///
 /// ```
 /// let step = pyawaitable_ffi::Defer::rust(|_awaitable| 0);
 /// # drop(step);
 /// ```
-pub enum Defer {
-    /// A C function.
-    C(CDefer),
-    /// A Rust closure; a panic in it becomes a `RuntimeError`.
-    Rust(Box<dyn FnOnce(*mut PyObject) -> c_int>),
-}
+pub struct Defer(Erased<(*mut PyObject,)>);
 
 impl Defer {
+    /// A C function as a deferred callback.
+    ///
+    /// ```
+    /// # use std::ffi::c_int;
+    /// # use pyo3_ffi::PyObject;
+    /// unsafe extern "C" fn step(_: *mut PyObject) -> c_int { 0 }
+    /// let step = pyawaitable_ffi::Defer::c(step);
+    /// # drop(step);
+    /// ```
+    pub fn c(f: CDefer) -> Defer {
+        /// Calls the C function `data` is.
+        unsafe fn call(data: *mut (), (awaitable,): (*mut PyObject,)) -> c_int {
+            std::mem::transmute::<*mut (), CDefer>(data)(awaitable)
+        }
+        static TABLE: Table<(*mut PyObject,)> = Table { call, drop: |_| {} };
+        Defer(Erased {
+            data: f as *mut (),
+            table: &TABLE,
+        })
+    }
+
     /// Boxes a Rust closure as a deferred callback.
     ///
     /// ```
@@ -71,15 +107,93 @@ impl Defer {
     /// # drop(step);
     /// ```
     pub fn rust(f: impl FnOnce(*mut PyObject) -> c_int + 'static) -> Defer {
-        Defer::Rust(Box::new(f))
+        Defer(Erased::rust(f))
     }
 
     /// Runs it with the awaitable (borrowed).
     pub(crate) unsafe fn call(self, awaitable: *mut PyObject) -> c_int {
-        match self {
-            Defer::C(f) => f(awaitable),
-            Defer::Rust(f) => guarded(|| f(awaitable)),
+        self.0.call((awaitable,))
+    }
+}
+
+/// A callable taking `Args` once: its data pointer (a C function, or a boxed
+/// closure) and the static table that knows how to call or drop it.
+struct Erased<Args: 'static> {
+    data: *mut (),
+    table: &'static Table<Args>,
+}
+
+/// How to call or drop the data of an [`Erased`].
+struct Table<Args> {
+    /// Calls, consuming the data.
+    call: unsafe fn(*mut (), Args) -> c_int,
+    /// Releases the data without calling it.
+    drop: unsafe fn(*mut ()),
+}
+
+/// A Rust closure callable with `Args` spread out as its parameters.
+trait CallWith<Args> {
+    /// Calls it.
+    fn call_with(self, args: Args) -> c_int;
+}
+
+impl<F: FnOnce(*mut PyObject, *mut PyObject) -> c_int> CallWith<(*mut PyObject, *mut PyObject)>
+    for F
+{
+    fn call_with(self, (awaitable, arg): (*mut PyObject, *mut PyObject)) -> c_int {
+        self(awaitable, arg)
+    }
+}
+
+impl<F: FnOnce(*mut PyObject) -> c_int> CallWith<(*mut PyObject,)> for F {
+    fn call_with(self, (awaitable,): (*mut PyObject,)) -> c_int {
+        self(awaitable)
+    }
+}
+
+/// The table of one closure type.
+struct RustTable<F>(F);
+
+impl<F: CallWith<Args> + 'static, Args: 'static> RustTableOf<Args> for RustTable<F> {
+    const TABLE: Table<Args> = Table {
+        call: |data, args| {
+            // SAFETY: `data` came from `Box::into_raw` in `Erased::rust`
+            // and is consumed once.
+            let f = unsafe { Box::from_raw(data.cast::<F>()) };
+            // SAFETY: the callers of `Erased::call` hold the GIL.
+            unsafe { guarded(move || f.call_with(args)) }
+        },
+        // SAFETY: as above; dropped instead of called.
+        drop: |data| drop(unsafe { Box::from_raw(data.cast::<F>()) }),
+    };
+}
+
+/// The table constant, named so a reference to it is `'static`.
+trait RustTableOf<Args: 'static> {
+    /// The table.
+    const TABLE: Table<Args>;
+}
+
+impl<Args: 'static> Erased<Args> {
+    /// Boxes `f` (a zero-sized closure takes no allocation).
+    fn rust<F: CallWith<Args> + 'static>(f: F) -> Erased<Args> {
+        Erased {
+            data: Box::into_raw(Box::new(f)).cast(),
+            table: &<RustTable<F> as RustTableOf<Args>>::TABLE,
         }
+    }
+
+    /// Calls it, consuming it.
+    unsafe fn call(self, args: Args) -> c_int {
+        let this = std::mem::ManuallyDrop::new(self);
+        (this.table.call)(this.data, args)
+    }
+}
+
+impl<Args: 'static> Drop for Erased<Args> {
+    fn drop(&mut self) {
+        // SAFETY: not called, so the data is still owned here.
+        unsafe { (self.table.drop)(self.data) }
     }
 }
 

@@ -41,7 +41,7 @@ pub unsafe extern "C" fn PyAwaitable_AddAwait(
     cb: Option<CCallback>,
     err: Option<CCallback>,
 ) -> c_int {
-    api::add_await(aw, coro, cb.map(Callback::C), err.map(Callback::C))
+    api::add_await(aw, coro, cb.map(Callback::c), err.map(Callback::c))
 }
 
 /// `PyAwaitable_AddExpr`: queues an await of `expr`, stealing it; a null
@@ -53,14 +53,14 @@ pub unsafe extern "C" fn PyAwaitable_AddExpr(
     cb: Option<CCallback>,
     err: Option<CCallback>,
 ) -> c_int {
-    api::add_expr(aw, expr, cb.map(Callback::C), err.map(Callback::C))
+    api::add_expr(aw, expr, cb.map(Callback::c), err.map(Callback::c))
 }
 
 /// `PyAwaitable_DeferAwait`: queues `cb` to run at this point.
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_DeferAwait(aw: *mut PyObject, cb: Option<CDefer>) -> c_int {
     match cb {
-        Some(cb) => api::defer_await(aw, crate::Defer::C(cb)),
+        Some(cb) => api::defer_await(aw, crate::Defer::c(cb)),
         None => {
             PyErr_SetString(
                 PyExc_ValueError,
@@ -96,10 +96,10 @@ pub unsafe extern "C" fn PyAwaitable_AsyncWith(
     err: Option<CCallback>,
 ) -> c_int {
     let body = match cb {
-        Some(cb) => Callback::C(cb),
+        Some(cb) => Callback::c(cb),
         None => Callback::rust(|_, _| 0),
     };
-    api::async_with(aw, ctx, body, err.map(Callback::C))
+    api::async_with(aw, ctx, body, err.map(Callback::c))
 }
 
 /// Reads a C array, treating a null pointer with length 0 as empty.

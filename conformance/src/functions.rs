@@ -79,8 +79,8 @@ unsafe extern "C" fn drv_defer(aw: *mut PyObject) -> c_int {
 /// The driver callbacks asked for by two `bool`s.
 fn driver_callbacks(with_result: c_int, with_error: c_int) -> (Option<Callback>, Option<Callback>) {
     (
-        (with_result != 0).then_some(Callback::C(drv_result)),
-        (with_error != 0).then_some(Callback::C(drv_error)),
+        (with_result != 0).then_some(Callback::c(drv_result)),
+        (with_error != 0).then_some(Callback::c(drv_error)),
     )
 }
 
@@ -181,7 +181,7 @@ pub(crate) unsafe extern "C" fn add_expr(_: *mut PyObject, args: *mut PyObject) 
 }
 
 pub(crate) unsafe extern "C" fn defer(_: *mut PyObject, aw: *mut PyObject) -> *mut PyObject {
-    status(api::defer_await(aw, Defer::C(drv_defer)))
+    status(api::defer_await(aw, Defer::c(drv_defer)))
 }
 
 pub(crate) unsafe extern "C" fn set_result(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
@@ -474,7 +474,7 @@ unsafe extern "C" fn loop_step(aw: *mut PyObject, value: *mut PyObject) -> c_int
             api::add_expr(
                 aw,
                 compat::PyObject_CallNoArgs(get),
-                Some(Callback::C(loop_step)),
+                Some(Callback::c(loop_step)),
                 None,
             )
         }
@@ -500,7 +500,7 @@ pub(crate) unsafe extern "C" fn loop_until(_: *mut PyObject, args: *mut PyObject
         api::add_expr(
             aw,
             compat::PyObject_CallNoArgs(get),
-            Some(Callback::C(loop_step)),
+            Some(Callback::c(loop_step)),
             None,
         )
     })

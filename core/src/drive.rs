@@ -420,9 +420,11 @@ fn finish<H: Host>(host: &mut H) -> Option<H::Object> {
     let machine = host.machine();
     machine.stage = Stage::Finished;
     let result = machine.result.take();
-    let (entries, current) = machine.take_pending();
-    debug_assert!(current.is_none(), "finishing with an await in progress");
-    discard(host, entries);
+    if !machine.is_idle() {
+        let (entries, current) = machine.take_pending();
+        debug_assert!(current.is_none(), "finishing with an await in progress");
+        discard(host, entries);
+    }
     result
 }
 

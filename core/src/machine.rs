@@ -92,6 +92,7 @@ impl<H: Host> Machine<H> {
     /// let entry = Entry::Await { awaitable: Obj::int(1), on_result: None, on_error: None };
     /// assert!(machine.push(entry).is_ok());
     /// ```
+    #[inline(always)]
     pub fn push(&mut self, entry: Entry<H>) -> Result<(), Entry<H>> {
         if self.stage.is_finished() {
             return Err(entry);
@@ -115,6 +116,7 @@ impl<H: Host> Machine<H> {
     /// machine.add_await(Obj::int(1), None, None).ok().unwrap();
     /// assert_eq!(machine.pending(), 1);
     /// ```
+    #[inline(always)]
     pub fn add_await(
         &mut self,
         awaitable: H::Object,
@@ -408,6 +410,12 @@ impl<H: Host> Machine<H> {
             ..Machine::default()
         };
         std::mem::replace(self, finished)
+    }
+
+    /// Whether nothing is queued, no block is open and no await is in
+    /// progress: the common end of a run.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.queue.is_empty() && self.current.is_none() && self.scopes().is_empty()
     }
 
     /// Removes every queued entry, in every open block, and the await in

@@ -37,7 +37,18 @@ impl<T> Queue<T> {
     /// q.push_back("a");
     /// assert!(matches!(q, Queue::One("a")));
     /// ```
+    // Inline, so an element built by the caller is written into place
+    // rather than passed through memory (a wide copy of it stalls).
+    #[inline(always)]
     pub fn push_back(&mut self, item: T) {
+        match self {
+            Queue::Empty => *self = Queue::One(item),
+            _ => self.push_back_more(item),
+        }
+    }
+
+    /// [`Queue::push_back`] onto a non-empty queue.
+    fn push_back_more(&mut self, item: T) {
         match self {
             Queue::Many(items) => items.push_back(item),
             Queue::Empty => *self = Queue::One(item),
@@ -60,6 +71,7 @@ impl<T> Queue<T> {
     /// let mut q: Queue<u8> = Queue::default();
     /// assert_eq!(q.pop_front(), None);
     /// ```
+    #[inline]
     pub fn pop_front(&mut self) -> Option<T> {
         match self {
             Queue::Many(items) => items.pop_front(),
