@@ -30,7 +30,8 @@ pub type Resumed = Option<Result<Owned, Exception>>;
 /// impl PollTask for Echo {
 ///     fn poll(self: Pin<&mut Self>, resumed: Resumed) -> TaskStep<Owned, Exception> {
 ///         match resumed {
-///             Some(outcome) => TaskStep::Done(outcome),
+///             Some(Ok(value)) => TaskStep::Return(value),
+///             Some(Err(exc)) => TaskStep::Raise(exc),
 ///             None => panic!("nothing asked for yet"),
 ///         }
 ///     }
@@ -38,7 +39,7 @@ pub type Resumed = Option<Result<Owned, Exception>>;
 /// ```
 pub trait PollTask {
     /// Runs until it asks for an awaitable ([`TaskStep::Await`]) or finishes
-    /// ([`TaskStep::Done`]); called with the GIL held.
+    /// ([`TaskStep::Return`], [`TaskStep::Raise`]); called with the GIL held.
     fn poll(self: Pin<&mut Self>, resumed: Resumed) -> TaskStep<Owned, Exception>;
 }
 
@@ -101,7 +102,7 @@ impl Task {
             Err(payload) => {
                 let message = panic_message(&*payload, "task");
                 // SAFETY: the machine polls with the GIL held.
-                TaskStep::Done(Err(unsafe { Exception::new(PyExc_RuntimeError, &message) }))
+                TaskStep::Raise(unsafe { Exception::new(PyExc_RuntimeError, &message) })
             }
         }
     }

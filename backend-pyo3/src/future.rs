@@ -71,17 +71,27 @@ impl Slot {
 
 /// Marks `slot` as this thread's slot in progress until dropped, restoring
 /// the outer one (a task polled inside another's poll), even on a panic.
-struct Polling(*const Slot);
+/// It keeps this thread's cell, so leaving needs no second lookup.
+struct Polling {
+    /// This thread's [`POLLING`].
+    cell: *const Cell<*const Slot>,
+    /// The slot it held before.
+    outer: *const Slot,
+}
 
 impl Polling {
     fn enter(slot: &Slot) -> Polling {
-        Polling(POLLING.replace(slot))
+        POLLING.with(|cell| Polling {
+            cell,
+            outer: cell.replace(slot),
+        })
     }
 }
 
 impl Drop for Polling {
     fn drop(&mut self) {
-        POLLING.set(self.0);
+        // SAFETY: this thread's cell, which lives as long as the thread.
+        unsafe { (*self.cell).set(self.outer) };
     }
 }
 
@@ -269,12 +279,12 @@ where
         match polled {
             Poll::Ready(Ok(value)) => match value.into_py_any(py) {
                 // SAFETY: a new reference.
-                Ok(value) => TaskStep::Done(Ok(
-                    unsafe { Owned::from_owned(value.into_ptr()) }.expect("not null")
-                )),
-                Err(err) => TaskStep::Done(Err(exception(py, err))),
+                Ok(value) => TaskStep::Return(
+                    unsafe { Owned::from_owned(value.into_ptr()) }.expect("not null"),
+                ),
+                Err(err) => TaskStep::Raise(exception(py, err)),
             },
-            Poll::Ready(Err(err)) => TaskStep::Done(Err(exception(py, err))),
+            Poll::Ready(Err(err)) => TaskStep::Raise(exception(py, err)),
             Poll::Pending => match slot.request.take() {
                 Some(next) => {
                     this.awaited += 1;
@@ -283,14 +293,14 @@ where
                         unsafe { Owned::from_owned(next.into_ptr()) }.expect("not null"),
                     )
                 }
-                None => TaskStep::Done(Err(exception(
+                None => TaskStep::Raise(exception(
                     py,
                     PyRuntimeError::new_err(
                         "pyawaitable: the Rust future is pending without awaiting a Python \
                          awaitable; nothing would wake it (await a Python future that the \
                          Rust side completes instead)",
                     ),
-                ))),
+                )),
             },
         }
     }

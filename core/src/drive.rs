@@ -380,7 +380,9 @@ fn completed<H: Host>(host: &mut H, then: Then<H>, value: H::Object) -> Event<H>
 }
 
 /// Polls a task, resumed with the outcome of the await it asked for (`None`
-/// on its first poll): it asks for the next await, or finishes.
+/// on its first poll): it asks for the next await, or finishes. Inline: its
+/// event, returned through memory, stalled the loop that reads it at once.
+#[inline(always)]
 fn polled<H: Host>(
     host: &mut H,
     mut task: H::Task,
@@ -388,13 +390,13 @@ fn polled<H: Host>(
 ) -> Event<H> {
     match host.poll(&mut task, resumed) {
         TaskStep::Await(awaitable) => Event::Await(awaitable, Then::Task(task)),
-        TaskStep::Done(Ok(value)) => {
+        TaskStep::Return(value) => {
             drop(task);
             let previous = host.machine().set_result(value);
             drop(previous);
             Event::Next
         }
-        TaskStep::Done(Err(exc)) => {
+        TaskStep::Raise(exc) => {
             drop(task);
             Event::Unwind(exc)
         }

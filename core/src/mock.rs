@@ -653,10 +653,14 @@ impl Host for MockHost {
         self.record(|| Trace::Poll(name, traced));
         match task.actions.pop_front() {
             Some(TaskAction::Await(obj)) => TaskStep::Await(obj),
-            Some(TaskAction::Return(obj)) => TaskStep::Done(Ok(obj)),
-            Some(TaskAction::Raise(exc)) => TaskStep::Done(Err(exc)),
-            Some(TaskAction::ReturnResumed) => TaskStep::Done(resumed.unwrap_or(Ok(Obj::None))),
-            None => TaskStep::Done(Ok(Obj::None)),
+            Some(TaskAction::Return(obj)) => TaskStep::Return(obj),
+            Some(TaskAction::Raise(exc)) => TaskStep::Raise(exc),
+            Some(TaskAction::ReturnResumed) => match resumed {
+                Some(Err(exc)) => TaskStep::Raise(exc),
+                Some(Ok(obj)) => TaskStep::Return(obj),
+                None => TaskStep::Return(Obj::None),
+            },
+            None => TaskStep::Return(Obj::None),
         }
     }
 

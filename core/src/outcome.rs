@@ -25,16 +25,21 @@ pub enum Outcome<O, E> {
 ///
 /// ```
 /// use pyawaitable_core::TaskStep;
-/// let step: TaskStep<i32, &str> = TaskStep::Done(Ok(3));
-/// assert!(matches!(step, TaskStep::Done(Ok(3))));
+/// let step: TaskStep<i32, &str> = TaskStep::Return(3);
+/// assert!(matches!(step, TaskStep::Return(3)));
 /// ```
+///
+/// Flat, one payload per variant, so a step of two words comes back from a
+/// poll in registers (a nested `Result` made it go through memory).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TaskStep<O, E> {
     /// Suspended on this awaitable: await it, then poll again with its
     /// outcome.
     Await(O),
-    /// Finished: `Ok` becomes the awaitable's result, `Err` propagates.
-    Done(Result<O, E>),
+    /// Finished with this value: it becomes the awaitable's result.
+    Return(O),
+    /// Finished with this exception: it propagates.
+    Raise(E),
 }
 
 /// What a result callback reports (`PyAwaitable_Callback`'s return code).
