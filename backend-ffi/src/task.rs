@@ -62,7 +62,7 @@ const PYMALLOC_ALIGN: usize = 2 * std::mem::size_of::<usize>();
 /// }
 /// # unsafe { pyo3_ffi::Py_InitializeEx(0) };
 /// // SAFETY: attached to the interpreter (initialized above).
-/// let task = unsafe { pyawaitable_ffi::Task::new(Never) };
+/// let task = unsafe { pyawaitable_ffi::Task::new(|| Never) };
 /// drop(task);
 /// ```
 pub struct Task {
@@ -71,12 +71,15 @@ pub struct Task {
 }
 
 impl Task {
-    /// Moves `body` into its own block, where it stays pinned.
+    /// Builds the body with `make` straight into its own block, where it
+    /// stays pinned (built first and moved in, it was copied right after
+    /// being written, which stalls). A panic in `make` frees the block.
     ///
     /// # Safety
     /// Attached to the interpreter, here and wherever the task is dropped
     /// (the machine drops tasks with the GIL held).
-    pub unsafe fn new<B: PollTask + 'static>(body: B) -> Task {
+    #[inline(always)]
+    pub unsafe fn new<B: PollTask + 'static>(make: impl FnOnce() -> B) -> Task {
         let layout = Layout::new::<B>();
         let block: *mut B = if layout.align() <= PYMALLOC_ALIGN {
             PyObject_Malloc(layout.size()).cast()
@@ -86,7 +89,9 @@ impl Task {
         if block.is_null() {
             handle_alloc_error(layout);
         }
-        block.write(body);
+        let unfilled = Unfilled { block, layout };
+        block.write(make());
+        std::mem::forget(unfilled);
         Task {
             body: NonNull::new_unchecked(block as *mut dyn PollTask),
         }
@@ -126,12 +131,33 @@ impl Drop for Task {
                     pending.restore();
                 }
             }
-            if layout.align() <= PYMALLOC_ALIGN {
-                PyObject_Free(self.body.as_ptr().cast());
-            } else {
-                dealloc(self.body.as_ptr().cast(), nonzero(layout));
-            }
+            release(self.body.as_ptr().cast(), layout);
         }
+    }
+}
+
+/// A task's block not yet holding its body: freed if building it panics.
+struct Unfilled<B> {
+    block: *mut B,
+    layout: Layout,
+}
+
+impl<B> Drop for Unfilled<B> {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `Task::new` for this layout; nothing in it.
+        unsafe { release(self.block.cast(), self.layout) }
+    }
+}
+
+/// Frees a task's block, from the allocator its alignment picked.
+///
+/// # Safety
+/// `block` came from `Task::new` for `layout`; the GIL is held.
+unsafe fn release(block: *mut u8, layout: Layout) {
+    if layout.align() <= PYMALLOC_ALIGN {
+        PyObject_Free(block.cast());
+    } else {
+        dealloc(block, nonzero(layout));
     }
 }
 

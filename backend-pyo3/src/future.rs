@@ -385,9 +385,13 @@ impl PyAwaitable {
         Fut: Future<Output = PyResult<T>> + Send + 'static,
         T: for<'a> IntoPyObject<'a>,
     {
-        let future = make(Awaiter { _private: () });
         // SAFETY: attached (`py`); the machine drops tasks with the GIL held.
-        let task = unsafe { Task::new(FutureTask { future, awaited: 0 }) };
+        let task = unsafe {
+            Task::new(|| FutureTask {
+                future: make(Awaiter { _private: () }),
+                awaited: 0,
+            })
+        };
         let aw = PyAwaitable::new(py)?;
         // SAFETY: attached; `aw` is one of ours.
         if unsafe { api::add_task(aw.as_ptr(), task) } < 0 {

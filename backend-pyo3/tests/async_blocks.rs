@@ -215,6 +215,20 @@ fn drop_kept_elsewhere(py: Python<'_>) {
     });
 }
 
+/// Panics before making any awaitable: what any PyO3 panic costs.
+#[pyfunction]
+fn plain_panics() -> PyResult<()> {
+    panic!("make failed")
+}
+
+/// Panics while making its future, after the task's block is allocated.
+#[pyfunction]
+fn make_panics(py: Python<'_>) -> PyResult<Bound<'_, PyAwaitable>> {
+    PyAwaitable::from_future(py, |_awaiter| -> std::future::Ready<PyResult<()>> {
+        panic!("make failed")
+    })
+}
+
 static FLAGS: std::sync::LazyLock<Vec<Arc<AtomicBool>>> =
     std::sync::LazyLock::new(|| (0..4).map(|_| Arc::new(AtomicBool::new(false))).collect());
 
@@ -236,6 +250,8 @@ fn globals(py: Python<'_>) -> Bound<'_, PyDict> {
         ("elsewhere", wrap_pyfunction!(elsewhere, py).unwrap()),
         ("switching", wrap_pyfunction!(switching, py).unwrap()),
         ("dropping", wrap_pyfunction!(dropping, py).unwrap()),
+        ("make_panics", wrap_pyfunction!(make_panics, py).unwrap()),
+        ("plain_panics", wrap_pyfunction!(plain_panics, py).unwrap()),
         ("keeping", wrap_pyfunction!(keeping, py).unwrap()),
         (
             "drop_kept_elsewhere",
@@ -358,6 +374,38 @@ keeping(asyncio.sleep(0)).close()  # any PyO3 call drains the deferred pool
 assert refs[1]() is None, "never released"
 "#,
     );
+}
+
+#[test]
+fn a_panic_making_the_future_frees_its_block() {
+    run(cr#"
+import gc, sys
+def kept(function):
+    def attempt():
+        try:
+            function()
+        except BaseException as exc:
+            assert "make failed" in str(exc), exc
+        else:
+            raise AssertionError("the panic was lost")
+    for _ in range(100):
+        attempt()
+    gc.collect()
+    before = sys.getallocatedblocks()
+    for _ in range(2000):
+        attempt()
+    gc.collect()
+    return sys.getallocatedblocks() - before
+# Whatever a PyO3 panic itself keeps is the same for both; other tests'
+# threads must not allocate meanwhile (the count is the process's).
+interval = sys.getswitchinterval()
+sys.setswitchinterval(1000)
+try:
+    extra = kept(make_panics) - kept(plain_panics)
+finally:
+    sys.setswitchinterval(interval)
+assert extra < 1000, "%d blocks kept by 2000 failed makes" % extra
+"#);
 }
 
 #[test]
