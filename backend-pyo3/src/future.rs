@@ -153,9 +153,11 @@ impl Awaiter {
     }
 }
 
-/// Whether this thread holds the GIL: it is polling a block, or attached.
+/// Whether this thread holds the GIL now. Not "a poll is in progress": a
+/// block may give the GIL up inside its poll (`py.detach`). Limited builds
+/// cannot tell and answer `false`.
 pub(crate) fn gil_held_here() -> bool {
-    !POLLING.get().is_null() || pyawaitable_ffi::pystate::this_thread_attached()
+    pyawaitable_ffi::pystate::this_thread_attached()
 }
 
 /// Runs `f` attached: at once if this thread holds the GIL, else through

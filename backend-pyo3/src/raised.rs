@@ -13,9 +13,9 @@ use pyo3::type_object::PyTypeInfo;
 ///
 /// It converts into a [`PyErr`], so `awaiter.await_py(obj).await?` works in
 /// a block returning `PyResult`; matching on it first costs nothing extra,
-/// as a caught exception costs nothing in `async def`. Dropped on the
-/// thread that polls the block, it is released at once, not through PyO3's
-/// deferred pool.
+/// as a caught exception costs nothing in `async def`. Dropped where the GIL
+/// is held, it is released at once, not through PyO3's deferred pool (on
+/// the limited API, which cannot tell, it goes through the pool).
 ///
 /// ```
 /// use pyo3::prelude::*;
