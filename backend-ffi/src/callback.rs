@@ -25,7 +25,7 @@ pub type CDefer = unsafe extern "C" fn(*mut PyObject) -> c_int;
 /// ```
 /// use pyawaitable_ffi::Callback;
 /// let keep = Callback::rust(|_awaitable, _value| 0);
-/// assert_eq!(std::mem::size_of::<Option<Callback>>(), 16);
+/// assert_eq!(std::mem::size_of::<Option<Callback>>(), 2 * std::mem::size_of::<usize>());
 /// # drop(keep);
 /// ```
 pub struct Callback(Erased<(*mut PyObject, *mut PyObject)>);
