@@ -367,12 +367,14 @@ int PyAwaitable_SetArbValue(PyObject *aw, Py_ssize_t index, void *value);
 static inline int
 PyAwaitable_SaveValues(PyObject *aw, Py_ssize_t nargs, ...)
 {
-    PyObject **items = NULL;
+    /* One or two values (the usual case) need no allocation. */
+    PyObject *few[2];
+    PyObject **items = few;
     Py_ssize_t i;
     va_list args;
     int rc;
 
-    if (nargs > 0) {
+    if (nargs > 2) {
         if ((size_t)nargs > PY_SSIZE_T_MAX / sizeof(PyObject *)) {
             PyErr_NoMemory();
             return -1;
@@ -382,6 +384,8 @@ PyAwaitable_SaveValues(PyObject *aw, Py_ssize_t nargs, ...)
             PyErr_NoMemory();
             return -1;
         }
+    }
+    if (nargs > 0) {
         va_start(args, nargs);
         for (i = 0; i < nargs; i++) {
             items[i] = va_arg(args, PyObject *);
@@ -389,7 +393,9 @@ PyAwaitable_SaveValues(PyObject *aw, Py_ssize_t nargs, ...)
         va_end(args);
     }
     rc = PyAwaitable_SaveValuesArray(aw, nargs, items);
-    PyMem_Free(items);
+    if (items != few) {
+        PyMem_Free(items);
+    }
     return rc;
 }
 
@@ -441,12 +447,14 @@ PyAwaitable_UnpackValues(PyObject *aw, ...)
 static inline int
 PyAwaitable_SaveArbValues(PyObject *aw, Py_ssize_t nargs, ...)
 {
-    void **items = NULL;
+    /* One or two values (the usual case) need no allocation. */
+    void *few[2];
+    void **items = few;
     Py_ssize_t i;
     va_list args;
     int rc;
 
-    if (nargs > 0) {
+    if (nargs > 2) {
         if ((size_t)nargs > PY_SSIZE_T_MAX / sizeof(void *)) {
             PyErr_NoMemory();
             return -1;
@@ -456,6 +464,8 @@ PyAwaitable_SaveArbValues(PyObject *aw, Py_ssize_t nargs, ...)
             PyErr_NoMemory();
             return -1;
         }
+    }
+    if (nargs > 0) {
         va_start(args, nargs);
         for (i = 0; i < nargs; i++) {
             items[i] = va_arg(args, void *);
@@ -463,7 +473,9 @@ PyAwaitable_SaveArbValues(PyObject *aw, Py_ssize_t nargs, ...)
         va_end(args);
     }
     rc = PyAwaitable_SaveArbValuesArray(aw, nargs, items);
-    PyMem_Free(items);
+    if (items != few) {
+        PyMem_Free(items);
+    }
     return rc;
 }
 

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use smallvec::SmallVec;
+
 /// An index outside the stored values.
 ///
 /// ```
@@ -41,12 +43,17 @@ impl std::error::Error for IndexOutOfRange {}
 /// ```
 #[derive(Debug)]
 pub struct ValueStore<T> {
-    items: Vec<T>,
+    /// The first two values live inline: most awaitables store one or two,
+    /// and then storing them allocates nothing beyond the awaitable's own
+    /// extra block.
+    items: SmallVec<[T; 2]>,
 }
 
 impl<T> Default for ValueStore<T> {
     fn default() -> Self {
-        ValueStore { items: Vec::new() }
+        ValueStore {
+            items: SmallVec::new(),
+        }
     }
 }
 
@@ -111,18 +118,5 @@ impl<T> ValueStore<T> {
     /// ```
     pub fn as_slice(&self) -> &[T] {
         &self.items
-    }
-
-    /// Removes and returns every stored value.
-    ///
-    /// ```
-    /// use pyawaitable_core::ValueStore;
-    /// let mut store = ValueStore::default();
-    /// store.save([1, 2]);
-    /// assert_eq!(store.take_all(), vec![1, 2]);
-    /// assert!(store.as_slice().is_empty());
-    /// ```
-    pub fn take_all(&mut self) -> Vec<T> {
-        std::mem::take(&mut self.items)
     }
 }
