@@ -45,7 +45,8 @@ def ratio(ours, peer):
 
 def tables(result):
     names = list(result["ns"])
-    lines = ["## CPython %s (%d rounds, medians)" % (result["python"], result["rounds"]), ""]
+    lines = ["## CPython %s (%d processes of %d rounds, medians)" % (
+        result["python"], result.get("processes", 1), result["rounds"]), ""]
     lines.append("Overhead over a driver that awaits the inner awaitable directly "
                  "(baseline: %s)." % ", ".join("%s %.0f %s" % (w, result["baseline_ns"][w], UNITS[w])
                                                for w in WORKLOADS))
@@ -118,8 +119,11 @@ def main():
         "# Benchmarks",
         "",
         "Made by `python3 bench/run.py` (see bench/workloads.py for the workloads, "
-        "DESIGN.md for their definition). One process per interpreter, implementations "
-        "interleaved over rounds, cyclic GC off while timing; W1-W4 driven by a bare `send(None)` "
+        "DESIGN.md for their definition). Several processes per interpreter (each section says "
+        "how many), each interleaving "
+        "the implementations over rounds; every number is the median over the processes of "
+        "their medians (a process's memory layout can move a number by tens of percent for "
+        "its whole life), cyclic GC off while timing; W1-W4 driven by a bare `send(None)` "
         "loop, W5 by `asyncio.run` of %s tasks (W5 is the noisiest: the event loop's own cost "
         "per task is about 40 times the overhead measured). PyO3 experimental-async coroutines cannot await a "
         "Python awaitable, so they are given the value the others await (W1; in W3 they call a "
