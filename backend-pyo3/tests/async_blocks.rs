@@ -232,9 +232,25 @@ fn make_panics(py: Python<'_>) -> PyResult<Bound<'_, PyAwaitable>> {
 static FLAGS: std::sync::LazyLock<Vec<Arc<AtomicBool>>> =
     std::sync::LazyLock::new(|| (0..4).map(|_| Arc::new(AtomicBool::new(false))).collect());
 
-/// The test functions, by name.
+/// What every test script may use besides the test functions.
+const PRELUDE: &std::ffi::CStr = cr#"
+async def ret(v):
+    return v
+
+def first_send_raises(kind, text, aw):
+    """Sends None into `aw` once: it must raise `kind`, its message holding `text`."""
+    try:
+        aw.send(None)
+    except kind as exc:
+        assert text in str(exc), exc
+    else:
+        raise AssertionError("%s expected" % kind.__name__)
+"#;
+
+/// The test functions by name, and the prelude's helpers.
 fn globals(py: Python<'_>) -> Bound<'_, PyDict> {
     let globals = PyDict::new(py);
+    py.run(PRELUDE, Some(&globals), None).unwrap();
     for (name, function) in [
         ("guarded", wrap_pyfunction!(guarded, py).unwrap()),
         ("catching", wrap_pyfunction!(catching, py).unwrap()),
@@ -435,39 +451,22 @@ assert log == ["inner closed"], log
 #[test]
 fn a_future_pending_on_rust_work_raises_runtime_error() {
     run(cr#"
-try:
-    stuck().send(None)
-except RuntimeError as exc:
-    assert "without awaiting a Python awaitable" in str(exc), exc
-else:
-    raise AssertionError("RuntimeError expected")
+first_send_raises(RuntimeError, "without awaiting a Python awaitable", stuck())
 "#);
 }
 
 #[test]
 fn a_panic_in_the_future_becomes_a_python_exception() {
     run(cr#"
-try:
-    panicking().send(None)
-except BaseException as exc:
-    assert "async block panic" in str(exc), exc
-else:
-    raise AssertionError("exception expected")
+first_send_raises(BaseException, "async block panic", panicking())
 "#);
 }
 
 #[test]
 fn two_python_awaits_at_once_raise_runtime_error() {
     run(cr#"
-async def ret(v):
-    return v
 first, second = ret(1), ret(2)
-try:
-    both(first, second).send(None)
-except RuntimeError as exc:
-    assert "one at a time" in str(exc), exc
-else:
-    raise AssertionError("RuntimeError expected")
+first_send_raises(RuntimeError, "one at a time", both(first, second))
 first.close()
 second.close()
 "#);
@@ -476,15 +475,8 @@ second.close()
 #[test]
 fn await_py_polled_by_another_executor_raises_runtime_error() {
     run(cr#"
-async def ret(v):
-    return v
 inner = ret(1)
-try:
-    foreign(inner).send(None)
-except RuntimeError as exc:
-    assert "outside its PyAwaitable" in str(exc), exc
-else:
-    raise AssertionError("RuntimeError expected")
+first_send_raises(RuntimeError, "outside its PyAwaitable", foreign(inner))
 inner.close()
 "#);
 }
@@ -503,15 +495,8 @@ assert asyncio.run(attaching(ret(20))) == 41
 #[test]
 fn await_py_polled_on_another_thread_raises_runtime_error() {
     run(cr#"
-async def ret(v):
-    return v
 inner = ret(1)
-try:
-    elsewhere(inner).send(None)
-except RuntimeError as exc:
-    assert "outside its PyAwaitable" in str(exc), exc
-else:
-    raise AssertionError("RuntimeError expected")
+first_send_raises(RuntimeError, "outside its PyAwaitable", elsewhere(inner))
 inner.close()
 "#);
 }
@@ -566,8 +551,6 @@ else:
 #[test]
 fn an_await_py_gets_its_own_outcome_only() {
     run(cr#"
-async def ret(v):
-    return v
 try:
     switching(ret("first"), ret("second")).send(None)
 except StopIteration as stop:
