@@ -16,6 +16,19 @@ fn with_task(actions: Vec<TaskAction>) -> (MockHost, std::rc::Rc<std::cell::Cell
     (host, dropped)
 }
 
+/// A task suspended on an awaitable whose `close()` raises `ValueError`;
+/// resumed, it does `then`.
+fn suspended_on_a_failing_close(
+    then: TaskAction,
+) -> (MockHost, std::rc::Rc<std::cell::Cell<bool>>) {
+    let inner = Script::yields(3)
+        .id(1)
+        .on_close(OnClose::Raise(Exc::new("ValueError")));
+    let (mut host, dropped) = with_task(vec![TaskAction::Await(Obj::script(inner)), then]);
+    drive::send(&mut host, Obj::None);
+    (host, dropped)
+}
+
 fn polls(host: &MockHost) -> Vec<Option<Result<Obj, Exc>>> {
     host.trace
         .iter()
@@ -108,15 +121,7 @@ fn close_closes_the_inner_awaitable_and_drops_the_task_unpolled() {
 fn close_resumes_the_task_with_what_the_inner_close_raised() {
     // gen_close: an error from closing the inner awaitable is raised at the
     // await; a coroutine that catches it and returns closes cleanly.
-    let (mut host, dropped) = with_task(vec![
-        TaskAction::Await(Obj::script(
-            Script::yields(3)
-                .id(1)
-                .on_close(OnClose::Raise(Exc::new("ValueError"))),
-        )),
-        TaskAction::Return(Obj::int(1)),
-    ]);
-    drive::send(&mut host, Obj::None);
+    let (mut host, dropped) = suspended_on_a_failing_close(TaskAction::Return(Obj::int(1)));
     assert!(drive::close(&mut host).is_ok());
     assert_eq!(polls(&host)[1], Some(Err(Exc::new("ValueError"))));
     assert!(dropped.get());
@@ -124,15 +129,7 @@ fn close_resumes_the_task_with_what_the_inner_close_raised() {
 
 #[test]
 fn close_raises_what_the_inner_close_raised_when_the_task_passes_it_on() {
-    let (mut host, _) = with_task(vec![
-        TaskAction::Await(Obj::script(
-            Script::yields(3)
-                .id(1)
-                .on_close(OnClose::Raise(Exc::new("ValueError"))),
-        )),
-        TaskAction::ReturnResumed,
-    ]);
-    drive::send(&mut host, Obj::None);
+    let (mut host, _) = suspended_on_a_failing_close(TaskAction::ReturnResumed);
     assert_eq!(drive::close(&mut host).unwrap_err(), Exc::new("ValueError"));
 }
 
