@@ -10,27 +10,6 @@ use pyo3_ffi::*;
 use crate::genobject::PyAwaitableObject;
 use crate::{abstract_, Callback, Defer, Exception, Owned, Resumed, Task};
 
-/// Makes `exc` the exception being handled; returns the one it replaces
-/// (new references, for `PyErr_SetExcInfo`).
-///
-/// # Safety
-/// GIL held.
-unsafe fn handling(exc: &Exception) -> (*mut PyObject, *mut PyObject, *mut PyObject) {
-    let mut outer = (
-        std::ptr::null_mut(),
-        std::ptr::null_mut(),
-        std::ptr::null_mut(),
-    );
-    PyErr_GetExcInfo(&mut outer.0, &mut outer.1, &mut outer.2);
-    let value = exc.as_ptr();
-    PyErr_SetExcInfo(
-        Owned::from_borrowed(Py_TYPE(value).cast()).into_ptr(),
-        Owned::from_borrowed(value).into_ptr(),
-        PyException_GetTraceback(value),
-    );
-    outer
-}
-
 /// A handle on one awaitable for the length of one transition.
 pub(crate) struct FfiHost {
     awaitable: *mut PyAwaitableObject,
@@ -109,11 +88,7 @@ impl Host for FfiHost {
         // The callback is the `except` block: `exc` is the exception being
         // handled while it runs (`sys.exception()`), then the outer one is back.
         let code = unsafe {
-            let outer = handling(exc);
-            let code = callback.call(self.object(), exc.as_ptr());
-            let (ty, value, tb) = outer;
-            PyErr_SetExcInfo(ty, value, tb);
-            code
+            crate::pyerrors::while_handling(exc, || callback.call(self.object(), exc.as_ptr()))
         };
         match ErrorOutcome::from_code(code, || unsafe { Exception::fetch() }) {
             // Raised inside the handler, the new exception has the handled

@@ -182,6 +182,37 @@ impl SavedError {
     }
 }
 
+/// Runs `f` with `exc` as the exception being handled (`sys.exception()`),
+/// as an `except` block does, then puts the outer one back.
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn while_handling<T>(exc: &Exception, f: impl FnOnce() -> T) -> T {
+    cfg_if::cfg_if! {
+        if #[cfg(all(Py_3_11, not(pyawaitable_limited)))] {
+            // 3.11+ keep the handled exception as its value alone
+            // (`PUSH_EXC_INFO`): no type or traceback to make and drop.
+            let outer = Owned::from_owned(PyErr_GetHandledException());
+            PyErr_SetHandledException(exc.as_ptr());
+            let out = f();
+            PyErr_SetHandledException(outer.as_ref().map_or(std::ptr::null_mut(), Owned::as_ptr));
+            out
+        } else {
+            let mut outer = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
+            PyErr_GetExcInfo(&mut outer.0, &mut outer.1, &mut outer.2);
+            let value = exc.as_ptr();
+            PyErr_SetExcInfo(
+                Owned::from_borrowed(Py_TYPE(value).cast()).into_ptr(),
+                Owned::from_borrowed(value).into_ptr(),
+                PyException_GetTraceback(value),
+            );
+            let out = f();
+            PyErr_SetExcInfo(outer.0, outer.1, outer.2);
+            out
+        }
+    }
+}
+
 /// Raises `StopIteration(value)` without splatting tuples or treating an
 /// exception instance as the exception (`_PyGen_SetStopIterationValue`).
 ///
