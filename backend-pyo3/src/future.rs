@@ -153,20 +153,14 @@ impl Awaiter {
     }
 }
 
-/// Whether this thread holds the GIL now. Not "a poll is in progress": a
-/// block may give the GIL up inside its poll (`py.detach`). Limited builds
-/// cannot tell and answer `false`.
-pub(crate) fn gil_held_here() -> bool {
-    pyawaitable_ffi::pystate::this_thread_attached()
-}
-
-/// Runs `f` attached: at once if this thread holds the GIL, else through
-/// `Python::attach`.
+/// Runs `f` attached: at once if this thread holds the GIL now (not "a poll
+/// is in progress": a block may give the GIL up inside its poll), else
+/// through `Python::attach`.
 pub(crate) fn attached<F, R>(f: F) -> R
 where
     F: for<'py> FnOnce(Python<'py>) -> R,
 {
-    if gil_held_here() {
+    if pyawaitable_ffi::pystate::this_thread_attached() {
         // SAFETY: this thread holds the GIL.
         f(unsafe { Python::assume_attached() })
     } else {

@@ -421,11 +421,7 @@ impl<H: Host> Machine<H> {
     /// Removes every queued entry, in every open block, and the await in
     /// progress; open blocks stay open so their exits still run.
     pub(crate) fn take_pending(&mut self) -> (Vec<Entry<H>>, Option<Current<H>>) {
-        let no_blocks = self
-            .extra
-            .as_ref()
-            .is_none_or(|extra| extra.scopes.is_empty());
-        if no_blocks && self.queue.is_empty() {
+        if self.queue.is_empty() && self.scopes().is_empty() {
             // The common end of a run: nothing left, nothing to collect.
             return (Vec::new(), self.current.take());
         }
