@@ -18,6 +18,8 @@ mod abstract_;
 pub mod api;
 #[path = "../../backend-ffi/src/callback.rs"]
 mod callback;
+#[path = "../../backend-ffi/src/ceval.rs"]
+mod ceval;
 #[cfg(feature = "capi")]
 #[path = "../../backend-ffi/src/capi.rs"]
 pub mod capi;

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use pyawaitable_core::{drive, Held, Machine, Outcome, Stage};
 use pyo3_ffi::*;
 
+use crate::ceval;
 use crate::host::FfiHost;
 use crate::pyerrors::{raise_stop_iteration, raise_type_error, SavedError};
 use crate::{Exception, Owned};
@@ -92,53 +93,15 @@ pub unsafe fn new_awaitable() -> *mut PyObject {
     obj
 }
 
-#[cfg(any(pyawaitable_limited, Py_3_12))]
-thread_local! {
-    /// How many transitions of our awaitables are running on this thread.
-    static NESTING: std::cell::Cell<c_int> = const { std::cell::Cell::new(0) };
-}
-
-/// Runs a transition under a recursion guard: awaitables nested deeper than
-/// the interpreter's recursion limit give `RecursionError`, as nested native
-/// coroutines do, never a C stack overflow. Before 3.12 the recursion limit
-/// is what `Py_EnterRecursiveCall` checks; 3.12+ count the C stack apart,
-/// so the depth is counted here against the limit.
+/// Runs a transition on `slf` under the recursion guard
+/// ([`ceval::guarded`]).
 #[inline]
 unsafe fn guarded<T>(
     slf: *mut PyObject,
     run: impl FnOnce(&mut FfiHost) -> T,
     refused: impl FnOnce() -> T,
 ) -> T {
-    cfg_if::cfg_if! {
-        if #[cfg(any(pyawaitable_limited, Py_3_12))] {
-            // One thread-local access for the whole transition.
-            NESTING.with(|nesting| {
-                let depth = nesting.get();
-                if depth >= Py_GetRecursionLimit() {
-                    PyErr_SetString(
-                        PyExc_RecursionError,
-                        c"maximum recursion depth exceeded in pyawaitable".as_ptr(),
-                    );
-                    return refused();
-                }
-                if Py_EnterRecursiveCall(c" in pyawaitable".as_ptr()) != 0 {
-                    return refused();
-                }
-                nesting.set(depth + 1);
-                let out = run(&mut FfiHost::new(slf));
-                nesting.set(depth);
-                Py_LeaveRecursiveCall();
-                out
-            })
-        } else {
-            if Py_EnterRecursiveCall(c" in pyawaitable".as_ptr()) != 0 {
-                return refused();
-            }
-            let out = run(&mut FfiHost::new(slf));
-            Py_LeaveRecursiveCall();
-            out
-        }
-    }
+    ceval::guarded(|| run(&mut FfiHost::new(slf)), refused)
 }
 
 /// Resumes the awaitable under [`guarded`]; refused, the recursion error

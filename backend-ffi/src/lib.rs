@@ -14,6 +14,7 @@
 mod abstract_;
 pub mod api;
 mod callback;
+mod ceval;
 #[cfg(feature = "capi")]
 pub mod capi;
 pub mod fast_paths;

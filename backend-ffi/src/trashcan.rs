@@ -1,7 +1,8 @@
 //! Bounded deallocation depth (CPython's "trashcan", `Py_TRASHCAN_BEGIN`):
 //! freeing a chain of ten thousand nested awaitables must not overflow the C
-//! stack. Past a fixed depth, objects wait in a list that the outermost
-//! deallocation empties, one at a time.
+//! stack. Past a fixed depth, or with the stack nearly used up, objects wait
+//! in a list that the outermost deallocation with room to spare empties,
+//! one at a time (as 3.14's trashcan, which measures the stack too).
 
 use std::cell::{Cell, RefCell};
 
@@ -16,13 +17,14 @@ thread_local! {
 }
 
 /// Runs `free(obj)` now, or defers it if deallocations are nested deeper
-/// than [`MAX_DEPTH`]; the outermost call also frees everything deferred.
+/// than [`MAX_DEPTH`] or the stack is low; the outermost call that runs
+/// also frees everything deferred.
 ///
 /// # Safety
 /// `obj` has a reference count of zero and is untracked; `free` frees it.
 pub(crate) unsafe fn dealloc(obj: *mut PyObject, free: unsafe fn(*mut PyObject)) {
     let depth = DEPTH.get();
-    if depth >= MAX_DEPTH {
+    if depth >= MAX_DEPTH || crate::ceval::stack_is_low() {
         DEFERRED.with_borrow_mut(|deferred| deferred.push(obj as usize));
         return;
     }

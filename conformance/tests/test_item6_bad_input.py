@@ -379,6 +379,41 @@ print("exit ok")
 """
 
 
+_SMALL_STACK_SCRIPT = r"""
+import sys, threading, warnings
+import helpers
+mod = helpers.MOD
+warnings.simplefilter("ignore")
+outcome = []
+
+def work():
+    aw = helpers.gen_return("leaf", 1)
+    for _ in range(900):
+        aw = mod.trampoline(aw)
+    try:
+        outcome.append("result %s" % helpers.drive(aw))
+    except RecursionError:
+        outcome.append("RecursionError")
+
+threading.stack_size(1024 * 1024)
+thread = threading.Thread(target=work)
+thread.start()
+thread.join()
+print(outcome[0])
+print("exit ok")
+"""
+
+
+def test_item6_nesting_within_the_recursion_limit_on_a_small_stack_never_crashes():
+    # 900 levels are within the recursion limit; a 1 MiB stack may not hold
+    # them (a debug build's frames are several times a release build's), so
+    # the C stack itself must be checked.
+    result = helpers.run_python(_SMALL_STACK_SCRIPT)
+    assert result.returncode == 0, "exit code %r\n%s" % (result.returncode, result.stderr[-3000:])
+    assert result.stdout.split()[-2:] == ["exit", "ok"]
+    assert result.stdout.splitlines()[0] in ("result leaf", "RecursionError"), result.stdout
+
+
 @pytest.mark.parametrize("mode", ["drive", "await", "close", "drop"])
 def test_item6_deep_nesting_never_crashes(mode):
     result = helpers.run_python(_DEEP_SCRIPT, "10000", mode)

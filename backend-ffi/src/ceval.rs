@@ -1,0 +1,163 @@
+//! The recursion guard of a transition (`Include/ceval.h`:
+//! `Py_EnterRecursiveCall`), with the C stack itself checked too, as 3.14's
+//! interpreter checks it: a counted limit alone lets frames that are larger
+//! than expected (a debug build's, a large Rust future's) overflow the stack
+//! before the count runs out.
+
+use std::cell::Cell;
+
+use pyo3_ffi::*;
+
+/// Stack a transition must find left to start: room for its own frames
+/// down to the next transition's check, and for the calls made in between.
+const STACK_MARGIN: usize = 64 * 1024;
+
+/// What a thread knows about its own nesting.
+struct Depth {
+    /// How many transitions of our awaitables are running on this thread
+    /// (3.12+ count the C stack apart from the recursion limit).
+    #[cfg(any(pyawaitable_limited, Py_3_12))]
+    nesting: Cell<std::ffi::c_int>,
+    /// The lowest stack address a transition may start at; `0` until
+    /// measured, `1` where the stack cannot be measured (the count alone
+    /// guards there).
+    floor: Cell<usize>,
+}
+
+thread_local! {
+    /// This thread's [`Depth`].
+    static DEPTH: Depth = const {
+        Depth {
+            #[cfg(any(pyawaitable_limited, Py_3_12))]
+            nesting: Cell::new(0),
+            floor: Cell::new(0),
+        }
+    };
+}
+
+/// Runs a transition under the recursion guard: nested deeper than the
+/// interpreter's recursion limit, or with the C stack nearly used up, it is
+/// refused with `RecursionError` (what `refused` makes of it), as nested
+/// native coroutines are, never a stack overflow. Before 3.12 the recursion
+/// limit is what `Py_EnterRecursiveCall` checks; 3.12+ count the C stack
+/// apart, so the depth is counted here against the limit.
+///
+/// # Safety
+/// GIL held.
+#[inline]
+pub(crate) unsafe fn guarded<T>(run: impl FnOnce() -> T, refused: impl FnOnce() -> T) -> T {
+    // One thread-local access for the whole transition.
+    DEPTH.with(|depth| {
+        if below_floor(depth) {
+            PyErr_SetString(
+                PyExc_RecursionError,
+                c"maximum recursion depth exceeded in pyawaitable (C stack)".as_ptr(),
+            );
+            return refused();
+        }
+        cfg_if::cfg_if! {
+            if #[cfg(any(pyawaitable_limited, Py_3_12))] {
+                let nesting = depth.nesting.get();
+                if nesting >= Py_GetRecursionLimit() {
+                    PyErr_SetString(
+                        PyExc_RecursionError,
+                        c"maximum recursion depth exceeded in pyawaitable".as_ptr(),
+                    );
+                    return refused();
+                }
+                if Py_EnterRecursiveCall(c" in pyawaitable".as_ptr()) != 0 {
+                    return refused();
+                }
+                depth.nesting.set(nesting + 1);
+                let out = run();
+                depth.nesting.set(nesting);
+                Py_LeaveRecursiveCall();
+                out
+            } else {
+                if Py_EnterRecursiveCall(c" in pyawaitable".as_ptr()) != 0 {
+                    return refused();
+                }
+                let out = run();
+                Py_LeaveRecursiveCall();
+                out
+            }
+        }
+    })
+}
+
+/// Whether this thread's C stack is nearly used up: what is nested deeper
+/// must not start now (a deallocation waits, see [`crate::trashcan`]).
+#[inline]
+pub(crate) fn stack_is_low() -> bool {
+    DEPTH.with(below_floor)
+}
+
+/// Whether the stack is below the floor of the thread `depth` belongs to.
+#[inline(always)]
+fn below_floor(depth: &Depth) -> bool {
+    stack_address() < floor(depth)
+}
+
+/// An address in the caller's frame: where the stack is now.
+#[inline(always)]
+fn stack_address() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(std::ptr::addr_of!(marker)) as usize
+}
+
+/// This thread's stack floor, measured on first use.
+#[inline]
+fn floor(depth: &Depth) -> usize {
+    match depth.floor.get() {
+        0 => {
+            let floor = measured_floor().unwrap_or(1);
+            depth.floor.set(floor);
+            floor
+        }
+        floor => floor,
+    }
+}
+
+/// The lowest address of this thread's stack plus the margin (at most a
+/// quarter of a small stack), if the platform says where the stack is.
+#[cold]
+fn measured_floor() -> Option<usize> {
+    let (lowest, size) = stack_bounds()?;
+    Some(lowest + STACK_MARGIN.min(size / 4))
+}
+
+/// This thread's stack: its lowest address and its size.
+#[cfg(target_os = "linux")]
+fn stack_bounds() -> Option<(usize, usize)> {
+    let mut attr = std::mem::MaybeUninit::<libc::pthread_attr_t>::uninit();
+    // SAFETY: `attr` is initialized by `pthread_getattr_np` before it is
+    // read, and destroyed once read.
+    unsafe {
+        if libc::pthread_getattr_np(libc::pthread_self(), attr.as_mut_ptr()) != 0 {
+            return None;
+        }
+        let mut lowest = std::ptr::null_mut();
+        let mut size = 0;
+        let found = libc::pthread_attr_getstack(attr.as_ptr(), &mut lowest, &mut size) == 0;
+        libc::pthread_attr_destroy(attr.as_mut_ptr());
+        found.then_some((lowest as usize, size))
+    }
+}
+
+/// This thread's stack: its lowest address and its size.
+#[cfg(target_os = "macos")]
+fn stack_bounds() -> Option<(usize, usize)> {
+    // SAFETY: both describe the calling thread.
+    unsafe {
+        let this = libc::pthread_self();
+        let top = libc::pthread_get_stackaddr_np(this) as usize;
+        let size = libc::pthread_get_stacksize_np(this);
+        Some((top - size, size))
+    }
+}
+
+/// Elsewhere the stack is not measured: the recursion count guards alone.
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn stack_bounds() -> Option<(usize, usize)> {
+    None
+}
