@@ -26,10 +26,10 @@ mod limited;
 mod object;
 pub mod pyerrors;
 pub mod pystate;
-mod task;
+pub mod task;
 mod trashcan;
 
 pub use callback::{CCallback, CDefer, Callback, Defer};
 pub use object::Owned;
 pub use pyerrors::Exception;
-pub use task::{PollTask, Resumed, Task};
+pub use task::{PollTask, Resumed, Started, Task};

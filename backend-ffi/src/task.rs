@@ -6,9 +6,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
 
-use pyawaitable_core::TaskStep;
+use pyawaitable_core::{Outcome, TaskStep};
 use pyo3_ffi::{PyErr_WriteUnraisable, PyExc_RuntimeError, PyObject_Free, PyObject_Malloc};
 
+use crate::abstract_;
 use crate::callback::panic_message;
 use crate::{Exception, Owned};
 
@@ -38,9 +39,52 @@ pub type Resumed = Option<Result<Owned, Exception>>;
 /// }
 /// ```
 pub trait PollTask {
-    /// Runs until it asks for an awaitable ([`TaskStep::Await`]) or finishes
+    /// Runs until it waits on an awaitable ([`TaskStep::Await`], or
+    /// [`TaskStep::Suspend`] after [`start_await`]) or finishes
     /// ([`TaskStep::Return`], [`TaskStep::Raise`]); called with the GIL held.
     fn poll(self: Pin<&mut Self>, resumed: Resumed) -> TaskStep<Owned, Exception>;
+}
+
+/// What [`start_await`] gave.
+pub enum Started {
+    /// The awaitable finished in its first step: its value or exception, for
+    /// the task to go on with in the same poll.
+    Finished(Result<Owned, Exception>),
+    /// It yielded: its iterator and the value, for [`TaskStep::Suspend`].
+    Yielded(Owned, Owned),
+}
+
+/// Starts `await awaitable` inside a task's poll: gets its iterator and runs
+/// its first step there, as `await` runs it in the awaiting frame, so an
+/// awaitable that finishes at once costs the task no second poll.
+///
+/// ```
+/// use pyawaitable_ffi::{task::{start_await, Started}, Owned};
+/// # unsafe { pyo3_ffi::Py_InitializeEx(0) };
+/// unsafe {
+///     // `asyncio.sleep(0)` yields once; `await 42` is a TypeError.
+///     let asyncio = Owned::from_owned(pyo3_ffi::PyImport_ImportModule(c"asyncio".as_ptr())).unwrap();
+///     let sleep = pyo3_ffi::PyObject_GetAttrString(asyncio.as_ptr(), c"sleep".as_ptr());
+///     let zero = pyo3_ffi::PyLong_FromLong(0);
+///     let pending = Owned::from_owned(pyo3_ffi::PyObject_CallOneArg(sleep, zero)).unwrap();
+///     assert!(matches!(start_await(pending), Started::Yielded(..)));
+///     let not_awaitable = Owned::from_owned(pyo3_ffi::PyLong_FromLong(42)).unwrap();
+///     assert!(matches!(start_await(not_awaitable), Started::Finished(Err(_))));
+/// }
+/// ```
+///
+/// # Safety
+/// GIL held.
+#[inline]
+pub unsafe fn start_await(awaitable: Owned) -> Started {
+    match abstract_::await_iter(awaitable) {
+        Ok(iter) => match abstract_::send(&iter, Owned::from_borrowed(pyo3_ffi::Py_None())) {
+            Outcome::Yield(out) => Started::Yielded(iter, out),
+            Outcome::Return(value) => Started::Finished(Ok(value)),
+            Outcome::Raise(exc) => Started::Finished(Err(exc)),
+        },
+        Err(exc) => Started::Finished(Err(exc)),
+    }
 }
 
 /// The alignment `PyObject_Malloc` guarantees (pymalloc's `ALIGNMENT`).

@@ -1,8 +1,9 @@
 //! Rust `async` blocks as Python awaitables: no Rust runtime, no thread, any
 //! event loop. The future is polled whenever the awaitable is resumed; each
-//! `awaiter.await_py(obj).await` hands `obj` to the same machinery as
-//! `add_await`, so whatever `obj` yields goes out unchanged and whatever is
-//! sent or thrown in reaches it.
+//! `awaiter.await_py(obj).await` runs `obj`'s first step at once, as `await`
+//! does, and if `obj` yields, hands it to the same machinery as `add_await`,
+//! so whatever `obj` yields goes out unchanged and whatever is sent or thrown
+//! in reaches it.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -15,7 +16,8 @@ use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 
 use pyawaitable_core::TaskStep;
-use pyawaitable_ffi::{api, Exception, Owned, PollTask, Resumed, Task};
+use pyawaitable_ffi::task::start_await;
+use pyawaitable_ffi::{api, Exception, Owned, PollTask, Resumed, Started, Task};
 
 use crate::{PyAwaitable, Raised};
 
@@ -26,8 +28,9 @@ struct Slot {
     /// The outcome of the awaitable the future last asked for, as the
     /// machine gave it (made a [`Raised`] only when taken).
     outcome: Cell<Resumed>,
-    /// The awaitable the future asks for next.
-    request: Cell<Option<Py<PyAny>>>,
+    /// The await the future started that yielded: its iterator and the
+    /// value it yielded, for the machine to suspend on.
+    suspended: Cell<Option<(Owned, Owned)>>,
     /// How many awaitables the task handed over before this poll; the
     /// outcome is the last one's.
     awaited: u64,
@@ -170,10 +173,10 @@ where
 
 /// Where one [`AwaitPy`] is.
 enum AwaitState {
-    /// Not handed to the machine yet.
+    /// Not started yet.
     Ready(Py<PyAny>),
-    /// Handed over as the task's `n`th await: only that await's outcome is
-    /// its own.
+    /// Started, yielded, and handed to the machine as the task's `n`th
+    /// suspension: only that one's outcome is its own.
     Waiting(u64),
     /// Its outcome was taken, or it was refused.
     Done,
@@ -196,33 +199,31 @@ impl Future for AwaitPy {
         };
         let this = &mut *self;
         match std::mem::replace(&mut this.state, AwaitState::Done) {
-            AwaitState::Ready(awaitable) => match slot.request.replace(Some(awaitable)) {
-                None => {
-                    this.state = AwaitState::Waiting(slot.awaited + 1);
-                    Poll::Pending
-                }
-                Some(first) => {
-                    slot.request.set(Some(first));
-                    Poll::Ready(Err(Raised::error(PyRuntimeError::new_err(
+            AwaitState::Ready(awaitable) => {
+                let other = slot.suspended.take();
+                if other.is_some() {
+                    slot.suspended.set(other);
+                    return Poll::Ready(Err(Raised::error(PyRuntimeError::new_err(
                         "pyawaitable: two await_py() at once; a Python awaitable is awaited \
                          one at a time",
-                    ))))
+                    ))));
                 }
-            },
+                // SAFETY: `slot` exists only while the GIL-holding machine
+                // polls; a new reference, never null.
+                let started = unsafe {
+                    start_await(Owned::from_owned(awaitable.into_ptr()).expect("not null"))
+                };
+                match started {
+                    Started::Finished(outcome) => Poll::Ready(output(outcome)),
+                    Started::Yielded(iter, out) => {
+                        slot.suspended.set(Some((iter, out)));
+                        this.state = AwaitState::Waiting(slot.awaited + 1);
+                        Poll::Pending
+                    }
+                }
+            }
             AwaitState::Waiting(n) if n == slot.awaited => match slot.outcome.take() {
-                Some(outcome) => {
-                    // SAFETY: `slot` exists only while the GIL-holding machine polls.
-                    let py = unsafe { Python::assume_attached() };
-                    Poll::Ready(match outcome {
-                        // SAFETY: new references handed over by the machine.
-                        Ok(value) => {
-                            Ok(unsafe { Bound::from_owned_ptr(py, value.into_ptr()) }.unbind())
-                        }
-                        Err(exc) => Err(Raised::instance(unsafe {
-                            Bound::from_owned_ptr(py, exc.into_ptr()).cast_into_unchecked()
-                        })),
-                    })
-                }
+                Some(outcome) => Poll::Ready(output(outcome)),
                 None => {
                     this.state = AwaitState::Waiting(n);
                     Poll::Pending
@@ -240,11 +241,25 @@ impl Future for AwaitPy {
     }
 }
 
+/// An await's outcome as [`AwaitPy`] gives it.
+#[inline]
+fn output(outcome: Result<Owned, Exception>) -> Result<Py<PyAny>, Raised> {
+    // SAFETY: called only inside a poll, which the GIL-holding machine runs.
+    let py = unsafe { Python::assume_attached() };
+    match outcome {
+        // SAFETY: new references.
+        Ok(value) => Ok(unsafe { Bound::from_owned_ptr(py, value.into_ptr()) }.unbind()),
+        Err(exc) => Err(Raised::instance(unsafe {
+            Bound::from_owned_ptr(py, exc.into_ptr()).cast_into_unchecked()
+        })),
+    }
+}
+
 /// A Rust future as the body of a task: one allocation, pinned by
 /// [`Task::new`].
 struct FutureTask<Fut> {
     future: Fut,
-    /// How many awaitables it has handed to the machine.
+    /// How many times it has suspended on an awaitable.
     awaited: u64,
 }
 
@@ -258,7 +273,7 @@ where
         let py = unsafe { Python::assume_attached() };
         let slot = Slot {
             outcome: Cell::new(resumed),
-            request: Cell::new(None),
+            suspended: Cell::new(None),
             awaited: self.awaited,
         };
         // SAFETY: `SLOT_WAKER` reads `slot` only through `Slot::of`, while
@@ -281,13 +296,10 @@ where
                 Err(err) => TaskStep::Raise(exception(py, err)),
             },
             Poll::Ready(Err(err)) => TaskStep::Raise(exception(py, err)),
-            Poll::Pending => match slot.request.take() {
-                Some(next) => {
+            Poll::Pending => match slot.suspended.take() {
+                Some((iter, out)) => {
                     this.awaited += 1;
-                    // SAFETY: a new reference.
-                    TaskStep::Await(
-                        unsafe { Owned::from_owned(next.into_ptr()) }.expect("not null"),
-                    )
+                    TaskStep::Suspend(iter, out)
                 }
                 None => TaskStep::Raise(exception(
                     py,

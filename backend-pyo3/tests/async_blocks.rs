@@ -46,6 +46,21 @@ fn catching(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>
     })
 }
 
+/// `(await inner, how many polls that await took)`.
+#[pyfunction]
+fn counting_polls(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>> {
+    PyAwaitable::from_future(py, move |awaiter| async move {
+        let mut pending = std::pin::pin!(awaiter.await_py(inner));
+        let mut polls = 0;
+        let value = std::future::poll_fn(|cx| {
+            polls += 1;
+            pending.as_mut().poll(cx)
+        })
+        .await?;
+        Ok((value, polls))
+    })
+}
+
 /// Awaits a Rust future that never completes: nothing can wake it.
 #[pyfunction]
 fn stuck(py: Python<'_>) -> PyResult<Bound<'_, PyAwaitable>> {
@@ -159,9 +174,9 @@ fn elsewhere(py: Python<'_>, inner: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable
     })
 }
 
-/// Asks for `first`, then polls a fresh `second` instead while `first`'s
-/// outcome waits, then polls `first` again: `second`'s outcome is not
-/// `first`'s to take.
+/// Starts `first`, then, once it finished, polls a fresh `second` instead
+/// while `first`'s outcome waits, then polls `first` again: `second`'s
+/// outcome is not `first`'s to take.
 #[pyfunction]
 fn switching(
     py: Python<'_>,
@@ -234,10 +249,18 @@ static FLAGS: std::sync::LazyLock<Vec<Arc<AtomicBool>>> =
 
 /// What every test script may use besides the test functions.
 const PRELUDE: &std::ffi::CStr = cr#"
+import types
+
 async def ret(v):
     return v
 
-def first_send_raises(kind, text, aw):
+@types.coroutine
+def later(v):
+    """Yields once, then returns `v`."""
+    yield
+    return v
+
+def send_raises(kind, text, aw):
     """Sends None into `aw` once: it must raise `kind`, its message holding `text`."""
     try:
         aw.send(None)
@@ -265,6 +288,10 @@ fn globals(py: Python<'_>) -> Bound<'_, PyDict> {
         ),
         ("elsewhere", wrap_pyfunction!(elsewhere, py).unwrap()),
         ("switching", wrap_pyfunction!(switching, py).unwrap()),
+        (
+            "counting_polls",
+            wrap_pyfunction!(counting_polls, py).unwrap(),
+        ),
         ("dropping", wrap_pyfunction!(dropping, py).unwrap()),
         ("make_panics", wrap_pyfunction!(make_panics, py).unwrap()),
         ("plain_panics", wrap_pyfunction!(plain_panics, py).unwrap()),
@@ -451,22 +478,22 @@ assert log == ["inner closed"], log
 #[test]
 fn a_future_pending_on_rust_work_raises_runtime_error() {
     run(cr#"
-first_send_raises(RuntimeError, "without awaiting a Python awaitable", stuck())
+send_raises(RuntimeError, "without awaiting a Python awaitable", stuck())
 "#);
 }
 
 #[test]
 fn a_panic_in_the_future_becomes_a_python_exception() {
     run(cr#"
-first_send_raises(BaseException, "async block panic", panicking())
+send_raises(BaseException, "async block panic", panicking())
 "#);
 }
 
 #[test]
 fn two_python_awaits_at_once_raise_runtime_error() {
     run(cr#"
-first, second = ret(1), ret(2)
-first_send_raises(RuntimeError, "one at a time", both(first, second))
+first, second = later(1), later(2)
+send_raises(RuntimeError, "one at a time", both(first, second))
 first.close()
 second.close()
 "#);
@@ -476,7 +503,7 @@ second.close()
 fn await_py_polled_by_another_executor_raises_runtime_error() {
     run(cr#"
 inner = ret(1)
-first_send_raises(RuntimeError, "outside its PyAwaitable", foreign(inner))
+send_raises(RuntimeError, "outside its PyAwaitable", foreign(inner))
 inner.close()
 "#);
 }
@@ -496,7 +523,7 @@ assert asyncio.run(attaching(ret(20))) == 41
 fn await_py_polled_on_another_thread_raises_runtime_error() {
     run(cr#"
 inner = ret(1)
-first_send_raises(RuntimeError, "outside its PyAwaitable", elsewhere(inner))
+send_raises(RuntimeError, "outside its PyAwaitable", elsewhere(inner))
 inner.close()
 "#);
 }
@@ -551,13 +578,30 @@ else:
 #[test]
 fn an_await_py_gets_its_own_outcome_only() {
     run(cr#"
+aw = switching(later("first"), later("second"))
+assert aw.send(None) is None and aw.send(None) is None
+# StopIteration("second") if `first` took the outcome of `second`.
+send_raises(RuntimeError, "without awaiting", aw)
+"#);
+}
+
+#[test]
+fn an_await_that_finishes_at_once_is_not_polled_again() {
+    // `await` runs the awaited object's first step in the awaiting frame.
+    run(cr#"
 try:
-    switching(ret("first"), ret("second")).send(None)
+    counting_polls(ret(7)).send(None)
 except StopIteration as stop:
-    raise AssertionError("first took another await's outcome: %r" % (stop.value,))
-except RuntimeError as exc:
-    assert "without awaiting" in str(exc), exc
+    assert stop.value == (7, 1), stop.value
 else:
-    raise AssertionError("RuntimeError expected")
+    raise AssertionError("finished at the first send")
+aw = counting_polls(later(8))
+assert aw.send(None) is None
+try:
+    aw.send(None)
+except StopIteration as stop:
+    assert stop.value == (8, 2), stop.value
+else:
+    raise AssertionError("finished at the second send")
 "#);
 }

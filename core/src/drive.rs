@@ -21,6 +21,8 @@ enum Event<H: Host> {
     Close(H::Error),
     /// Start awaiting `awaitable`; `then` says what follows.
     Await(H::Object, Then<H>),
+    /// A task started an await itself and it yielded: park it, yield `out`.
+    Yielded(H::Iter, Then<H>, H::Object),
     /// The await in progress returned this value.
     Completed(Then<H>, H::Object),
     /// The await in progress (or its result callback) raised this exception.
@@ -216,6 +218,7 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                 }
                 Err(exc) => Event::Failed(then, exc),
             },
+            Event::Yielded(iter, then, out) => return suspend(host, iter, then, out),
             Event::Completed(then, value) => completed(host, then, value),
             // Like an exception at an `await` inside a coroutine: the task
             // sees it and may carry on.
@@ -379,8 +382,8 @@ fn completed<H: Host>(host: &mut H, then: Then<H>, value: H::Object) -> Event<H>
     }
 }
 
-/// Polls a task, resumed with the outcome of the await it asked for (`None`
-/// on its first poll): it asks for the next await, or finishes. Inline: its
+/// Polls a task, resumed with the outcome of the await it waited on (`None`
+/// on its first poll): it waits on the next await, or finishes. Inline: its
 /// event, returned through memory, stalled the loop that reads it at once.
 #[inline(always)]
 fn polled<H: Host>(
@@ -390,6 +393,7 @@ fn polled<H: Host>(
 ) -> Event<H> {
     match host.poll(&mut task, resumed) {
         TaskStep::Await(awaitable) => Event::Await(awaitable, Then::Task(task)),
+        TaskStep::Suspend(iter, out) => Event::Yielded(iter, Then::Task(task), out),
         TaskStep::Return(value) => {
             drop(task);
             let previous = host.machine().set_result(value);

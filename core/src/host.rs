@@ -81,13 +81,13 @@ pub trait Host: Sized {
     /// Runs a deferred callback; `Err(None)` means it failed without an exception.
     fn defer(&mut self, callback: Self::Defer) -> Result<(), Option<Self::Error>>;
 
-    /// Polls a task: `resumed` is the outcome of the awaitable it last asked
-    /// for (`None` on its first poll).
+    /// Polls a task: `resumed` is the outcome of the awaitable it last
+    /// waited on (`None` on its first poll).
     fn poll(
         &mut self,
         task: &mut Self::Task,
         resumed: Option<Result<Self::Object, Self::Error>>,
-    ) -> TaskStep<Self::Object, Self::Error>;
+    ) -> TaskStep<Self::Object, Self::Error, Self::Iter>;
 
     /// Calls an `__aexit__` with the body's exception (or none) and returns
     /// the awaitable it gives.

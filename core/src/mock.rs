@@ -313,6 +313,10 @@ pub enum Action {
 pub enum TaskAction {
     /// Waits on this awaitable.
     Await(Obj),
+    /// Starts awaiting this awaitable itself ([`TaskStep::Suspend`]): if its
+    /// first step finishes it, the task takes its next action at once,
+    /// resumed with that outcome; if it yields, the task suspends on it.
+    Start(Obj),
     /// Finishes with this value.
     Return(Obj),
     /// Finishes with this exception.
@@ -647,20 +651,43 @@ impl Host for MockHost {
         }
     }
 
-    fn poll(&mut self, task: &mut Task, resumed: Option<Result<Obj, Exc>>) -> TaskStep<Obj, Exc> {
+    fn poll(
+        &mut self,
+        task: &mut Task,
+        mut resumed: Option<Result<Obj, Exc>>,
+    ) -> TaskStep<Obj, Exc, MockIter> {
         let name = task.name.clone();
         let traced = resumed.clone();
         self.record(|| Trace::Poll(name, traced));
-        match task.actions.pop_front() {
-            Some(TaskAction::Await(obj)) => TaskStep::Await(obj),
-            Some(TaskAction::Return(obj)) => TaskStep::Return(obj),
-            Some(TaskAction::Raise(exc)) => TaskStep::Raise(exc),
-            Some(TaskAction::ReturnResumed) => match resumed {
-                Some(Err(exc)) => TaskStep::Raise(exc),
-                Some(Ok(obj)) => TaskStep::Return(obj),
+        loop {
+            return match task.actions.pop_front() {
+                Some(TaskAction::Await(obj)) => TaskStep::Await(obj),
+                Some(TaskAction::Start(obj)) => match self.iterate(obj) {
+                    Ok(mut iter) => match self.send(&mut iter, Obj::None) {
+                        Outcome::Yield(out) => TaskStep::Suspend(iter, out),
+                        Outcome::Return(value) => {
+                            resumed = Some(Ok(value));
+                            continue;
+                        }
+                        Outcome::Raise(exc) => {
+                            resumed = Some(Err(exc));
+                            continue;
+                        }
+                    },
+                    Err(exc) => {
+                        resumed = Some(Err(exc));
+                        continue;
+                    }
+                },
+                Some(TaskAction::Return(obj)) => TaskStep::Return(obj),
+                Some(TaskAction::Raise(exc)) => TaskStep::Raise(exc),
+                Some(TaskAction::ReturnResumed) => match resumed {
+                    Some(Err(exc)) => TaskStep::Raise(exc),
+                    Some(Ok(obj)) => TaskStep::Return(obj),
+                    None => TaskStep::Return(Obj::None),
+                },
                 None => TaskStep::Return(Obj::None),
-            },
-            None => TaskStep::Return(Obj::None),
+            };
         }
     }
 

@@ -21,7 +21,8 @@ pub enum Outcome<O, E> {
 }
 
 /// What polling a task (a Rust future driving the awaitable) gave: the next
-/// awaitable it waits on, or its end.
+/// awaitable it waits on, or its end. `I` is the host's iterator type
+/// ([`crate::Host::Iter`]), the object type unless the host says otherwise.
 ///
 /// ```
 /// use pyawaitable_core::TaskStep;
@@ -29,13 +30,19 @@ pub enum Outcome<O, E> {
 /// assert!(matches!(step, TaskStep::Return(3)));
 /// ```
 ///
-/// Flat, one payload per variant, so a step of two words comes back from a
-/// poll in registers (a nested `Result` made it go through memory).
+/// Flat, one payload per variant, so a step comes back from a poll without
+/// a nested enum to unpack (a nested `Result` made it stall).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TaskStep<O, E> {
+pub enum TaskStep<O, E, I = O> {
     /// Suspended on this awaitable: await it, then poll again with its
     /// outcome.
     Await(O),
+    /// Suspended on an awaitable the task started itself (its iterator, and
+    /// what its first step yielded): park the iterator as the await in
+    /// progress and yield the value, then poll again with its outcome. A
+    /// task starts an await itself so that one which finishes at once costs
+    /// no second poll, as `await` runs its first step in the awaiting frame.
+    Suspend(I, O),
     /// Finished with this value: it becomes the awaitable's result.
     Return(O),
     /// Finished with this exception: it propagates.

@@ -86,35 +86,40 @@ fn a_failing_task_raises_from_the_awaitable() {
     assert!(dropped.get());
 }
 
+/// The two ways a task waits on an awaitable: handed to the machine, or
+/// started by the task itself.
+const WAITS: [fn(Obj) -> TaskAction; 2] = [TaskAction::Await, TaskAction::Start];
+
 #[test]
 fn a_thrown_exception_reaches_the_inner_awaitable_then_the_task() {
-    let inner = Script::yields(3).id(1).on_throw(OnThrow::Propagate);
-    let (mut host, _) = with_task(vec![
-        TaskAction::Await(Obj::script(inner)),
-        TaskAction::ReturnResumed,
-    ]);
-    drive::send(&mut host, Obj::None);
-    let cancelled = Exc::new("CancelledError");
-    assert_eq!(
-        drive::throw(&mut host, cancelled.clone()),
-        Outcome::Raise(cancelled.clone())
-    );
-    assert!(host.trace.contains(&Trace::Throw(1, cancelled.clone())));
-    assert_eq!(polls(&host)[1], Some(Err(cancelled)));
+    for wait in WAITS {
+        let inner = Script::yields(3).id(1).on_throw(OnThrow::Propagate);
+        let (mut host, _) = with_task(vec![wait(Obj::script(inner)), TaskAction::ReturnResumed]);
+        drive::send(&mut host, Obj::None);
+        let cancelled = Exc::new("CancelledError");
+        assert_eq!(
+            drive::throw(&mut host, cancelled.clone()),
+            Outcome::Raise(cancelled.clone())
+        );
+        assert!(host.trace.contains(&Trace::Throw(1, cancelled.clone())));
+        assert_eq!(polls(&host)[1], Some(Err(cancelled)));
+    }
 }
 
 #[test]
 fn close_closes_the_inner_awaitable_and_drops_the_task_unpolled() {
-    let (mut host, dropped) = with_task(vec![
-        TaskAction::Await(Obj::script(Script::yields(3).id(1))),
-        TaskAction::Return(Obj::int(1)),
-    ]);
-    drive::send(&mut host, Obj::None);
-    assert!(!dropped.get());
-    assert!(drive::close(&mut host).is_ok());
-    assert!(host.trace.contains(&Trace::Close(1)));
-    assert_eq!(polls(&host).len(), 1);
-    assert!(dropped.get());
+    for wait in WAITS {
+        let (mut host, dropped) = with_task(vec![
+            wait(Obj::script(Script::yields(3).id(1))),
+            TaskAction::Return(Obj::int(1)),
+        ]);
+        drive::send(&mut host, Obj::None);
+        assert!(!dropped.get());
+        assert!(drive::close(&mut host).is_ok());
+        assert!(host.trace.contains(&Trace::Close(1)));
+        assert_eq!(polls(&host).len(), 1);
+        assert!(dropped.get());
+    }
 }
 
 #[test]
@@ -183,5 +188,45 @@ fn a_thrown_generator_exit_closes_the_inner_awaitable_and_resumes_the_task() {
     );
     assert!(host.trace.contains(&Trace::Close(1)));
     assert_eq!(polls(&host)[1], Some(Err(Exc::new("GeneratorExit"))));
+    assert!(dropped.get());
+}
+
+#[test]
+fn an_await_the_task_starts_that_finishes_at_once_needs_no_second_poll() {
+    let (mut host, _) = with_task(vec![
+        TaskAction::Start(Obj::script(Script::yields(0).returning(5).id(1))),
+        TaskAction::Start(Obj::script(Script::yields(0).raising("KeyError").id(2))),
+        TaskAction::ReturnResumed,
+    ]);
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Raise(Exc::new("KeyError"))
+    );
+    assert!(host.trace.contains(&Trace::Send(1, Obj::None)));
+    assert!(host.trace.contains(&Trace::Send(2, Obj::None)));
+    assert_eq!(polls(&host), vec![None]);
+}
+
+#[test]
+fn an_await_the_task_starts_that_yields_is_the_await_in_progress() {
+    let (mut host, dropped) = with_task(vec![
+        TaskAction::Start(Obj::script(Script::yields(2).returning(5).id(1))),
+        TaskAction::ReturnResumed,
+    ]);
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Yield(Obj::int(0))
+    );
+    assert_eq!(host.machine.stage(), Stage::Suspended);
+    assert_eq!(
+        drive::send(&mut host, Obj::int(9)),
+        Outcome::Yield(Obj::int(1))
+    );
+    assert!(host.trace.contains(&Trace::Send(1, Obj::int(9))));
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Return(Obj::int(5))
+    );
+    assert_eq!(polls(&host), vec![None, Some(Ok(Obj::int(5)))]);
     assert!(dropped.get());
 }
