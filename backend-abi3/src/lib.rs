@@ -18,11 +18,11 @@ mod abstract_;
 pub mod api;
 #[path = "../../backend-ffi/src/callback.rs"]
 mod callback;
-#[path = "../../backend-ffi/src/ceval.rs"]
-mod ceval;
 #[cfg(feature = "capi")]
 #[path = "../../backend-ffi/src/capi.rs"]
 pub mod capi;
+#[path = "../../backend-ffi/src/ceval.rs"]
+mod ceval;
 #[path = "../../backend-ffi/src/fast_paths.rs"]
 pub mod fast_paths;
 #[path = "../../backend-ffi/src/genobject.rs"]

@@ -200,8 +200,15 @@ pub(crate) unsafe fn send(iter: &Owned, value: Owned) -> Step {
             };
             step_from_call(result)
         } else if #[cfg(Py_3_10)] {
+            let obj = iter.as_ptr();
             let mut result = std::ptr::null_mut();
-            match PyIter_Send(iter.as_ptr(), value.as_ptr(), &mut result) {
+            // PyIter_Send's first branch inline: the type's own `am_send`.
+            let slots = (*Py_TYPE(obj)).tp_as_async;
+            let sent = match if slots.is_null() { None } else { (*slots).am_send } {
+                Some(am_send) => am_send(obj, value.as_ptr(), &mut result),
+                None => PyIter_Send(obj, value.as_ptr(), &mut result),
+            };
+            match sent {
                 PySendResult::PYGEN_NEXT => Outcome::Yield(Owned::from_owned(result).expect("PYGEN_NEXT gives a value")),
                 PySendResult::PYGEN_RETURN => Outcome::Return(Owned::from_owned(result).expect("PYGEN_RETURN gives a value")),
                 PySendResult::PYGEN_ERROR => Outcome::Raise(Exception::fetch_or_system_error()),

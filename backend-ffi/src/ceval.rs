@@ -35,12 +35,20 @@ thread_local! {
     };
 }
 
+/// Nesting shallower than this is never refused, so the guard reads the
+/// recursion limit only past it (reading it costs more than the rest of the
+/// guard). Native coroutines count the driver's frames too, which ours
+/// cannot see, so the depth of the refusal is approximate either way.
+#[cfg(any(pyawaitable_limited, Py_3_12))]
+const UNCHECKED_NESTING: std::ffi::c_int = 32;
+
 /// Runs a transition under the recursion guard: nested deeper than the
 /// interpreter's recursion limit, or with the C stack nearly used up, it is
 /// refused with `RecursionError` (what `refused` makes of it), as nested
 /// native coroutines are, never a stack overflow. Before 3.12 the recursion
 /// limit is what `Py_EnterRecursiveCall` checks; 3.12+ count the C stack
-/// apart, so the depth is counted here against the limit.
+/// apart (and the check of the stack itself supersedes that count), so the
+/// depth is counted here against the limit.
 ///
 /// # Safety
 /// GIL held.
@@ -58,20 +66,16 @@ pub(crate) unsafe fn guarded<T>(run: impl FnOnce() -> T, refused: impl FnOnce() 
         cfg_if::cfg_if! {
             if #[cfg(any(pyawaitable_limited, Py_3_12))] {
                 let nesting = depth.nesting.get();
-                if nesting >= Py_GetRecursionLimit() {
+                if nesting >= UNCHECKED_NESTING && nesting >= Py_GetRecursionLimit() {
                     PyErr_SetString(
                         PyExc_RecursionError,
                         c"maximum recursion depth exceeded in pyawaitable".as_ptr(),
                     );
                     return refused();
                 }
-                if Py_EnterRecursiveCall(c" in pyawaitable".as_ptr()) != 0 {
-                    return refused();
-                }
                 depth.nesting.set(nesting + 1);
                 let out = run();
                 depth.nesting.set(nesting);
-                Py_LeaveRecursiveCall();
                 out
             } else {
                 if Py_EnterRecursiveCall(c" in pyawaitable".as_ptr()) != 0 {

@@ -14,9 +14,9 @@
 mod abstract_;
 pub mod api;
 mod callback;
-mod ceval;
 #[cfg(feature = "capi")]
 pub mod capi;
+mod ceval;
 pub mod fast_paths;
 pub mod genobject;
 mod host;
