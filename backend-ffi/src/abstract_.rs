@@ -179,6 +179,7 @@ unsafe fn step_from_call(result: *mut PyObject) -> Step {
 ///
 /// # Safety
 /// GIL held.
+#[inline(always)]
 pub(crate) unsafe fn send(iter: &Owned, value: Owned) -> Step {
     cfg_if::cfg_if! {
         if #[cfg(pyawaitable_limited)] {

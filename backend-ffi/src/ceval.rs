@@ -1,8 +1,8 @@
-//! The recursion guard of a transition (`Include/ceval.h`:
-//! `Py_EnterRecursiveCall`), with the C stack itself checked too, as 3.14's
-//! interpreter checks it: a counted limit alone lets frames that are larger
-//! than expected (a debug build's, a large Rust future's) overflow the stack
-//! before the count runs out.
+//! The recursion guard of a transition, in place of `Py_EnterRecursiveCall`
+//! (`Include/ceval.h`): a count against the recursion limit, and the C
+//! stack itself checked, as 3.14's interpreter checks it: a counted limit
+//! alone lets frames that are larger than expected (a debug build's, a large
+//! Rust future's) overflow the stack before the count runs out.
 
 use std::cell::Cell;
 
@@ -14,9 +14,7 @@ const STACK_MARGIN: usize = 64 * 1024;
 
 /// What a thread knows about its own nesting.
 struct Depth {
-    /// How many transitions of our awaitables are running on this thread
-    /// (3.12+ count the C stack apart from the recursion limit).
-    #[cfg(any(pyawaitable_limited, Py_3_12))]
+    /// How many transitions of our awaitables are running on this thread.
     nesting: Cell<std::ffi::c_int>,
     /// The lowest stack address a transition may start at; `0` until
     /// measured, `1` where the stack cannot be measured (the count alone
@@ -28,7 +26,6 @@ thread_local! {
     /// This thread's [`Depth`].
     static DEPTH: Depth = const {
         Depth {
-            #[cfg(any(pyawaitable_limited, Py_3_12))]
             nesting: Cell::new(0),
             floor: Cell::new(0),
         }
@@ -39,16 +36,15 @@ thread_local! {
 /// recursion limit only past it (reading it costs more than the rest of the
 /// guard). Native coroutines count the driver's frames too, which ours
 /// cannot see, so the depth of the refusal is approximate either way.
-#[cfg(any(pyawaitable_limited, Py_3_12))]
 const UNCHECKED_NESTING: std::ffi::c_int = 32;
 
 /// Runs a transition under the recursion guard: nested deeper than the
 /// interpreter's recursion limit, or with the C stack nearly used up, it is
 /// refused with `RecursionError` (what `refused` makes of it), as nested
-/// native coroutines are, never a stack overflow. Before 3.12 the recursion
-/// limit is what `Py_EnterRecursiveCall` checks; 3.12+ count the C stack
-/// apart (and the check of the stack itself supersedes that count), so the
-/// depth is counted here against the limit.
+/// native coroutines are, never a stack overflow. The depth is counted here,
+/// on every version: the check of the stack itself does what
+/// `Py_EnterRecursiveCall`'s count of C calls stands in for, at no call
+/// into the interpreter.
 ///
 /// # Safety
 /// GIL held.
@@ -63,29 +59,18 @@ pub(crate) unsafe fn guarded<T>(run: impl FnOnce() -> T, refused: impl FnOnce() 
             );
             return refused();
         }
-        cfg_if::cfg_if! {
-            if #[cfg(any(pyawaitable_limited, Py_3_12))] {
-                let nesting = depth.nesting.get();
-                if nesting >= UNCHECKED_NESTING && nesting >= Py_GetRecursionLimit() {
-                    PyErr_SetString(
-                        PyExc_RecursionError,
-                        c"maximum recursion depth exceeded in pyawaitable".as_ptr(),
-                    );
-                    return refused();
-                }
-                depth.nesting.set(nesting + 1);
-                let out = run();
-                depth.nesting.set(nesting);
-                out
-            } else {
-                if Py_EnterRecursiveCall(c" in pyawaitable".as_ptr()) != 0 {
-                    return refused();
-                }
-                let out = run();
-                Py_LeaveRecursiveCall();
-                out
-            }
+        let nesting = depth.nesting.get();
+        if nesting >= UNCHECKED_NESTING && nesting >= Py_GetRecursionLimit() {
+            PyErr_SetString(
+                PyExc_RecursionError,
+                c"maximum recursion depth exceeded in pyawaitable".as_ptr(),
+            );
+            return refused();
         }
+        depth.nesting.set(nesting + 1);
+        let out = run();
+        depth.nesting.set(nesting);
+        out
     })
 }
 

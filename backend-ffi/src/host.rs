@@ -60,7 +60,7 @@ impl Host for FfiHost {
         unsafe { abstract_::await_iter(awaitable) }
     }
 
-    #[inline]
+    #[inline(always)]
     fn send(&mut self, iter: &mut Owned, value: Owned) -> Outcome<Owned, Exception> {
         unsafe { abstract_::send(iter, value) }
     }

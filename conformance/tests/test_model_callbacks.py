@@ -484,6 +484,34 @@ def test_model_cancel_in_error_callback(mod):
     assert helpers.never_awaited_warnings(recorded) == []
 
 
+def test_model_cancel_from_inside_the_await_in_progress_drops_the_queue_only(mod):
+    # The await in progress calls cancel() while it is being resumed: what
+    # is queued goes, the await itself runs on and its result is delivered.
+    log = []
+    queued = helpers.ret("queued")
+
+    class CancelsWhileResumed:
+        def __await__(self):
+            first = yield "first"
+            mod.cancel(aw)
+            second = yield "second"
+            return ("inner", first, second)
+
+    with helpers.record_warnings() as recorded:
+        aw = mod.driver(lambda a, v: log.append(v), None, None)
+        mod.add_await(aw, CancelsWhileResumed(), True, False)
+        mod.add_await(aw, queued, True, False)
+        assert aw.send(None) == "first"
+        assert aw.send("a") == "second"
+        assert inspect.getcoroutinestate(queued) == inspect.CORO_CLOSED
+        with pytest.raises(StopIteration):
+            aw.send("b")
+        del queued
+        gc.collect()
+    assert log == [("inner", "a", "b")]
+    assert helpers.never_awaited_warnings(recorded) == []
+
+
 def test_model_cancel_before_awaiting(mod):
     coro = helpers.ret(1)
     with helpers.record_warnings() as recorded:

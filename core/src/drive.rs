@@ -11,8 +11,6 @@ use crate::{Entry, ErrorKind, ErrorOutcome, Fault, Host, Outcome, ResultOutcome,
 
 /// What the run loop does next.
 enum Event<H: Host> {
-    /// Resume the await in progress with a value (a fresh one with `None`).
-    Send(H::Object),
     /// Resume the await in progress with an exception.
     Throw(H::Error),
     /// `close()`: `GeneratorExit` at the await in progress, as [`Event::Throw`]
@@ -62,20 +60,28 @@ pub fn begin_await<H: Host>(host: &mut H) -> Result<(), H::Error> {
 /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Yield(Obj::int(0)));
 /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::None));
 /// ```
+#[inline(always)]
 pub fn send<H: Host>(host: &mut H, value: H::Object) -> Outcome<H::Object, H::Error> {
-    let stage = host.machine().stage;
-    match stage {
-        // gen_send_ex: a just-started coroutine accepts only None.
-        Stage::Created if !host.is_none(&value) => {
-            Outcome::Raise(host.fault(Fault::NonNoneFirstSend, None))
+    let machine = host.machine();
+    match machine.stage {
+        Stage::Suspended => {
+            machine.stage = Stage::Running;
+            resume(host, value)
         }
-        Stage::Created | Stage::Suspended => {
-            host.machine().stage = Stage::Running;
-            run(host, Event::Send(value))
-        }
+        Stage::Created => first_send(host, value),
         Stage::Running => Outcome::Raise(host.fault(Fault::AlreadyExecuting, None)),
         Stage::Finished => Outcome::Raise(host.fault(Fault::AlreadyAwaited, None)),
     }
+}
+
+/// The send that starts the awaitable.
+fn first_send<H: Host>(host: &mut H, value: H::Object) -> Outcome<H::Object, H::Error> {
+    // gen_send_ex: a just-started coroutine accepts only None.
+    if !host.is_none(&value) {
+        return Outcome::Raise(host.fault(Fault::NonNoneFirstSend, None));
+    }
+    host.machine().stage = Stage::Running;
+    run(host, Event::Next)
 }
 
 /// `coro.throw(exc)`: raises `exc` at the await in progress, which the inner
@@ -159,8 +165,48 @@ pub fn cancel<H: Host>(host: &mut H) -> Result<(), H::Error> {
     let (entries, current) = host.machine().take_pending();
     discard(host, entries);
     match current {
-        Some(Current { iter, .. }) => host.close(iter),
+        Some((iter, _)) => host.close(iter),
         None => Ok(()),
+    }
+}
+
+/// Resumes the await in progress with `value`: nearly every send. Kept out
+/// of the run loop, so that a yield goes straight back out; only the
+/// iterator leaves the machine for the send (a re-entrant [`cancel`] leaves
+/// it be, as it found nothing in progress when the whole await left).
+#[inline(always)]
+fn resume<H: Host>(host: &mut H, value: H::Object) -> Outcome<H::Object, H::Error> {
+    let in_progress = host.machine().current.as_mut();
+    let Some(mut iter) = in_progress.and_then(|current| current.iter.take()) else {
+        // Cancelled while suspended: nothing is in progress.
+        return run(host, Event::Next);
+    };
+    match host.send(&mut iter, value) {
+        Outcome::Yield(out) => {
+            let machine = host.machine();
+            match machine.current.as_mut() {
+                Some(current) => current.iter = Some(iter),
+                None => unreachable!("only this send takes an await in flight"),
+            }
+            machine.stage = Stage::Suspended;
+            Outcome::Yield(out)
+        }
+        Outcome::Return(value) => {
+            let then = landed(host);
+            run(host, Event::Completed(then, value))
+        }
+        Outcome::Raise(exc) => {
+            let then = landed(host);
+            run(host, Event::Failed(then, exc))
+        }
+    }
+}
+
+/// Takes what follows the await in flight, which has just finished.
+fn landed<H: Host>(host: &mut H) -> Then<H> {
+    match host.machine().current.take() {
+        Some(current) => current.then,
+        None => unreachable!("only this send takes an await in flight"),
     }
 }
 
@@ -168,30 +214,22 @@ pub fn cancel<H: Host>(host: &mut H) -> Result<(), H::Error> {
 fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Error> {
     loop {
         event = match event {
-            Event::Send(value) => match host.machine().current.take() {
-                None => Event::Next,
-                Some(Current { mut iter, then }) => match host.send(&mut iter, value) {
-                    Outcome::Yield(out) => return suspend(host, iter, then, out),
-                    Outcome::Return(value) => Event::Completed(then, value),
-                    Outcome::Raise(exc) => Event::Failed(then, exc),
-                },
-            },
-            Event::Throw(exc) => match host.machine().current.take() {
+            Event::Throw(exc) => match host.machine().take_current() {
                 None => Event::Unwind(exc),
                 // gen_throw: GeneratorExit closes the inner awaitable, then is
                 // raised here (or whatever its close raised instead).
-                Some(Current { iter, then }) if host.kind(&exc) == ErrorKind::GeneratorExit => {
+                Some((iter, then)) if host.kind(&exc) == ErrorKind::GeneratorExit => {
                     Event::Failed(then, closed(host, iter, exc))
                 }
-                Some(Current { mut iter, then }) => match host.throw(&mut iter, exc) {
+                Some((mut iter, then)) => match host.throw(&mut iter, exc) {
                     Outcome::Yield(out) => return suspend(host, iter, then, out),
                     Outcome::Return(value) => Event::Completed(then, value),
                     Outcome::Raise(exc) => Event::Failed(then, exc),
                 },
             },
-            Event::Close(exit) => match host.machine().current.take() {
+            Event::Close(exit) => match host.machine().take_current() {
                 None => Event::Unwind(exit),
-                Some(Current { iter, then }) => match (then, closed(host, iter, exit)) {
+                Some((iter, then)) => match (then, closed(host, iter, exit)) {
                     // A task is dropped, as a closed coroutine's frame is left
                     // by GeneratorExit: its `Drop`s run, it is never resumed.
                     (Then::Task(task), raised)
@@ -415,7 +453,10 @@ fn suspend<H: Host>(
     out: H::Object,
 ) -> Outcome<H::Object, H::Error> {
     let machine = host.machine();
-    machine.current = Some(Current { iter, then });
+    machine.current = Some(Current {
+        iter: Some(iter),
+        then,
+    });
     machine.stage = Stage::Suspended;
     Outcome::Yield(out)
 }

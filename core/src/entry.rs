@@ -81,9 +81,15 @@ impl<H: Host> Then<H> {
 
 /// The await in progress: the inner iterator and what follows it.
 pub(crate) struct Current<H: Host> {
-    pub(crate) iter: H::Iter,
+    /// The inner iterator; `None` while a send into it is in flight (it
+    /// leaves the machine for the send, what follows it stays).
+    pub(crate) iter: Option<H::Iter>,
     pub(crate) then: Then<H>,
 }
+
+/// An await in progress taken out of the machine: its iterator and what
+/// follows it.
+pub(crate) type Taken<H> = (<H as Host>::Iter, Then<H>);
 
 /// An open `async with` block: its own queue, and the exit to run when the
 /// queue runs dry or an exception leaves it.

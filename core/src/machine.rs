@@ -2,7 +2,7 @@
 //! and stored values. No host calls happen here; see [`crate::drive`] for the
 //! transitions.
 
-use crate::entry::{Current, Scope, Then};
+use crate::entry::{Current, Scope, Taken, Then};
 use crate::{Entry, Host, IndexOutOfRange, Queue, Stage, ValueStore, With};
 
 /// The await state machine of one awaitable.
@@ -200,7 +200,9 @@ impl<H: Host> Machine<H> {
     /// assert!(Machine::<MockHost>::new().awaiting().is_none());
     /// ```
     pub fn awaiting(&self) -> Option<&H::Iter> {
-        self.current.as_ref().map(|current| &current.iter)
+        self.current
+            .as_ref()
+            .and_then(|current| current.iter.as_ref())
     }
 
     /// How many entries are queued, in every open block.
@@ -365,7 +367,9 @@ impl<H: Host> Machine<H> {
             };
         visit_queue(&self.queue, &mut visit)?;
         if let Some(current) = &self.current {
-            visit(Held::Iter(&current.iter))?;
+            if let Some(iter) = &current.iter {
+                visit(Held::Iter(iter))?;
+            }
             match &current.then {
                 // A task's captures are Rust values, out of the GC's sight.
                 Then::Callbacks { .. } | Then::Task(_) => {}
@@ -418,12 +422,20 @@ impl<H: Host> Machine<H> {
         self.queue.is_empty() && self.current.is_none() && self.scopes().is_empty()
     }
 
+    /// Takes the await in progress: its iterator and what follows it. One
+    /// with a send in flight is left alone: the send finishes it.
+    pub(crate) fn take_current(&mut self) -> Option<Taken<H>> {
+        let current = self.current.take_if(|current| current.iter.is_some())?;
+        Some((current.iter?, current.then))
+    }
+
     /// Removes every queued entry, in every open block, and the await in
-    /// progress; open blocks stay open so their exits still run.
-    pub(crate) fn take_pending(&mut self) -> (Vec<Entry<H>>, Option<Current<H>>) {
+    /// progress (see [`Machine::take_current`]); open blocks stay open so
+    /// their exits still run.
+    pub(crate) fn take_pending(&mut self) -> (Vec<Entry<H>>, Option<Taken<H>>) {
         if self.queue.is_empty() && self.scopes().is_empty() {
             // The common end of a run: nothing left, nothing to collect.
-            return (Vec::new(), self.current.take());
+            return (Vec::new(), self.take_current());
         }
         let mut entries: Vec<Entry<H>> = self.queue.drain().collect();
         if let Some(extra) = &mut self.extra {
@@ -431,7 +443,7 @@ impl<H: Host> Machine<H> {
                 entries.extend(scope.queue.drain());
             }
         }
-        (entries, self.current.take())
+        (entries, self.take_current())
     }
 
     /// The next step: from the innermost open block, else from the program.

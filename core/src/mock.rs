@@ -477,6 +477,10 @@ pub struct MockHost {
     pub steps: u64,
     /// When false, nothing is traced (for benchmarks).
     pub tracing: bool,
+    /// A callback run inside every send that resumes the scripted awaitable
+    /// with this id, before it steps: an inner awaitable calling back into
+    /// the awaitable that awaits it.
+    pub on_resume: Option<(u32, Callback)>,
 }
 
 impl MockHost {
@@ -591,6 +595,13 @@ impl Host for MockHost {
     fn send(&mut self, iter: &mut MockIter, value: Obj) -> Outcome<Obj, Exc> {
         let id = iter.script.id;
         self.record(|| Trace::Send(id, value));
+        match &self.on_resume {
+            Some((target, callback)) if *target == id && iter.yielded > 0 => {
+                let callback = callback.clone();
+                self.act(&callback, &Ok(Obj::None));
+            }
+            _ => {}
+        }
         advance(iter)
     }
 

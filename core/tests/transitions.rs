@@ -151,6 +151,47 @@ fn send_while_running_is_refused_as_already_executing_and_changes_nothing() {
     assert_eq!(trace, seen);
 }
 
+/// Resumes `suspended(yields(2))` once, with `inside` run by script 1 while
+/// that send is in flight; then sends until the program ends.
+fn resumed_with(inside: Action) -> (Vec<Outcome<Obj, Exc>>, MockHost) {
+    let mut host = suspended(Script::yields(2).returning(5));
+    host.on_resume = Some((1, Callback::named("inside").then(inside)));
+    let mut outcomes = vec![drive::send(&mut host, Obj::int(7))];
+    host.on_resume = None;
+    while let Outcome::Yield(_) = outcomes.last().unwrap() {
+        outcomes.push(drive::send(&mut host, Obj::None));
+    }
+    (outcomes, host)
+}
+
+#[test]
+fn cancel_from_inside_the_await_in_flight_drops_the_queue_and_that_await_runs_on() {
+    let (outcomes, host) = resumed_with(Action::Cancel);
+    let expected = [Outcome::Yield(Obj::int(1)), Outcome::Return(Obj::None)];
+    assert_eq!(outcomes, expected);
+    let seen = vec![
+        Trace::Send(1, Obj::int(7)),
+        Trace::Discard(2),
+        Trace::Send(1, Obj::None),
+    ];
+    assert_eq!(host.trace, seen);
+}
+
+#[test]
+fn send_from_inside_the_await_in_flight_is_refused_and_that_await_runs_on() {
+    let (outcomes, host) = resumed_with(Action::Reenter);
+    assert_eq!(outcomes[0], Outcome::Yield(Obj::int(1)));
+    assert_eq!(
+        host.trace[..2],
+        [
+            Trace::Send(1, Obj::int(7)),
+            Trace::Reentry(Outcome::Raise(exc("ValueError"))),
+        ]
+    );
+    assert_eq!(outcomes.last(), Some(&Outcome::Return(Obj::None)));
+    assert!(host.trace.contains(&Trace::Iterate(2)));
+}
+
 #[test]
 fn throw_while_running_is_refused_as_already_executing_and_changes_nothing() {
     let (outcome, trace) = reentering(Action::ReenterThrow(exc("E")));
