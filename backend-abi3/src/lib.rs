@@ -40,11 +40,11 @@ pub mod pyerrors;
 #[path = "../../backend-ffi/src/pystate.rs"]
 pub mod pystate;
 #[path = "../../backend-ffi/src/task.rs"]
-pub mod task;
+mod task;
 #[path = "../../backend-ffi/src/trashcan.rs"]
 mod trashcan;
 
 pub use callback::{CCallback, CDefer, Callback, Defer};
 pub use object::Owned;
 pub use pyerrors::Exception;
-pub use task::{PollTask, Resumed, Started, Task};
+pub use task::{Driver, PollTask, Resumed, Task};

@@ -115,7 +115,7 @@ impl Host for FfiHost {
 
     #[inline]
     fn poll(&mut self, task: &mut Task, resumed: Resumed) -> TaskStep<Owned, Exception> {
-        task.poll(resumed)
+        task.poll(self, resumed)
     }
 
     fn defer(&mut self, callback: Defer) -> Result<(), Option<Exception>> {

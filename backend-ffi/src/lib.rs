@@ -26,10 +26,10 @@ mod limited;
 mod object;
 pub mod pyerrors;
 pub mod pystate;
-pub mod task;
+mod task;
 mod trashcan;
 
 pub use callback::{CCallback, CDefer, Callback, Defer};
 pub use object::Owned;
 pub use pyerrors::Exception;
-pub use task::{PollTask, Resumed, Started, Task};
+pub use task::{Driver, PollTask, Resumed, Task};

@@ -6,11 +6,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
 
-use pyawaitable_core::{Outcome, TaskStep};
+use pyawaitable_core::{drive, Started, TaskStep};
 use pyo3_ffi::{PyErr_WriteUnraisable, PyExc_RuntimeError, PyObject_Free, PyObject_Malloc};
 
-use crate::abstract_;
 use crate::callback::panic_message;
+use crate::host::FfiHost;
 use crate::{Exception, Owned};
 
 /// What a task's poll function is given: the outcome of the awaitable it
@@ -23,13 +23,13 @@ pub type Resumed = Option<Result<Owned, Exception>>;
 /// ```
 /// use std::pin::Pin;
 /// use pyawaitable_core::TaskStep;
-/// use pyawaitable_ffi::{Exception, Owned, PollTask, Resumed};
+/// use pyawaitable_ffi::{Driver, Exception, Owned, PollTask, Resumed};
 ///
 /// /// Finishes at once with the outcome it is resumed with.
 /// struct Echo;
 ///
 /// impl PollTask for Echo {
-///     fn poll(self: Pin<&mut Self>, resumed: Resumed) -> TaskStep<Owned, Exception> {
+///     fn poll(self: Pin<&mut Self>, _: &mut Driver<'_>, resumed: Resumed) -> TaskStep<Owned, Exception> {
 ///         match resumed {
 ///             Some(Ok(value)) => TaskStep::Return(value),
 ///             Some(Err(exc)) => TaskStep::Raise(exc),
@@ -40,50 +40,63 @@ pub type Resumed = Option<Result<Owned, Exception>>;
 /// ```
 pub trait PollTask {
     /// Runs until it waits on an awaitable ([`TaskStep::Await`], or
-    /// [`TaskStep::Suspend`] after [`start_await`]) or finishes
+    /// [`TaskStep::Suspend`] after [`Driver::start_await`]) or finishes
     /// ([`TaskStep::Return`], [`TaskStep::Raise`]); called with the GIL held.
-    fn poll(self: Pin<&mut Self>, resumed: Resumed) -> TaskStep<Owned, Exception>;
+    fn poll(
+        self: Pin<&mut Self>,
+        driver: &mut Driver<'_>,
+        resumed: Resumed,
+    ) -> TaskStep<Owned, Exception>;
 }
 
-/// What [`start_await`] gave.
-pub enum Started {
-    /// The awaitable finished in its first step: its value or exception, for
-    /// the task to go on with in the same poll.
-    Finished(Result<Owned, Exception>),
-    /// It yielded: its iterator and the value, for [`TaskStep::Suspend`].
-    Yielded(Owned, Owned),
+/// What a task's poll is given besides the outcome it waited on: the
+/// awaitable running it, to start an await on there and then (see
+/// [`Driver::start_await`]). It exists only during the poll.
+pub struct Driver<'a> {
+    /// The host of the transition that polls the task.
+    host: &'a mut FfiHost,
 }
 
-/// Starts `await awaitable` inside a task's poll: gets its iterator and runs
-/// its first step there, as `await` runs it in the awaiting frame, so an
-/// awaitable that finishes at once costs the task no second poll.
-///
-/// ```
-/// use pyawaitable_ffi::{task::{start_await, Started}, Owned};
-/// # unsafe { pyo3_ffi::Py_InitializeEx(0) };
-/// unsafe {
-///     // `asyncio.sleep(0)` yields once; `await 42` is a TypeError.
-///     let asyncio = Owned::from_owned(pyo3_ffi::PyImport_ImportModule(c"asyncio".as_ptr())).unwrap();
-///     let sleep = pyo3_ffi::PyObject_GetAttrString(asyncio.as_ptr(), c"sleep".as_ptr());
-///     let zero = pyo3_ffi::PyLong_FromLong(0);
-///     let pending = Owned::from_owned(pyo3_ffi::PyObject_CallOneArg(sleep, zero)).unwrap();
-///     assert!(matches!(start_await(pending), Started::Yielded(..)));
-///     let not_awaitable = Owned::from_owned(pyo3_ffi::PyLong_FromLong(42)).unwrap();
-///     assert!(matches!(start_await(not_awaitable), Started::Finished(Err(_))));
-/// }
-/// ```
-///
-/// # Safety
-/// GIL held.
-#[inline]
-pub unsafe fn start_await(awaitable: Owned) -> Started {
-    match abstract_::await_iter(awaitable) {
-        Ok(iter) => match abstract_::send(&iter, Owned::from_borrowed(pyo3_ffi::Py_None())) {
-            Outcome::Yield(out) => Started::Yielded(iter, out),
-            Outcome::Return(value) => Started::Finished(Ok(value)),
-            Outcome::Raise(exc) => Started::Finished(Err(exc)),
-        },
-        Err(exc) => Started::Finished(Err(exc)),
+impl Driver<'_> {
+    /// Starts `await awaitable` inside the poll ([`drive::start`]): its first
+    /// step runs here, as `await` runs it in the awaiting frame, so that an
+    /// awaitable which finishes at once costs the task no second poll. One
+    /// that yields is handed back as [`TaskStep::Suspend`].
+    ///
+    /// ```
+    /// use std::pin::Pin;
+    /// use pyawaitable_core::{Started, TaskStep};
+    /// use pyawaitable_ffi::{api, Driver, Exception, Owned, PollTask, Resumed, Task};
+    ///
+    /// /// `await 42`: a `TypeError` from the first step, raised on.
+    /// struct AwaitsAnInt;
+    ///
+    /// impl PollTask for AwaitsAnInt {
+    ///     fn poll(self: Pin<&mut Self>, driver: &mut Driver<'_>, _: Resumed) -> TaskStep<Owned, Exception> {
+    ///         // SAFETY: a poll runs with the GIL held.
+    ///         let int = unsafe { Owned::from_owned(pyo3_ffi::PyLong_FromLong(42)) }.unwrap();
+    ///         match driver.start_await(int) {
+    ///             Started::Finished(Err(exc)) => TaskStep::Raise(exc),
+    ///             _ => unreachable!("42 is not awaitable"),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// # unsafe { pyo3_ffi::Py_InitializeEx(0) };
+    /// unsafe {
+    ///     let aw = api::new();
+    ///     assert_eq!(api::add_task(aw, Task::new(|| AwaitsAnInt)), 0);
+    ///     let mut out = std::ptr::null_mut();
+    ///     let sent = pyo3_ffi::PyIter_Send(aw, pyo3_ffi::Py_None(), &mut out);
+    ///     assert_eq!(sent, pyo3_ffi::PySendResult::PYGEN_ERROR);
+    ///     assert_eq!(pyo3_ffi::PyErr_ExceptionMatches(pyo3_ffi::PyExc_TypeError), 1);
+    ///     pyo3_ffi::PyErr_Clear();
+    ///     pyo3_ffi::Py_DecRef(aw);
+    /// }
+    /// ```
+    #[inline]
+    pub fn start_await(&mut self, awaitable: Owned) -> Started<Owned, Exception> {
+        drive::start(self.host, awaitable)
     }
 }
 
@@ -97,10 +110,10 @@ const PYMALLOC_ALIGN: usize = 2 * std::mem::size_of::<usize>();
 /// ```
 /// # use std::pin::Pin;
 /// # use pyawaitable_core::TaskStep;
-/// # use pyawaitable_ffi::{Exception, Owned, PollTask, Resumed};
+/// # use pyawaitable_ffi::{Driver, Exception, Owned, PollTask, Resumed};
 /// struct Never;
 /// impl PollTask for Never {
-///     fn poll(self: Pin<&mut Self>, _: Resumed) -> TaskStep<Owned, Exception> {
+///     fn poll(self: Pin<&mut Self>, _: &mut Driver<'_>, _: Resumed) -> TaskStep<Owned, Exception> {
 ///         unreachable!()
 ///     }
 /// }
@@ -141,12 +154,18 @@ impl Task {
         }
     }
 
-    /// Polls it; a panic becomes the task's `RuntimeError`.
+    /// Polls it for `host`'s transition; a panic becomes the task's
+    /// `RuntimeError`.
     #[inline]
-    pub(crate) fn poll(&mut self, resumed: Resumed) -> TaskStep<Owned, Exception> {
+    pub(crate) fn poll(
+        &mut self,
+        host: &mut FfiHost,
+        resumed: Resumed,
+    ) -> TaskStep<Owned, Exception> {
         // SAFETY: the body lives, unmoved, until `drop`.
         let body = unsafe { Pin::new_unchecked(self.body.as_mut()) };
-        match catch_unwind(AssertUnwindSafe(|| body.poll(resumed))) {
+        let mut driver = Driver { host };
+        match catch_unwind(AssertUnwindSafe(|| body.poll(&mut driver, resumed))) {
             Ok(step) => step,
             Err(payload) => {
                 let message = panic_message(&*payload, "task");

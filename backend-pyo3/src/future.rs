@@ -15,9 +15,8 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 
-use pyawaitable_core::TaskStep;
-use pyawaitable_ffi::task::start_await;
-use pyawaitable_ffi::{api, Exception, Owned, PollTask, Resumed, Started, Task};
+use pyawaitable_core::{Started, TaskStep};
+use pyawaitable_ffi::{api, Driver, Exception, Owned, PollTask, Resumed, Task};
 
 use crate::{PyAwaitable, Raised};
 
@@ -34,6 +33,9 @@ struct Slot {
     /// How many awaitables the task handed over before this poll; the
     /// outcome is the last one's.
     awaited: u64,
+    /// The poll's [`Driver`], which starts the awaits (its lifetime is the
+    /// poll's, which the slot's is within).
+    driver: *mut Driver<'static>,
 }
 
 /// The waker [`FutureTask::poll`] polls with: its data is the [`Slot`] of
@@ -208,10 +210,11 @@ impl Future for AwaitPy {
                          one at a time",
                     ))));
                 }
-                // SAFETY: `slot` exists only while the GIL-holding machine
-                // polls; a new reference, never null.
+                // SAFETY: a new reference, never null; `slot` and its driver
+                // live while the poll runs, which is now.
                 let started = unsafe {
-                    start_await(Owned::from_owned(awaitable.into_ptr()).expect("not null"))
+                    let awaitable = Owned::from_owned(awaitable.into_ptr()).expect("not null");
+                    (*slot.driver).start_await(awaitable)
                 };
                 match started {
                     Started::Finished(outcome) => Poll::Ready(output(outcome)),
@@ -268,13 +271,18 @@ where
     Fut: Future<Output = PyResult<T>>,
     T: for<'a> IntoPyObject<'a>,
 {
-    fn poll(self: Pin<&mut Self>, resumed: Resumed) -> TaskStep<Owned, Exception> {
+    fn poll(
+        self: Pin<&mut Self>,
+        driver: &mut Driver<'_>,
+        resumed: Resumed,
+    ) -> TaskStep<Owned, Exception> {
         // SAFETY: the machine polls with the GIL held.
         let py = unsafe { Python::assume_attached() };
         let slot = Slot {
             outcome: Cell::new(resumed),
             suspended: Cell::new(None),
             awaited: self.awaited,
+            driver: ptr::from_mut(driver).cast(),
         };
         // SAFETY: `SLOT_WAKER` reads `slot` only through `Slot::of`, while
         // the context below is alive; its clones never touch it.

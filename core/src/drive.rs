@@ -7,7 +7,9 @@
 
 use crate::entry::{Current, Then};
 use crate::machine::Next;
-use crate::{Entry, ErrorKind, ErrorOutcome, Fault, Host, Outcome, ResultOutcome, Stage, TaskStep};
+use crate::{
+    Entry, ErrorKind, ErrorOutcome, Fault, Host, Outcome, ResultOutcome, Stage, Started, TaskStep,
+};
 
 /// What the run loop does next.
 enum Event<H: Host> {
@@ -170,6 +172,36 @@ pub fn cancel<H: Host>(host: &mut H) -> Result<(), H::Error> {
     }
 }
 
+/// Starts `await awaitable`: gets its iterator and runs its first step, as
+/// `await` does in the awaiting frame. The run loop starts every await this
+/// way; a task may start one itself and suspend on it
+/// ([`TaskStep::Suspend`]), so that one which finishes at once costs it no
+/// second poll. The first send goes straight to the new iterator: nothing
+/// can observe it parked as the await in progress in between.
+///
+/// ```
+/// use pyawaitable_core::{drive, mock::{MockHost, Obj, Script}, Started};
+/// let mut host = MockHost::new();
+/// let done = drive::start(&mut host, Obj::script(Script::yields(0).returning(4)));
+/// assert!(matches!(done, Started::Finished(Ok(Obj::Int(4)))));
+/// let waiting = drive::start(&mut host, Obj::script(Script::yields(1)));
+/// assert!(matches!(waiting, Started::Yielded(_, Obj::Int(0))));
+/// ```
+#[inline]
+pub fn start<H: Host>(host: &mut H, awaitable: H::Object) -> Started<H::Object, H::Error, H::Iter> {
+    match host.iterate(awaitable) {
+        Ok(mut iter) => {
+            let none = host.none();
+            match host.send(&mut iter, none) {
+                Outcome::Yield(out) => Started::Yielded(iter, out),
+                Outcome::Return(value) => Started::Finished(Ok(value)),
+                Outcome::Raise(exc) => Started::Finished(Err(exc)),
+            }
+        }
+        Err(exc) => Started::Finished(Err(exc)),
+    }
+}
+
 /// Resumes the await in progress with `value`: nearly every send. Kept out
 /// of the run loop, so that a yield goes straight back out; only the
 /// iterator leaves the machine for the send (a re-entrant [`cancel`] leaves
@@ -243,18 +275,10 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                     (then, raised) => Event::Failed(then, raised),
                 },
             },
-            // The first send goes straight to the new iterator: nothing can
-            // observe it parked as the current await in between.
-            Event::Await(awaitable, then) => match host.iterate(awaitable) {
-                Ok(mut iter) => {
-                    let none = host.none();
-                    match host.send(&mut iter, none) {
-                        Outcome::Yield(out) => return suspend(host, iter, then, out),
-                        Outcome::Return(value) => Event::Completed(then, value),
-                        Outcome::Raise(exc) => Event::Failed(then, exc),
-                    }
-                }
-                Err(exc) => Event::Failed(then, exc),
+            Event::Await(awaitable, then) => match start(host, awaitable) {
+                Started::Yielded(iter, out) => return suspend(host, iter, then, out),
+                Started::Finished(Ok(value)) => Event::Completed(then, value),
+                Started::Finished(Err(exc)) => Event::Failed(then, exc),
             },
             Event::Yielded(iter, then, out) => return suspend(host, iter, then, out),
             Event::Completed(then, value) => completed(host, then, value),

@@ -51,7 +51,7 @@ mod values;
 pub use entry::{Entry, With};
 pub use host::Host;
 pub use machine::{Held, Machine};
-pub use outcome::{ErrorKind, ErrorOutcome, Fault, Outcome, ResultOutcome, TaskStep};
+pub use outcome::{ErrorKind, ErrorOutcome, Fault, Outcome, ResultOutcome, Started, TaskStep};
 pub use queue::Queue;
 pub use stage::Stage;
 pub use values::{IndexOutOfRange, ValueStore};

@@ -16,7 +16,8 @@
 use std::rc::Rc;
 
 use crate::{
-    drive, ErrorKind, ErrorOutcome, Fault, Host, Machine, Outcome, ResultOutcome, TaskStep, With,
+    drive, ErrorKind, ErrorOutcome, Fault, Host, Machine, Outcome, ResultOutcome, Started,
+    TaskStep, With,
 };
 
 /// A mock exception: a class name and an optional cause.
@@ -673,20 +674,10 @@ impl Host for MockHost {
         loop {
             return match task.actions.pop_front() {
                 Some(TaskAction::Await(obj)) => TaskStep::Await(obj),
-                Some(TaskAction::Start(obj)) => match self.iterate(obj) {
-                    Ok(mut iter) => match self.send(&mut iter, Obj::None) {
-                        Outcome::Yield(out) => TaskStep::Suspend(iter, out),
-                        Outcome::Return(value) => {
-                            resumed = Some(Ok(value));
-                            continue;
-                        }
-                        Outcome::Raise(exc) => {
-                            resumed = Some(Err(exc));
-                            continue;
-                        }
-                    },
-                    Err(exc) => {
-                        resumed = Some(Err(exc));
+                Some(TaskAction::Start(obj)) => match drive::start(self, obj) {
+                    Started::Yielded(iter, out) => TaskStep::Suspend(iter, out),
+                    Started::Finished(outcome) => {
+                        resumed = Some(outcome);
                         continue;
                     }
                 },

@@ -49,6 +49,23 @@ pub enum TaskStep<O, E, I = O> {
     Raise(E),
 }
 
+/// How the first step of an await ended ([`crate::drive::start`]). `I` is
+/// the host's iterator type, the object type unless the host says otherwise.
+///
+/// ```
+/// use pyawaitable_core::Started;
+/// let started: Started<i32, &str> = Started::Yielded(1, 2);
+/// assert!(matches!(started, Started::Yielded(1, 2)));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Started<O, E, I = O> {
+    /// It finished at once, with this value or exception.
+    Finished(Result<O, E>),
+    /// It yielded: its iterator, to park as the await in progress, and what
+    /// it yielded.
+    Yielded(I, O),
+}
+
 /// What a result callback reports (`PyAwaitable_Callback`'s return code).
 ///
 /// `None` inside an error variant means the callback reported an error but
