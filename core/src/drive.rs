@@ -1,9 +1,11 @@
 //! The transitions: `send`, `throw`, `close` and `cancel`, run against a
 //! [`Host`].
 //!
-//! Each transition is a loop over [`Event`]s. The machine is borrowed through
-//! [`Host::machine`] only inside one arm, never across a host call, so
-//! callbacks and inner awaitables may re-enter the awaitable freely.
+//! Each transition is a loop over `Event`s, but for the commonest: a
+//! [`send`] that resumes the await in progress and gets a value yielded back
+//! never enters the loop. The machine is borrowed through [`Host::machine`]
+//! only between host calls, never across one, so callbacks and inner
+//! awaitables may re-enter the awaitable freely.
 
 use crate::entry::{Current, Then};
 use crate::machine::Next;
