@@ -47,4 +47,6 @@ mod trashcan;
 pub use callback::{CCallback, CDefer, Callback, Defer};
 pub use object::Owned;
 pub use pyerrors::Exception;
+// What a `PollTask` returns and `Driver::start_await` gives, named from here.
+pub use pyawaitable_core::{Started, TaskStep};
 pub use task::{Driver, PollTask, Resumed, Task};
