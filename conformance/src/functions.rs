@@ -383,11 +383,37 @@ pub(crate) unsafe extern "C" fn trampoline(
     build(|aw| api::add_await(aw, awaitable, Some(keep_result()), None))
 }
 
+/// `multiply(n, get)` as `METH_FASTCALL`, the cheapest convention for two
+/// arguments (the limited API has it only from 3.10).
+#[cfg(feature = "ffi")]
+pub(crate) unsafe extern "C" fn multiply(
+    _: *mut PyObject,
+    args: *mut *mut PyObject,
+    nargs: Py_ssize_t,
+) -> *mut PyObject {
+    if nargs != 2 {
+        PyErr_Format(
+            PyExc_TypeError,
+            c"multiply expected 2 arguments, got %zd".as_ptr(),
+            nargs,
+        );
+        return null_mut();
+    }
+    multiply_by(*args, *args.add(1))
+}
+
+/// `multiply(n, get)` as `METH_VARARGS`, which the limited API of 3.9 has.
+#[cfg(feature = "abi3")]
 pub(crate) unsafe extern "C" fn multiply(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
     let (mut n, mut get) = (null_mut(), null_mut());
     if PyArg_UnpackTuple(args, c"multiply".as_ptr(), 2, 2, &mut n, &mut get) == 0 {
         return null_mut();
     }
+    multiply_by(n, get)
+}
+
+/// `(await get()) * n`, `get()` called now (both borrowed).
+unsafe fn multiply_by(n: *mut PyObject, get: *mut PyObject) -> *mut PyObject {
     let times = Callback::rust(|aw, value| unsafe {
         let product = PyNumber_Multiply(value, api::get_value(aw, 0));
         if product.is_null() {

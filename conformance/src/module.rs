@@ -39,6 +39,16 @@ macro_rules! method {
             ml_doc: std::ptr::null(),
         }
     };
+    ($name:ident, FASTCALL) => {
+        PyMethodDef {
+            ml_name: concat!(stringify!($name), "\0").as_ptr().cast(),
+            ml_meth: PyMethodDefPointer {
+                PyCFunctionFast: $name,
+            },
+            ml_flags: METH_FASTCALL,
+            ml_doc: std::ptr::null(),
+        }
+    };
     ($name:ident, NOARGS) => {
         PyMethodDef {
             ml_name: concat!(stringify!($name), "\0").as_ptr().cast(),
@@ -141,6 +151,9 @@ unsafe fn create_module() -> *mut PyObject {
         method!(get_arb_value, VARARGS),
         method!(set_arb_value, VARARGS),
         method!(trampoline, O),
+        #[cfg(feature = "ffi")]
+        method!(multiply, FASTCALL),
+        #[cfg(feature = "abi3")]
         method!(multiply, VARARGS),
         method!(sequence, O),
         method!(loop_until, VARARGS),
