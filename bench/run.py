@@ -130,7 +130,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--interpreters", default="3.11,3.12,3.13")
     parser.add_argument("--rounds", type=int, default=11, help="rounds in each process")
-    parser.add_argument("--processes", type=int, default=3, help="processes per interpreter")
+    parser.add_argument("--processes", type=int, default=5, help="processes per interpreter")
     parser.add_argument("--quick", action="store_true", help="few calls: check the harness, not the numbers")
     args = parser.parse_args()
     pythons = conformance.find_interpreters()
