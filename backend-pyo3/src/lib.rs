@@ -283,6 +283,53 @@
 //! });
 //! ```
 //!
+//! # Waiting for Rust work
+//!
+//! An async block runs only when its event loop resumes the awaitable, so
+//! it can wait only on Python awaitables: a Rust future that is pending on
+//! anything else (a channel, a timer, a tokio task) would never be woken,
+//! and raises `RuntimeError` instead. To wait for work done in Rust, await
+//! a Python future and complete it from the Rust side through the loop's
+//! thread-safe entry: asyncio's `call_soon_threadsafe`, as here, or trio's
+//! `TrioToken.run_sync_soon`.
+//!
+//! ```
+//! use pyo3::prelude::*;
+//! use pyawaitable_pyo3::PyAwaitable;
+//!
+//! /// The sum of 0..n, computed on a Rust thread while the loop runs on.
+//! #[pyfunction]
+//! fn sum_on_thread(py: Python<'_>, n: u64) -> PyResult<Bound<'_, PyAwaitable>> {
+//!     let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+//!     let future = event_loop.call_method0("create_future")?;
+//!     let (event_loop, done) = (event_loop.unbind(), future.clone().unbind());
+//!     std::thread::spawn(move || {
+//!         let total: u64 = (0..n).sum();
+//!         // The handles are used and dropped attached, so released at once.
+//!         Python::attach(move |py| {
+//!             let set_result = done.bind(py).getattr("set_result")?;
+//!             event_loop.call_method1(py, "call_soon_threadsafe", (set_result, total))
+//!         })
+//!         .expect("the loop is still running");
+//!     });
+//!     let future = future.unbind();
+//!     PyAwaitable::from_future(py, move |awaiter| async move {
+//!         Ok(awaiter.await_py(future).await?)
+//!     })
+//! }
+//!
+//! Python::attach(|py| {
+//!     let globals = pyo3::types::PyDict::new(py);
+//!     globals.set_item("sum_on_thread", wrap_pyfunction!(sum_on_thread, py).unwrap()).unwrap();
+//!     py.run(cr#"
+//! import asyncio
+//! async def main():
+//!     return await sum_on_thread(10)
+//! assert asyncio.run(main()) == 45
+//! "#, Some(&globals), None).unwrap();
+//! });
+//! ```
+//!
 //! # Releasing handles
 //!
 //! Closures and async blocks run from the awaitable's C slots, not from a
