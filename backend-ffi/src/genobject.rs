@@ -83,14 +83,16 @@ pub unsafe fn new_awaitable() -> *mut PyObject {
     if ty.is_null() {
         return null_mut();
     }
-    let obj = PyType_GenericAlloc(ty, 0);
-    if obj.is_null() {
+    // The container protocol (`Doc/c-api/gcsupport.rst`): allocated
+    // untracked and not zeroed, every field written, then tracked.
+    let this = PyObject_GC_New::<PyAwaitableObject>(ty);
+    if this.is_null() {
         return null_mut();
     }
-    let this = obj.cast::<PyAwaitableObject>();
     std::ptr::addr_of_mut!((*this).machine).write(UnsafeCell::new(Machine::new()));
     std::ptr::addr_of_mut!((*this).weakreflist).write(null_mut());
-    obj
+    PyObject_GC_Track(this.cast());
+    this.cast()
 }
 
 /// Runs a transition on `slf` under the recursion guard
