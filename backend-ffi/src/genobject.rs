@@ -183,6 +183,20 @@ unsafe extern "C" fn am_send(
     }
 }
 
+/// `tp_new`: refuses, as `types.CoroutineType()` does. Without it the type
+/// would inherit `object.__new__`, whose object has no machine.
+unsafe extern "C" fn new(
+    _type: *mut PyTypeObject,
+    _args: *mut PyObject,
+    _kwargs: *mut PyObject,
+) -> *mut PyObject {
+    PyErr_SetString(
+        PyExc_TypeError,
+        c"cannot create 'pyawaitable.PyAwaitable' instances".as_ptr(),
+    );
+    null_mut()
+}
+
 /// `tp_iternext`: `send(None)`; a `None` result ends without an exception.
 unsafe extern "C" fn iternext(slf: *mut PyObject) -> *mut PyObject {
     let outcome = resumed(slf, |host| {
@@ -530,6 +544,7 @@ unsafe fn create_type() -> *mut PyTypeObject {
     let slot = |slot: c_int, pfunc: *mut c_void| PyType_Slot { slot, pfunc };
     let mut slots = vec![
         slot(Py_am_await, am_await as *mut c_void),
+        slot(Py_tp_new, new as *mut c_void),
         slot(Py_tp_iternext, iternext as *mut c_void),
         slot(Py_tp_dealloc, dealloc as *mut c_void),
         slot(Py_tp_traverse, traverse as *mut c_void),

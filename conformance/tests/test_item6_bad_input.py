@@ -422,3 +422,16 @@ def test_item6_deep_nesting_never_crashes(mode):
     assert lines[-2:] == ["exit", "ok"]
     outcome = result.stdout.splitlines()[0]
     assert outcome in ("result leaf", "RecursionError", "closed", "dropped"), outcome
+
+
+def test_item6_type_cannot_be_instantiated(mod):
+    # As `types.CoroutineType()`: an awaitable comes only from the library
+    # (an instance made by `object.__new__` would have no machine).
+    tp = mod.type_object()
+    with pytest.raises(TypeError):
+        tp()
+    with pytest.raises(TypeError):
+        tp.__new__(tp)
+    with pytest.raises(TypeError):
+        object.__new__(tp)
+    assert drive(mod.trampoline(helpers.ret(3))) == 3
