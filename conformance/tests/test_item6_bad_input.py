@@ -1,5 +1,6 @@
 """Item 6: bad input gets a clear Python exception, never a crash."""
 
+import copy
 import gc
 import sys
 
@@ -434,4 +435,9 @@ def test_item6_type_cannot_be_instantiated(mod):
         tp.__new__(tp)
     with pytest.raises(TypeError):
         object.__new__(tp)
+    # copy goes through __reduce_ex__ and tp.__new__: refused as well.
+    aw = mod.new()
+    with pytest.raises(TypeError):
+        copy.copy(aw)
+    aw.close()
     assert drive(mod.trampoline(helpers.ret(3))) == 3
