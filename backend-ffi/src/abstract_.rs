@@ -16,6 +16,14 @@ use crate::limited::{is_heap_type, runtime};
 use crate::pyerrors::raise_type_error;
 use crate::{Exception, Owned};
 
+#[cfg(all(not(Py_3_10), not(pyawaitable_limited)))]
+extern "C" {
+    /// `Include/genobject.h` (3.9): resumes a generator or coroutine, as
+    /// `YIELD_FROM` does; the value, or null with `StopIteration` or the
+    /// error set. Its first parameter is a `PyGenObject *`.
+    fn _PyGen_Send(gen: *mut PyObject, arg: *mut PyObject) -> *mut PyObject;
+}
+
 /// `CO_ITERABLE_COROUTINE`: a generator made awaitable by `types.coroutine`.
 const CO_ITERABLE_COROUTINE: c_long = 0x0100;
 
@@ -192,12 +200,15 @@ pub(crate) unsafe fn send(iter: &Owned, value: Owned) -> Step {
                     _ => Outcome::Raise(Exception::fetch_or_system_error()),
                 };
             }
-            // 3.9's `_PyGen_Send`: generators and coroutines take `send`;
-            // other iterators are advanced by `__next__` when sent `None`.
-            let result = if value.as_ptr() == Py_None() && !is_native_coroutine(obj) && !is_generator(obj) {
-                PyObject_CallMethodObjArgs(obj, NEXT.get(), std::ptr::null_mut::<PyObject>())
-            } else {
-                PyObject_CallMethodObjArgs(obj, SEND.get(), value.as_ptr(), std::ptr::null_mut::<PyObject>())
+            // 3.9's YIELD_FROM: generators and coroutines by `_PyGen_Send`;
+            // other iterators by `__next__` when sent `None`, else `send`.
+            let native = is_native_coroutine(obj) || is_generator(obj);
+            let result = match runtime().gen_send {
+                Some(gen_send) if native => gen_send(obj, value.as_ptr()),
+                _ if value.as_ptr() == Py_None() && !native => {
+                    PyObject_CallMethodObjArgs(obj, NEXT.get(), std::ptr::null_mut::<PyObject>())
+                }
+                _ => PyObject_CallMethodObjArgs(obj, SEND.get(), value.as_ptr(), std::ptr::null_mut::<PyObject>()),
             };
             step_from_call(result)
         } else if #[cfg(Py_3_10)] {
@@ -215,10 +226,16 @@ pub(crate) unsafe fn send(iter: &Owned, value: Owned) -> Step {
                 PySendResult::PYGEN_ERROR => Outcome::Raise(Exception::fetch_or_system_error()),
             }
         } else {
+            // 3.9's YIELD_FROM: generators and coroutines by `_PyGen_Send`;
+            // other iterators by `tp_iternext` when sent `None`, else `send`.
             let obj = iter.as_ptr();
-            let result = match (*Py_TYPE(obj)).tp_iternext {
-                Some(next) if value.as_ptr() == Py_None() => next(obj),
-                _ => PyObject_CallMethodObjArgs(obj, SEND.get(), value.as_ptr(), std::ptr::null_mut::<PyObject>()),
+            let result = if is_native_coroutine(obj) || is_generator(obj) {
+                _PyGen_Send(obj, value.as_ptr())
+            } else {
+                match (*Py_TYPE(obj)).tp_iternext {
+                    Some(next) if value.as_ptr() == Py_None() => next(obj),
+                    _ => PyObject_CallMethodObjArgs(obj, SEND.get(), value.as_ptr(), std::ptr::null_mut::<PyObject>()),
+                }
             };
             step_from_call(result)
         }

@@ -4,7 +4,8 @@
 //!
 //! A build for the limited API targets 3.9, but the interpreter that loads it
 //! may be newer: `PyIter_Send` (3.10) and `PyErr_GetRaisedException` (3.12)
-//! are looked up in the running process once, and used when found.
+//! are looked up in the running process once, and used when found; on 3.9,
+//! `_PyGen_Send` stands in for `PyIter_Send`.
 
 use std::ffi::{c_int, CStr};
 use std::sync::OnceLock;
@@ -17,6 +18,9 @@ use pyo3_ffi::{
 /// `PyIter_Send`: resumes an iterator; returns 1 (yield), 0 (return) or -1.
 pub(crate) type IterSend =
     unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut *mut PyObject) -> c_int;
+/// `_PyGen_Send` (3.9): resumes a generator or coroutine; the value, or null
+/// with `StopIteration` or the error set.
+pub(crate) type GenSend = unsafe extern "C" fn(*mut PyObject, *mut PyObject) -> *mut PyObject;
 /// `PyErr_GetRaisedException`: takes the raised exception, or null.
 pub(crate) type GetRaised = unsafe extern "C" fn() -> *mut PyObject;
 /// `PyErr_SetRaisedException`: raises an exception instance (steals it).
@@ -28,6 +32,8 @@ pub(crate) struct Runtime {
     pub(crate) version: (u32, u32),
     /// `PyIter_Send`, on 3.10 and later.
     pub(crate) iter_send: Option<IterSend>,
+    /// `_PyGen_Send`, before 3.10 (private, so trusted on 3.9 only).
+    pub(crate) gen_send: Option<GenSend>,
     /// `PyErr_GetRaisedException` and `PyErr_SetRaisedException`, on 3.12
     /// and later.
     pub(crate) raised: Option<(GetRaised, SetRaised)>,
@@ -68,6 +74,10 @@ impl Runtime {
                 .then(|| symbol(b"PyIter_Send\0"))
                 .flatten()
                 .map(|ptr| std::mem::transmute::<*mut std::ffi::c_void, IterSend>(ptr));
+            let gen_send = (version < (3, 10))
+                .then(|| symbol(b"_PyGen_Send\0"))
+                .flatten()
+                .map(|ptr| std::mem::transmute::<*mut std::ffi::c_void, GenSend>(ptr));
             let get = (version >= (3, 12))
                 .then(|| symbol(b"PyErr_GetRaisedException\0"))
                 .flatten();
@@ -83,6 +93,7 @@ impl Runtime {
             Runtime {
                 version,
                 iter_send,
+                gen_send,
                 raised,
                 coroutine_type: type_from_types_module(c"CoroutineType"),
                 generator_type: type_from_types_module(c"GeneratorType"),
