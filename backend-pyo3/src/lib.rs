@@ -307,10 +307,15 @@
 //!         let total: u64 = (0..n).sum();
 //!         // The handles are used and dropped attached, so released at once.
 //!         Python::attach(move |py| {
-//!             let set_result = done.bind(py).getattr("set_result")?;
-//!             event_loop.call_method1(py, "call_soon_threadsafe", (set_result, total))
-//!         })
-//!         .expect("the loop is still running");
+//!             let set_result = done.bind(py).getattr("set_result");
+//!             let scheduled = set_result.and_then(|set_result| {
+//!                 event_loop.call_method1(py, "call_soon_threadsafe", (set_result, total))
+//!             });
+//!             // A loop closed meanwhile: nobody awaits any more; report it.
+//!             if let Err(err) = scheduled {
+//!                 err.write_unraisable(py, None);
+//!             }
+//!         });
 //!     });
 //!     let future = future.unbind();
 //!     PyAwaitable::from_future(py, move |awaiter| async move {
