@@ -4,7 +4,7 @@ Deterministic where timings are not: a process's memory layout can move a
 timing by tens of percent, an instruction count not at all. Run after
 `python3 bench/run.py` (it uses the modules and venvs that built):
 
-    python3 bench/instructions.py [--interpreters 3.11,3.12,3.13]
+    python3 bench/instructions.py [--interpreters 3.9,3.15]   (default: 3.9-3.15)
 
 Each count is (instructions at 12,000 calls - at 2,000) / 10,000, so start-up
 cancels out; the overhead is that minus the same for the baseline driver.
@@ -55,7 +55,7 @@ def per_call(python, out, module, workload):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--interpreters", default="3.11,3.12,3.13")
+    parser.add_argument("--interpreters", default="3.9,3.10,3.11,3.12,3.13,3.14,3.15")
     args = parser.parse_args()
     print("| interpreter | ratio | " + " | ".join(WORKLOADS) + " |")
     print("|---|---|" + "---|" * len(WORKLOADS))

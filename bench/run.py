@@ -1,6 +1,9 @@
 """Build every implementation and benchmark W1-W5 side by side.
 
-Usage: python3 bench/run.py [--interpreters 3.11,3.12,3.13] [--rounds 11] [--quick]
+Usage: python3 bench/run.py [--interpreters 3.9,3.15] [--rounds 11] [--quick]
+
+Default: every supported interpreter, 3.9-3.15 (3.14 and 3.15 provisioned as
+for the conformance suite).
 
 For each interpreter: a venv (.venv-bench/3.X) with pyawaitable 2.0.1, Cython
 and matplotlib; release builds of our ffi and pyo3 modules, the C benchmark
@@ -128,15 +131,17 @@ def measure(vpython, out, rounds, processes, quick):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--interpreters", default="3.11,3.12,3.13")
+    parser.add_argument("--interpreters", default=",".join(conformance.VERSIONS))
     parser.add_argument("--rounds", type=int, default=11, help="rounds in each process")
     parser.add_argument("--processes", type=int, default=5, help="processes per interpreter")
     parser.add_argument("--quick", action="store_true", help="few calls: check the harness, not the numbers")
     args = parser.parse_args()
-    pythons = conformance.find_interpreters()
-    versions = [v for v in args.interpreters.split(",") if v in pythons]
-    if not versions:
-        sys.exit("none of the interpreters %s found" % args.interpreters)
+    wanted = args.interpreters.split(",")
+    pythons = conformance.find_interpreters(wanted)
+    missing = [v for v in wanted if v not in pythons]
+    if missing:
+        sys.exit("interpreters not found: %s" % ", ".join(missing))
+    versions = [v for v in conformance.VERSIONS if v in wanted]
     tools = conformance.tools_venv(pythons[versions[-1]])
     wheel = abi3_wheel(pythons[versions[0]], tools)
     results = []

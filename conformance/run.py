@@ -2,11 +2,18 @@
 
 Usage: python3 conformance/run.py [--interpreters 3.9,3.11] [--targets reference,ffi,pyo3,abi3,c]
 
-For each CPython 3.9-3.13 found (under `pyenv root`, or given with
-PYAWAITABLE_PYTHONS=/path/python3.9:/path/python3.13) this makes a venv with
-the suite's requirements, builds the targets that interpreter needs, runs the
-pytest suite once per target, and prints a target x interpreter matrix of
-passed / failed counts. Exit status 0 only if every cell is green.
+For each CPython asked for (default: every one from 3.9 to 3.15) this makes a
+venv with the suite's requirements, builds the targets that interpreter needs,
+runs the pytest suite once per target, and prints a target x interpreter
+matrix of passed / failed counts. Exit status 0 only if every cell is green
+and every interpreter asked for was found: a missing one fails the run.
+
+Interpreters come from PYAWAITABLE_PYTHONS=/path/python3.9:/path/python3.13,
+else from `pyenv root`; 3.14 and 3.15, when neither has them, are installed by
+scripts/provision-python.sh into .pythons/ (Debian's unstable packages).
+
+The suites of one interpreter run while the next one's modules build, one
+cell at a time while cargo runs, one per core once the builds are done.
 
 The abi3 targets are built once, not per interpreter: maturin makes one
 `cp39-abi3` wheel (checked by abi3audit) that is installed into every venv,
@@ -15,17 +22,24 @@ Py_LIMITED_API.
 """
 
 import argparse
+import concurrent.futures
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONF = os.path.join(ROOT, "conformance")
 BUILD = os.path.join(ROOT, "target-conformance")
-VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+VERSIONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
+# not packaged by pyenv here: scripts/provision-python.sh installs them
+PROVISIONED = ("3.14", "3.15")
+
+# cells that run at once once the builds are done
+CORES = max(1, min(len(os.sched_getaffinity(0)), 4))
 
 # target name -> module import name
 TARGETS = {
@@ -47,8 +61,9 @@ def log(*parts):
     print("[run]", *parts, flush=True)
 
 
-def find_interpreters():
-    """Map "3.X" -> python path, from PYAWAITABLE_PYTHONS or pyenv."""
+def find_interpreters(wanted=VERSIONS):
+    """Map "3.X" -> python path, from PYAWAITABLE_PYTHONS or pyenv, then
+    provisioning those of `wanted` that only Debian has."""
     found = {}
     listed = os.environ.get("PYAWAITABLE_PYTHONS")
     candidates = listed.split(os.pathsep) if listed else []
@@ -68,6 +83,16 @@ def find_interpreters():
                              capture_output=True, text=True)
         version = out.stdout.strip()
         if version in VERSIONS and version not in found:
+            found[version] = python
+    provision = [v for v in wanted if v in PROVISIONED and v not in found]
+    if provision:
+        out = subprocess.run(["bash", os.path.join(ROOT, "scripts", "provision-python.sh")] + provision,
+                             stdout=subprocess.PIPE, text=True)
+        if out.returncode:
+            sys.exit("could not provision CPython %s (scripts/provision-python.sh failed, see above)"
+                     % ", ".join(provision))
+        for line in out.stdout.splitlines():
+            version, python = line.split(" ", 1)
             found[version] = python
     return found
 
@@ -194,12 +219,23 @@ def pytest_counts(xml_path):
     return total - failed, failed
 
 
-def run_suite(vpython, module, path, report):
+def run_suite(label, vpython, module, path, report):
+    """One cell: the suite against one target on one interpreter. Its output
+    goes to a log beside the report, printed whole only when the cell fails,
+    so cells running beside a build do not interleave."""
     env = dict(os.environ, PYAWAITABLE_TARGET=module, PYTHONPATH=path)
     cmd = [vpython, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", "--junitxml", report]
-    log("$", "PYAWAITABLE_TARGET=%s" % module, " ".join(cmd))
-    subprocess.run(cmd, cwd=CONF, env=env)
-    return pytest_counts(report)
+    started = time.time()
+    with open(report + ".log", "w") as out:
+        subprocess.run(cmd, cwd=CONF, env=env, stdout=out, stderr=subprocess.STDOUT)
+    counts = pytest_counts(report)
+    with open(report + ".log") as out:
+        text = out.read()
+    summary = text.strip().splitlines()[-1] if text.strip() else "no output"
+    log("%s: %s (%.0f s)" % (label, summary, time.time() - started))
+    if counts[1] or not counts[0]:
+        print(text, flush=True)
+    return counts
 
 
 def main():
@@ -207,31 +243,45 @@ def main():
     parser.add_argument("--interpreters", default=",".join(VERSIONS))
     parser.add_argument("--targets", default=",".join(TARGETS))
     args = parser.parse_args()
-    wanted_versions = args.interpreters.split(",")
+    wanted_versions = [v for v in args.interpreters.split(",") if v]
+    unknown = set(wanted_versions) - set(VERSIONS)
+    if unknown:
+        sys.exit("unsupported interpreters: %s (supported: %s)" % (", ".join(sorted(unknown)), ", ".join(VERSIONS)))
     targets = [t for t in args.targets.split(",") if t]
     unknown = set(targets) - set(TARGETS)
     if unknown:
         sys.exit("unknown targets: %s" % ", ".join(sorted(unknown)))
-    pythons = find_interpreters()
-    versions = [v for v in wanted_versions if v in pythons]
+    pythons = find_interpreters(wanted_versions)
     missing = [v for v in wanted_versions if v not in pythons]
     if missing:
-        log("interpreters not found (not tested):", ", ".join(missing))
-    if not versions:
-        sys.exit("no CPython 3.9-3.13 interpreter found")
+        sys.exit("interpreters not found: %s (install them with pyenv, or list them in "
+                 "PYAWAITABLE_PYTHONS)" % ", ".join(missing))
+    versions = [v for v in VERSIONS if v in wanted_versions]
     matrix = {}
     started = time.time()
     oldest = pythons[versions[0]]
     tools = tools_venv(pythons[versions[-1]]) if "abi3" in targets else None
     shared = build_abi3(oldest, tools, targets)
-    for version in versions:
-        python = pythons[version]
-        vpython = venv_for(version, python)
-        out = build_targets(version, python, vpython, targets, shared)
-        for target in targets:
-            report = os.path.join(out, "report-%s.xml" % target)
-            path = shared.get(target, out)
-            matrix[target, version] = run_suite(vpython, TARGETS[target], path, report)
+    # One slot per core: the builds take one while they last (cargo uses
+    # both cores only part of the time), each cell one while it runs.
+    cores = threading.BoundedSemaphore(CORES)
+
+    def cell(*args):
+        with cores:
+            return run_suite(*args)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=CORES) as cells:
+        with cores:
+            for version in versions:
+                python = pythons[version]
+                vpython = venv_for(version, python)
+                out = build_targets(version, python, vpython, targets, shared)
+                for target in targets:
+                    report = os.path.join(out, "report-%s.xml" % target)
+                    path = shared.get(target, out)
+                    matrix[target, version] = cells.submit(cell, "%s on %s" % (target, version), vpython,
+                                                                 TARGETS[target], path, report)
+    matrix = {key: future.result() for key, future in matrix.items()}
     width = max(len(t) for t in targets) + 2
     print()
     print("target".ljust(width) + "".join(v.center(14) for v in versions))

@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: core tests and doctests, the
-# facade's feature checks, then the conformance matrix (every target on every
-# CPython 3.9-3.13 found), each in its own venv made here.
+# facade's feature checks, the doctests and the ASGI showcase on the default
+# and the newest interpreter, then the conformance matrix (every target on
+# every CPython 3.9-3.15; a missing interpreter fails the run), each in its
+# own venv made here. CPython 3.14 and 3.15 come from Debian's packages
+# (scripts/provision-python.sh, into .pythons/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
+
+echo "== interpreters: CPython 3.14 and 3.15 from Debian's unstable suite (once)"
+newest_version=3.15
+newest=$(bash scripts/provision-python.sh 3.14 "$newest_version" | awk -v v="$newest_version" '$1 == v {print $2}')
+newest_runner="$PWD/.pythons/$newest_version/embed-runner"
 
 echo "== format"
 cargo fmt --all -- --check
@@ -30,11 +38,16 @@ done
 
 echo "== backends: doctests (the PyO3 examples run in an embedded interpreter)"
 cargo test -q -p pyawaitable-pyo3 -p pyawaitable-ffi --target-dir target-facade
+echo "== backends: doctests on CPython $newest_version (run under its own loader: embed-runner)"
+PYO3_PYTHON="$newest" CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$newest_runner" \
+    cargo test -q -p pyawaitable-pyo3 -p pyawaitable-ffi --target-dir "target-doc-$newest_version"
 echo "== pyo3 backend: builds with pyo3's abi3-py39 feature"
 cargo check -q -p pyawaitable-pyo3 --features pyo3/abi3-py39 --target-dir target-abi3
 
 echo "== ASGI showcase: both native applications over HTTP, under uvicorn and hypercorn"
 python3 examples/asgi/run.py test
+echo "== ASGI showcase on CPython $newest_version"
+"$newest" examples/asgi/run.py test
 
 echo "== conformance"
 python3 conformance/run.py "$@"

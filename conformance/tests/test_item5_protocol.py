@@ -402,10 +402,16 @@ def test_item5_never_awaited_under_W_error():
 
 def _collected(build):
     """build() returns a weakref to a sentinel that sits in a cycle with an awaitable."""
-    with helpers.record_warnings():
+    with helpers.record_warnings() as recorded:
         ref = build()
         for _ in range(3):
             gc.collect()
+        # From 3.15 a never-awaited warning keeps its coroutine as the record's
+        # `source`, which resurrects the cycle the collection had found: drop
+        # the records and collect once more. A cycle the collector cannot see
+        # still survives this.
+        del recorded[:]
+        gc.collect()
         return ref() is None
 
 
