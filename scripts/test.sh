@@ -41,6 +41,8 @@ cargo test -q -p pyawaitable-pyo3 -p pyawaitable-ffi --target-dir target-facade
 echo "== backends: doctests on CPython $newest_version (run under its own loader: embed-runner)"
 PYO3_PYTHON="$newest" CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$newest_runner" \
     cargo test -q -p pyawaitable-pyo3 -p pyawaitable-ffi --target-dir "target-doc-$newest_version"
+echo "== free-threaded CPython 3.14t/3.15t: compile checks and refusals (docs/free-threading.md)"
+bash scripts/check-free-threading.sh
 echo "== pyo3 backend: builds with pyo3's abi3-py39 feature"
 cargo check -q -p pyawaitable-pyo3 --features pyo3/abi3-py39 --target-dir target-abi3
 

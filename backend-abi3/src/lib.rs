@@ -25,6 +25,8 @@ pub mod capi;
 mod ceval;
 #[path = "../../backend-ffi/src/fast_paths.rs"]
 pub mod fast_paths;
+#[path = "../../backend-ffi/src/free_threading.rs"]
+mod free_threading;
 #[path = "../../backend-ffi/src/genobject.rs"]
 pub mod genobject;
 #[path = "../../backend-ffi/src/host.rs"]

@@ -22,7 +22,11 @@
  * first (after defining PY_SSIZE_T_CLEAN, as usual) works as well.
  *
  * Threads: every function needs the GIL (an attached thread state), like the
- * rest of the C API.
+ * rest of the C API. On a free-threaded CPython (3.14t, 3.15t) the library
+ * needs the GIL itself: a module using it must not declare
+ * Py_MOD_GIL_NOT_USED, and PyAwaitable_Init fails with ImportError where the
+ * GIL is off, or where the library was built for the other kind of
+ * interpreter (docs/free-threading.md).
  *
  * Error convention: as in CPython, a function returning int reports failure
  * with -1 and one returning a pointer with NULL, in both cases with a Python

@@ -47,6 +47,11 @@ unsafe fn checked<'a>(aw: *mut PyObject) -> Option<&'a mut Machine<FfiHost>> {
             None
         }
         None => {
+            // Before the type exists, make it: its check refuses a build of
+            // the wrong object layout before `aw`'s type is read.
+            if crate::genobject::type_object().is_null() {
+                return None;
+            }
             raise_type_error(c"expected a pyawaitable.PyAwaitable, got ", aw, c"");
             None
         }

@@ -48,7 +48,8 @@ unsafe fn machine_of<'a>(obj: *mut PyObject) -> &'a mut Machine<FfiHost> {
 }
 
 /// The awaitable type, created on first use; null with an exception set if
-/// it cannot be made.
+/// it cannot be made, or with `ImportError` where this build must not run
+/// ([`crate::free_threading`]).
 ///
 /// # Safety
 /// GIL held.
@@ -57,11 +58,22 @@ pub unsafe fn type_object() -> *mut PyTypeObject {
     if !ty.is_null() {
         return ty;
     }
-    let made = create_type();
-    if !made.is_null() {
-        TYPE.store(made, Ordering::Release);
+    if crate::free_threading::check_interpreter(PyExc_ImportError) < 0 {
+        return null_mut();
     }
-    made
+    let made = create_type();
+    if made.is_null() {
+        return null_mut();
+    }
+    // `create_type` runs Python code (an import, `Coroutine.register`), where
+    // another thread can make a type too: the first one stored is the type.
+    match TYPE.compare_exchange(null_mut(), made, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => made,
+        Err(first) => {
+            Py_DecRef(made.cast());
+            first
+        }
+    }
 }
 
 /// `obj` as one of ours, or `None`.

@@ -18,6 +18,7 @@ mod callback;
 pub mod capi;
 mod ceval;
 pub mod fast_paths;
+mod free_threading;
 pub mod genobject;
 mod host;
 mod intern;

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::ptr::{self, NonNull};
 
 use pyawaitable_core::{drive, Started, TaskStep};
-use pyo3_ffi::{PyErr_WriteUnraisable, PyExc_RuntimeError, PyObject_Free, PyObject_Malloc};
+use pyo3_ffi::{PyErr_WriteUnraisable, PyExc_RuntimeError, PyMem_Free, PyMem_Malloc};
 
 use crate::callback::panic_message;
 use crate::host::FfiHost;
@@ -100,10 +100,12 @@ impl Driver<'_> {
     }
 }
 
-/// The alignment `PyObject_Malloc` guarantees (pymalloc's `ALIGNMENT`).
+/// The alignment `PyMem_Malloc` guarantees (pymalloc's `ALIGNMENT`). A task
+/// is not a Python object, so it lives in the memory domain, not the object
+/// one (which a free-threaded CPython keeps for objects).
 const PYMALLOC_ALIGN: usize = 2 * std::mem::size_of::<usize>();
 
-/// A task, as the machine holds it: pinned in one `PyObject_Malloc` block
+/// A task, as the machine holds it: pinned in one `PyMem_Malloc` block
 /// (from the global allocator if its alignment needs more). A panic in it
 /// becomes a `RuntimeError` raised from the awaitable.
 ///
@@ -139,7 +141,7 @@ impl Task {
     pub unsafe fn new<B: PollTask + 'static>(make: impl FnOnce() -> B) -> Task {
         let layout = Layout::new::<B>();
         let block: *mut B = if layout.align() <= PYMALLOC_ALIGN {
-            PyObject_Malloc(layout.size()).cast()
+            PyMem_Malloc(layout.size()).cast()
         } else {
             alloc(nonzero(layout)).cast()
         };
@@ -218,14 +220,14 @@ impl<B> Drop for Unfilled<B> {
 /// `block` came from `Task::new` for `layout`; the GIL is held.
 unsafe fn release(block: *mut u8, layout: Layout) {
     if layout.align() <= PYMALLOC_ALIGN {
-        PyObject_Free(block.cast());
+        PyMem_Free(block.cast());
     } else {
         dealloc(block, nonzero(layout));
     }
 }
 
 /// `layout` with room for at least one byte: the global allocator takes no
-/// empty blocks (`PyObject_Malloc(0)` gives a one-byte one).
+/// empty blocks (`PyMem_Malloc(0)` gives a one-byte one).
 fn nonzero(layout: Layout) -> Layout {
     // SAFETY: the alignment is a valid one's; one byte fits any of them.
     unsafe { Layout::from_size_align_unchecked(layout.size().max(1), layout.align()) }

@@ -49,6 +49,29 @@ impl PyAwaitable {
             Ok(aw.cast_into_unchecked())
         }
     }
+
+    /// Makes the awaitable type now, or raises why it cannot be made: an
+    /// `ImportError` on an interpreter this build must not run on (a
+    /// free-threaded one without its GIL, or one of the other layout; see
+    /// `docs/free-threading.md`). Call it in the module's init, so that
+    /// such a refusal happens at import and not at the first awaitable.
+    ///
+    /// ```
+    /// # use pyo3::prelude::*;
+    /// # use pyawaitable_pyo3::PyAwaitable;
+    /// #[pymodule(gil_used = true)] // the library needs the GIL
+    /// fn my_module(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    ///     PyAwaitable::ready(module.py())
+    /// }
+    /// ```
+    pub fn ready(py: Python<'_>) -> PyResult<()> {
+        // SAFETY: attached to the interpreter.
+        let ty = unsafe { genobject::type_object() };
+        if ty.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        Ok(())
+    }
 }
 
 impl DerefToPyAny for PyAwaitable {}

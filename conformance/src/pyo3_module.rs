@@ -309,14 +309,16 @@ const CAPABILITIES: [&str; 3] = ["library_type", "resource_warning", "rust_panic
 
 /// `pyawaitable_conformance_pyo3`: scenarios written with callbacks.
 #[cfg(not(feature = "pyo3-async"))]
-#[pymodule]
+// The library needs the GIL (docs/free-threading.md): a free-threaded
+// interpreter turns it on when it imports this module.
+#[pymodule(gil_used = true)]
 fn pyawaitable_conformance_pyo3(module: &Bound<'_, PyModule>) -> PyResult<()> {
     fill(module)
 }
 
 /// `pyawaitable_conformance_pyo3_async`: scenarios written as async blocks.
 #[cfg(feature = "pyo3-async")]
-#[pymodule]
+#[pymodule(gil_used = true)]
 fn pyawaitable_conformance_pyo3_async(module: &Bound<'_, PyModule>) -> PyResult<()> {
     fill(module)
 }
@@ -324,6 +326,7 @@ fn pyawaitable_conformance_pyo3_async(module: &Bound<'_, PyModule>) -> PyResult<
 /// The functions and attributes both modules share.
 fn fill(module: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = module.py();
+    PyAwaitable::ready(py)?;
     module.add("BACKEND", "pyo3")?;
     module.add(
         "CAPABILITIES",

@@ -317,8 +317,12 @@ fn lifespan(aw: &Bound<'_, PyAwaitable>, io: Arc<Io>) -> PyResult<()> {
     })
 }
 
-/// The extension module `asgi_native_rs`.
-#[pymodule]
+/// The extension module `asgi_native_rs`. pyawaitable-rs needs the GIL, so
+/// the module says it does (a free-threaded interpreter turns it on at
+/// import), and makes the awaitable type now, so that an interpreter it must
+/// not run on refuses the import.
+#[pymodule(gil_used = true)]
 fn asgi_native_rs(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    PyAwaitable::ready(module.py())?;
     module.add_class::<App>()
 }
