@@ -117,9 +117,10 @@ async def _pyawaitable_body(_pyawaitable_state):
             if on_result is not None:
                 code, exc = on_result(_aw(st), value)
                 value = None
-                if code == -1:
-                    raise exc if exc is not None else _missing("result callback")
-                if code < -1:
+                if code == -1 and exc is not None:
+                    raise exc
+                if code < 0:
+                    # -2, or -1 with no exception set: past the error callback
                     skip = exc if exc is not None else _missing("result callback")
         except BaseException as exc:
             awaitable = None
@@ -290,6 +291,12 @@ def cancel(aw):
     for entry in dropped:
         if entry[0] == _AWAIT:
             _close_dropped(entry[1])
+
+
+def cancel_with_pending(aw, exc):
+    # Python has no pending exception to keep: the cancel runs, exc is as given.
+    cancel(aw)
+    return 0, exc
 
 
 def async_with(aw, ctx, with_result, with_error):

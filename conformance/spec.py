@@ -35,8 +35,9 @@ callback); an error callback returns 0 (handled: go on with the next entry), -1
 (re-raise the exception it was given) or -2 (raise the exception that is set
 now; it is chained: its ``__context__`` is the exception the callback was
 given); a defer callback returns 0 or -1. A negative code with no exception set
-raises ``SystemError`` in the place of the missing exception (for a result
-callback's -1 that ``SystemError`` goes on to the error callback).
+raises ``SystemError`` in the place of the missing exception; that
+``SystemError`` never goes to an error callback (a result callback's -1 with
+no exception skips its error callback, as in pyawaitable 2.x).
 
 Argument errors (DESIGN.md item 6), raised by the function that received the
 bad argument, at call time:
@@ -105,6 +106,12 @@ FUNCTIONS = {
         "Cancel(aw): drop every pending entry (awaits still queued are closed, with no "
         "'never awaited' warning). Return None, or raise if Cancel left an exception "
         "set (TypeError for a wrong object).",
+    ),
+    "cancel_with_pending": (
+        "cancel_with_pending(aw, exc)",
+        "PyErr_SetObject(Py_TYPE(exc), exc), then Cancel(aw); return (its return code, "
+        "0 for the C ABI's void Cancel, and the exception set afterwards or None), leaving "
+        "none set (PyO3: the exception restored with PyErr::restore, then cancel()).",
     ),
     "async_with": (
         "async_with(aw, ctx, with_result, with_error)",
@@ -220,12 +227,18 @@ CAPABILITY_DOCS = {
         "an awaitable dropped without being awaited emits ResourceWarning (a native "
         "coroutine emits RuntimeWarning); the message contains 'never awaited'"
     ),
+    "quiet_cancel": (
+        "an awaitable cancelled before its first await, with nothing queued since, is "
+        "dropped without the never-awaited warning, as a closed unstarted coroutine "
+        "(pyawaitable 2.x's PyAwaitable_Cancel); the reference, a coroutine that must "
+        "stay awaitable after a cancel, still warns"
+    ),
     "rust_panic": "panic_in_callback exists (Rust backends)",
 }
 
 # Every native target must declare these (a test checks it); only the reference
 # target may lack them.
-NATIVE_CAPABILITIES = frozenset({"library_type", "resource_warning"})
+NATIVE_CAPABILITIES = frozenset({"library_type", "resource_warning", "quiet_cancel"})
 
 
 def required_functions(backend):

@@ -259,6 +259,26 @@ pub(crate) unsafe fn throw(iter: &Owned, exc: Exception) -> Step {
     }
 }
 
+/// Whether `iter` has a `throw` method. An error in the lookup counts as
+/// "no" and is cleared.
+///
+/// # Safety
+/// GIL held, no exception set.
+pub(crate) unsafe fn takes_throw(iter: &Owned) -> bool {
+    let mut method = std::ptr::null_mut();
+    match compat::PyObject_GetOptionalAttr(iter.as_ptr(), THROW.get(), &mut method) {
+        1 => {
+            drop(Owned::from_owned(method));
+            true
+        }
+        0 => false,
+        _ => {
+            PyErr_Clear();
+            false
+        }
+    }
+}
+
 /// Closes `iter` (`gen_close_iter`): calls its `close`, if it has one.
 ///
 /// # Safety

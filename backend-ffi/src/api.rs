@@ -32,7 +32,7 @@ use pyo3_ffi::*;
 use crate::genobject::{downcast, new_awaitable};
 use crate::host::FfiHost;
 use crate::intern::{AENTER, AEXIT};
-use crate::pyerrors::raise_type_error;
+use crate::pyerrors::{raise_type_error, SavedError};
 use crate::{abstract_, Callback, Defer, Owned, Task};
 
 /// The machine of `aw`, or `TypeError` if it is not one of ours.
@@ -208,19 +208,33 @@ pub unsafe fn set_result(aw: *mut PyObject, result: *mut PyObject) -> c_int {
 /// Drops every queued await (closing them quietly) and closes the one in
 /// progress; awaits added afterwards run.
 ///
+/// An exception the caller has set stays set, unchanged: the closing runs
+/// without it, and a failure to close is then reported through
+/// `sys.unraisablehook` instead of replacing it (0 is returned).
+///
 /// # Safety
 /// GIL held.
 pub unsafe fn cancel(aw: *mut PyObject) -> c_int {
     if checked(aw).is_none() {
         return -1;
     }
-    match drive::cancel(&mut FfiHost::new(aw)) {
-        Ok(()) => 0,
-        Err(exc) => {
-            exc.restore();
-            -1
-        }
+    let pending = SavedError::take();
+    let closed = drive::cancel(&mut FfiHost::new(aw));
+    if !pending.is_set() {
+        return match closed {
+            Ok(()) => 0,
+            Err(exc) => {
+                exc.restore();
+                -1
+            }
+        };
     }
+    if let Err(exc) = closed {
+        exc.restore();
+        PyErr_WriteUnraisable(aw);
+    }
+    pending.restore();
+    0
 }
 
 /// `async with ctx as value:` with `body(aw, value)` as the block: awaits the

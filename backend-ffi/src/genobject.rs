@@ -277,8 +277,8 @@ unsafe extern "C" fn throw(slf: *mut PyObject, args: *mut PyObject) -> *mut PyOb
     if PyArg_UnpackTuple(args, c"throw".as_ptr(), 1, 3, &mut typ, &mut val, &mut tb) == 0 {
         return null_mut();
     }
-    #[cfg(Py_3_12)]
     if PyTuple_Size(args) > 1
+        && throw_signature_deprecated()
         && PyErr_WarnEx(
             PyExc_DeprecationWarning,
             c"the (type, exc, tb) signature of throw() is deprecated, use the single-arg signature instead.".as_ptr(),
@@ -288,10 +288,35 @@ unsafe extern "C" fn throw(slf: *mut PyObject, args: *mut PyObject) -> *mut PyOb
         return null_mut();
     }
     let Some(exc) = thrown(typ, val, tb) else {
-        return null_mut();
+        return rejected_throw(slf);
     };
     let outcome = resumed(slf, |host| drive::throw(host, exc));
     send_result(outcome)
+}
+
+/// `throw()` was given what cannot be raised; its `TypeError` is set.
+/// Suspended on an inner awaitable that takes a `throw`, the awaiting frames
+/// get that error at their await, and the awaitable goes on from there (in
+/// `_gen_throw` the innermost frame rejects the arguments and each frame
+/// that awaits it sees the error raised). Otherwise the caller gets it, and
+/// nothing changes (`throw_here`).
+///
+/// # Safety
+/// GIL held; `slf` one of ours; the `TypeError` set.
+unsafe fn rejected_throw(slf: *mut PyObject) -> *mut PyObject {
+    let inner = machine_of(slf)
+        .awaiting()
+        .map(|iter| Owned::from_borrowed(iter.as_ptr()));
+    let Some(inner) = inner else {
+        return null_mut();
+    };
+    let error = Exception::fetch_or_system_error();
+    if !crate::abstract_::takes_throw(&inner) {
+        error.restore();
+        return null_mut();
+    }
+    drop(inner);
+    send_result(resumed(slf, |host| drive::throw(host, error)))
 }
 
 /// `close()`.
@@ -311,44 +336,60 @@ unsafe extern "C" fn close(slf: *mut PyObject, _: *mut PyObject) -> *mut PyObjec
     }
 }
 
+/// Whether the running interpreter is 3.`minor` or later: fixed at build
+/// time for the full API (`built_for` is `cfg!(Py_3_<minor>)`), asked at run
+/// time by the one limited build.
+///
+/// # Safety
+/// GIL held.
+unsafe fn running_at_least(minor: u32, built_for: bool) -> bool {
+    cfg_if::cfg_if! {
+        if #[cfg(pyawaitable_limited)] {
+            let _ = built_for;
+            crate::limited::runtime().at_least(3, minor)
+        } else {
+            let _ = minor;
+            built_for
+        }
+    }
+}
+
+/// Whether `throw(type, value, tb)` warns that it is deprecated (3.12+).
+///
+/// # Safety
+/// GIL held.
+unsafe fn throw_signature_deprecated() -> bool {
+    running_at_least(12, cfg!(Py_3_12))
+}
+
 /// Whether `close()` returns the coroutine's return value (3.13+).
 ///
 /// # Safety
 /// GIL held.
 unsafe fn close_returns_value() -> bool {
-    cfg_if::cfg_if! {
-        if #[cfg(pyawaitable_limited)] {
-            crate::limited::runtime().at_least(3, 13)
-        } else {
-            cfg!(Py_3_13)
-        }
-    }
+    running_at_least(13, cfg!(Py_3_13))
 }
 
 /// `tp_finalize`: a never-awaited awaitable warns (`ResourceWarning`) and
 /// closes what it queued; a suspended one is closed, as `_PyGen_Finalize` does.
-/// The pending exception, if any, is kept.
+/// One cancelled before its first await, with nothing queued since, closes
+/// quietly (`Machine::warns_unawaited`). The pending exception, if any, is kept.
 unsafe extern "C" fn finalize(slf: *mut PyObject) {
     let saved = SavedError::take();
-    match machine_of(slf).stage() {
-        Stage::Created => {
-            let message =
-                CString::new(format!("{} was never awaited", repr_text(slf))).unwrap_or_default();
-            if PyErr_WarnEx(PyExc_ResourceWarning, message.as_ptr(), 1) < 0 {
-                PyErr_WriteUnraisable(slf);
-            }
-            if let Err(exc) = drive::close(&mut FfiHost::new(slf)) {
-                exc.restore();
-                PyErr_WriteUnraisable(slf);
-            }
+    // The machine is looked at afresh after the warning: its filters may
+    // run Python code.
+    if machine_of(slf).warns_unawaited() {
+        let message =
+            CString::new(format!("{} was never awaited", repr_text(slf))).unwrap_or_default();
+        if PyErr_WarnEx(PyExc_ResourceWarning, message.as_ptr(), 1) < 0 {
+            PyErr_WriteUnraisable(slf);
         }
-        Stage::Suspended => {
-            if let Err(exc) = drive::close(&mut FfiHost::new(slf)) {
-                exc.restore();
-                PyErr_WriteUnraisable(slf);
-            }
+    }
+    if matches!(machine_of(slf).stage(), Stage::Created | Stage::Suspended) {
+        if let Err(exc) = drive::close(&mut FfiHost::new(slf)) {
+            exc.restore();
+            PyErr_WriteUnraisable(slf);
         }
-        Stage::Running | Stage::Finished => {}
     }
     saved.restore();
 }

@@ -169,6 +169,17 @@ impl SavedError {
         }
     }
 
+    /// Whether an exception was set.
+    pub(crate) fn is_set(&self) -> bool {
+        cfg_if::cfg_if! {
+            if #[cfg(all(Py_3_12, not(pyawaitable_limited)))] {
+                !self.exc.is_null()
+            } else {
+                !self.triple[0].is_null()
+            }
+        }
+    }
+
     /// Puts the indicator back as it was.
     pub(crate) unsafe fn restore(self) {
         cfg_if::cfg_if! {

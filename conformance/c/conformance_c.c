@@ -878,6 +878,43 @@ conf_catch(PyObject *self, PyObject *args)
 }
 
 static PyObject *
+conf_cancel_with_pending(PyObject *self, PyObject *args)
+{
+    PyObject *aw, *exc, *value;
+#if !(PY_VERSION_HEX >= 0x030C0000 && (!defined(Py_LIMITED_API) || Py_LIMITED_API >= 0x030C0000))
+    PyObject *type, *tb;
+#endif
+    int code;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OO:cancel_with_pending", &aw, &exc)) {
+        return NULL;
+    }
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    /* void in the 2.x ABI: what is set afterwards is its whole answer */
+    PyAwaitable_Cancel(aw);
+    code = 0;
+#if PY_VERSION_HEX >= 0x030C0000 && (!defined(Py_LIMITED_API) || Py_LIMITED_API >= 0x030C0000)
+    value = PyErr_GetRaisedException();
+#else
+    PyErr_Fetch(&type, &value, &tb);
+    if (type != NULL) {
+        PyErr_NormalizeException(&type, &value, &tb);
+        if (tb != NULL) {
+            PyException_SetTraceback(value, tb);
+        }
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+#endif
+    if (value == NULL) {
+        value = Py_None;
+        Py_INCREF(value);
+    }
+    return Py_BuildValue("(iN)", code, value);
+}
+
+static PyObject *
 conf_cancel_and_readd(PyObject *self, PyObject *args)
 {
     PyObject *first, *dropped, *then, *aw;
@@ -919,6 +956,7 @@ static PyMethodDef conf_methods[] = {
     {"defer", conf_defer, METH_VARARGS, "defer(aw)"},
     {"set_result", conf_set_result, METH_VARARGS, "set_result(aw, value)"},
     {"cancel", conf_cancel, METH_VARARGS, "cancel(aw)"},
+    {"cancel_with_pending", conf_cancel_with_pending, METH_VARARGS, "cancel_with_pending(aw, exc)"},
     {"async_with", conf_async_with, METH_VARARGS,
      "async_with(aw, ctx, with_result, with_error)"},
     {"save_values", conf_save_values, METH_VARARGS, "save_values(aw, *values)"},
@@ -959,7 +997,7 @@ make_capabilities(void)
 {
     PyObject *names, *caps;
 
-    names = Py_BuildValue("(ss)", "library_type", "resource_warning");
+    names = Py_BuildValue("(sss)", "library_type", "resource_warning", "quiet_cancel");
     if (names == NULL) {
         return NULL;
     }

@@ -196,6 +196,29 @@ pub(crate) unsafe extern "C" fn cancel(_: *mut PyObject, aw: *mut PyObject) -> *
     status(api::cancel(aw))
 }
 
+pub(crate) unsafe extern "C" fn cancel_with_pending(
+    _: *mut PyObject,
+    args: *mut PyObject,
+) -> *mut PyObject {
+    let (mut aw, mut exc) = (null_mut(), null_mut());
+    if PyArg_UnpackTuple(
+        args,
+        c"cancel_with_pending".as_ptr(),
+        2,
+        2,
+        &mut aw,
+        &mut exc,
+    ) == 0
+    {
+        return null_mut();
+    }
+    PyErr_SetObject(Py_TYPE(exc).cast(), exc);
+    let code = api::cancel(aw);
+    let after = crate::backend::Exception::fetch();
+    let after = after.map_or_else(|| none(), |exc| exc.into_ptr());
+    Py_BuildValue(c"(iN)".as_ptr(), code, after)
+}
+
 pub(crate) unsafe extern "C" fn async_with(_: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
     let Some((aw, ctx, with_result, with_error)) = driven_args(args) else {
         return null_mut();

@@ -20,7 +20,12 @@ const NAME: &CStr = c"pyawaitable_conformance_abi3";
 /// The module's `BACKEND` value.
 #[cfg(feature = "abi3")]
 const BACKEND: &CStr = c"abi3";
-const CAPABILITIES: [&CStr; 3] = [c"library_type", c"resource_warning", c"rust_panic"];
+const CAPABILITIES: [&CStr; 4] = [
+    c"library_type",
+    c"resource_warning",
+    c"quiet_cancel",
+    c"rust_panic",
+];
 
 macro_rules! method {
     ($name:ident, O) => {
@@ -141,6 +146,7 @@ unsafe fn create_module() -> *mut PyObject {
         method!(defer, O),
         method!(set_result, VARARGS),
         method!(cancel, O),
+        method!(cancel_with_pending, VARARGS),
         method!(async_with, VARARGS),
         method!(save_values, VARARGS),
         method!(unpack_values, VARARGS),

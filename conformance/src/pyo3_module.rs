@@ -63,13 +63,17 @@ fn call_stored<'py>(
     reply_code(aw.py(), reply, failing)
 }
 
-/// `DRV_RESULT`: 0 goes on, -1 to the error closure, below that past it.
+/// `DRV_RESULT`: 0 goes on, -1 to the error closure, below that past it;
+/// -1 with nothing set is a `SystemError` past it, as for the C callbacks.
 fn drv_result(aw: &Bound<'_, PyAwaitable>, value: Bound<'_, PyAny>) -> Result<(), ResultError> {
     let py = aw.py();
     let args = PyTuple::new(py, [aw.as_any().clone(), value])?;
     match call_stored(aw, 0, args, -1) {
         code if code >= 0 => Ok(()),
-        -1 => Err(ResultError::ToHandler(raised(py))),
+        -1 => match PyErr::take(py) {
+            Some(err) => Err(ResultError::ToHandler(err)),
+            None => Err(ResultError::SkipHandler(raised(py))),
+        },
         _ => Err(ResultError::SkipHandler(raised(py))),
     }
 }
@@ -197,6 +201,20 @@ fn cancel(aw: &Bound<'_, PyAwaitable>) -> PyResult<()> {
 }
 
 #[pyfunction]
+fn cancel_with_pending<'py>(
+    aw: &Bound<'py, PyAwaitable>,
+    exc: &Bound<'py, PyAny>,
+) -> PyResult<(i32, Option<Bound<'py, PyAny>>)> {
+    let py = aw.py();
+    PyErr::from_value(exc.clone()).restore(py);
+    let code = if aw.cancel().is_ok() { 0 } else { -1 };
+    Ok((
+        code,
+        PyErr::take(py).map(|err| err.into_value(py).into_bound(py).into_any()),
+    ))
+}
+
+#[pyfunction]
 fn async_with(
     aw: &Bound<'_, PyAwaitable>,
     ctx: &Bound<'_, PyAny>,
@@ -305,7 +323,12 @@ fn panic_in_callback<'py>(awaitable: &Bound<'py, PyAny>) -> PyResult<Bound<'py, 
 }
 
 /// The module's `CAPABILITIES`.
-const CAPABILITIES: [&str; 3] = ["library_type", "resource_warning", "rust_panic"];
+const CAPABILITIES: [&str; 4] = [
+    "library_type",
+    "resource_warning",
+    "quiet_cancel",
+    "rust_panic",
+];
 
 /// `pyawaitable_conformance_pyo3`: scenarios written with callbacks.
 #[cfg(not(feature = "pyo3-async"))]
@@ -350,6 +373,7 @@ fn fill(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(defer, module)?)?;
     module.add_function(wrap_pyfunction!(set_result, module)?)?;
     module.add_function(wrap_pyfunction!(cancel, module)?)?;
+    module.add_function(wrap_pyfunction!(cancel_with_pending, module)?)?;
     module.add_function(wrap_pyfunction!(async_with, module)?)?;
     module.add_function(wrap_pyfunction!(save_values, module)?)?;
     module.add_function(wrap_pyfunction!(unpack_values, module)?)?;

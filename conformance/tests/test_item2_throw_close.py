@@ -126,10 +126,63 @@ def test_item2_throw_without_error_callback_propagates(mod):
         aw.send(None)
 
 
+def test_item2_three_argument_throw_is_deprecated_as_natively(mod):
+    # gen_throw: the (type, value, tb) form warns from 3.12 on, decided by the
+    # running interpreter (the one abi3 build too).
+    aw = mod.trampoline(helpers.gen_return("never", 5))
+    aw.send(None)
+    with warnings.catch_warnings(record=True) as recorded:
+        warnings.simplefilter("always")
+        with pytest.raises(Boom):
+            aw.throw(Boom, Boom("three"), None)
+    deprecations = [w for w in recorded if w.category is DeprecationWarning]
+    assert len(deprecations) == (1 if sys.version_info >= (3, 12) else 0)
+    if deprecations:
+        assert "throw()" in str(deprecations[0].message)
+
+
 def _three_arg_throw(aw, *args):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         return aw.throw(*args)
+
+
+INVALID_THROWS = {
+    "int": (1,),
+    "none": (None,),
+    "bad-traceback": (KeyError, 1, 2),
+    "instance-and-value": (KeyError(), "v"),
+}
+
+
+@pytest.mark.parametrize("args", list(INVALID_THROWS.values()), ids=list(INVALID_THROWS))
+def test_item2_invalid_throw_while_suspended_raises_in_the_awaiting_frames(mod, args):
+    # _gen_throw: the innermost frame rejects the arguments; the coroutine
+    # awaiting it gets the TypeError at its await, and the awaitable ends.
+    seen = []
+
+    async def inner():
+        try:
+            await helpers.gen_return("never", 5)
+        except TypeError as exc:
+            seen.append(exc)
+            raise
+
+    aw = mod.trampoline(inner())
+    aw.send(None)
+    with pytest.raises(TypeError) as info:
+        _three_arg_throw(aw, *args)
+    assert seen == [info.value]
+    with pytest.raises(RuntimeError):
+        aw.send(None)
+
+
+@pytest.mark.parametrize("args", list(INVALID_THROWS.values()), ids=list(INVALID_THROWS))
+def test_item2_invalid_throw_before_the_first_send_leaves_it_unstarted(mod, args):
+    aw = mod.trampoline(helpers.ret("value"))
+    with pytest.raises(TypeError):
+        _three_arg_throw(aw, *args)
+    assert helpers.drive(aw) == "value"
 
 
 def _make_tb():

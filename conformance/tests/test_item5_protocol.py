@@ -318,6 +318,35 @@ def test_item5_never_awaited_in_cycle_warns_once(mod):
     assert len(found) == 1 and found[0].category is helpers.NEVER_AWAITED
 
 
+def test_item5_cancelled_before_its_first_await_drops_quietly(mod):
+    def make():
+        aw = mod.new()
+        mod.add_await(aw, helpers.gen_return(1, 3), False, False)
+        mod.cancel(aw)
+        return aw
+
+    found = _drop(make)
+    assert len(found) == (0 if "quiet_cancel" in mod.CAPABILITIES else 1)
+
+
+def test_item5_awaits_added_after_a_cancel_warn_again(mod):
+    def make():
+        aw = mod.new()
+        mod.cancel(aw)
+        mod.add_await(aw, helpers.gen_return(1, 3), False, False)
+        return aw
+
+    found = _drop(make)
+    assert len(found) == 1 and found[0].category is helpers.NEVER_AWAITED
+
+
+def test_item5_a_cancelled_awaitable_still_runs_what_is_added_later(mod):
+    aw = mod.driver(lambda aw, value: mod.set_result(aw, value), None, None)
+    mod.cancel(aw)
+    mod.add_await(aw, helpers.ret(5), True, False)
+    assert drive(aw) == 5
+
+
 def test_item5_started_or_closed_does_not_warn(mod):
     def started():
         aw = mod.trampoline(helpers.gen_return(1, 3))

@@ -166,6 +166,7 @@ pub fn close<H: Host>(host: &mut H) -> Result<Option<H::Object>, H::Error> {
 /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::None));
 /// ```
 pub fn cancel<H: Host>(host: &mut H) -> Result<(), H::Error> {
+    host.machine().note_cancelled();
     let (entries, current) = host.machine().take_pending();
     discard(host, entries);
     match current {
@@ -399,14 +400,19 @@ fn completed<H: Host>(host: &mut H, then: Then<H>, value: H::Object) -> Event<H>
             on_error,
         } => match host.on_result(on_result, value) {
             ResultOutcome::Ok => Event::Next,
-            ResultOutcome::ToHandler(exc) => Event::Failed(
+            ResultOutcome::ToHandler(Some(exc)) => Event::Failed(
                 Then::Callbacks {
                     on_result: None,
                     on_error,
                 },
-                reported(host, exc),
+                exc,
             ),
-            ResultOutcome::SkipHandler(exc) => Event::Unwind(reported(host, exc)),
+            // -1 with no exception set: a `SystemError` that no error
+            // callback sees, as pyawaitable 2.x does.
+            ResultOutcome::ToHandler(None) | ResultOutcome::SkipHandler(None) => {
+                Event::Unwind(reported(host, None))
+            }
+            ResultOutcome::SkipHandler(Some(exc)) => Event::Unwind(exc),
         },
         Then::Enter {
             exit,

@@ -28,6 +28,8 @@ struct Extra<H: Host> {
     scopes: Vec<Scope<H>>,
     values: ValueStore<H::Object>,
     arb_values: ValueStore<H::Opaque>,
+    /// Cancelled before it was ever awaited (see [`Machine::warns_unawaited`]).
+    cancelled_unawaited: bool,
 }
 
 /// A reference to something the machine holds, for GC traversal.
@@ -203,6 +205,36 @@ impl<H: Host> Machine<H> {
         self.current
             .as_ref()
             .and_then(|current| current.iter.as_ref())
+    }
+
+    /// Whether dropping it now means it was never awaited: it never started,
+    /// and was not cancelled since its last entry was queued (a cancel before
+    /// the first await is what `close()` is to an unstarted coroutine, and
+    /// `PyAwaitable_Cancel` is in pyawaitable 2.x).
+    ///
+    /// ```
+    /// use pyawaitable_core::{drive, mock::{MockHost, Obj}};
+    /// let mut host = MockHost::new();
+    /// assert!(host.machine.warns_unawaited());
+    /// drive::cancel(&mut host).unwrap();
+    /// assert!(!host.machine.warns_unawaited());
+    /// host.machine.add_await(Obj::int(1), None, None).ok().unwrap();
+    /// assert!(host.machine.warns_unawaited());
+    /// ```
+    pub fn warns_unawaited(&self) -> bool {
+        let cancelled = self
+            .extra
+            .as_ref()
+            .is_some_and(|extra| extra.cancelled_unawaited);
+        self.stage.never_started() && !(cancelled && self.pending() == 0)
+    }
+
+    /// Records a cancel: before the first await, the awaitable no longer
+    /// warns when dropped unless entries are queued again.
+    pub(crate) fn note_cancelled(&mut self) {
+        if self.stage.never_started() {
+            self.extra_mut().cancelled_unawaited = true;
+        }
     }
 
     /// How many entries are queued, in every open block.
@@ -488,6 +520,7 @@ impl<H: Host> Machine<H> {
                 scopes: Vec::new(),
                 values: ValueStore::default(),
                 arb_values: ValueStore::default(),
+                cancelled_unawaited: false,
             })
         })
     }

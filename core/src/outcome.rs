@@ -69,7 +69,8 @@ pub enum Started<O, E, I = O> {
 /// What a result callback reports (`PyAwaitable_Callback`'s return code).
 ///
 /// `None` inside an error variant means the callback reported an error but
-/// set none; the machine turns that into [`Fault::MissingError`].
+/// set none; the machine turns that into [`Fault::MissingError`], which
+/// skips the error callback whatever the code.
 ///
 /// ```
 /// use pyawaitable_core::ResultOutcome;

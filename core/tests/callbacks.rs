@@ -110,10 +110,15 @@ fn a_result_callback_returning_minus_2_raises_past_the_error_callback() {
 }
 
 #[test]
-fn a_result_callback_reporting_an_error_it_did_not_set_gives_system_error() {
+fn a_result_callback_reporting_an_error_it_did_not_set_gives_system_error_past_the_error_callback()
+{
     let r = Callback::named("r").returning(-1, None);
-    let (_, seen) = run_await(Some(r), Some(Callback::named("h")));
-    assert_eq!(seen[3], on_error("h", "SystemError"));
+    let (outcome, seen) = run_await(Some(r), Some(Callback::named("h")));
+    assert_eq!(outcome, Outcome::Raise(exc("SystemError")));
+    assert_eq!(
+        seen,
+        trace(&[&FIRST, &[on_result("r", 10), Trace::Discard(2)]])
+    );
 
     let r = Callback::named("r").returning(-2, None);
     assert_eq!(

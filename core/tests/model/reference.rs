@@ -278,6 +278,8 @@ fn result_callback(aw: &Aw, callback: &Callback, value: Obj) -> Result<(), Raise
     perform(aw, &callback.actions, Ok(value));
     match callback.code {
         0.. => Ok(()),
+        // An error the callback did not set skips the error callback.
+        -1 if callback.raise.is_none() => Err(Raised::SkipHandler(set_exception(callback))),
         -1 => Err(Raised::Catchable(set_exception(callback))),
         _ => Err(Raised::SkipHandler(set_exception(callback))),
     }
