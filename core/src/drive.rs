@@ -69,12 +69,21 @@ pub fn send<H: Host>(host: &mut H, value: H::Object) -> Outcome<H::Object, H::Er
     let machine = host.machine();
     match machine.stage {
         Stage::Suspended => {
-            machine.stage = Stage::Running;
+            machine.stage.resume();
             resume(host, value)
         }
         Stage::Created => first_send(host, value),
-        Stage::Running => Outcome::Raise(host.fault(Fault::AlreadyExecuting, None)),
-        Stage::Finished => Outcome::Raise(host.fault(Fault::AlreadyAwaited, None)),
+        stage @ (Stage::Running | Stage::Finished) => Outcome::Raise(refusal(host, stage)),
+    }
+}
+
+/// Why `send` or `throw` cannot run now: the awaitable is executing
+/// (`ValueError`) or finished (`RuntimeError`, "cannot reuse"), as
+/// `gen_send_ex2` says.
+fn refusal<H: Host>(host: &mut H, stage: Stage) -> H::Error {
+    match stage {
+        Stage::Running => host.fault(Fault::AlreadyExecuting, None),
+        _ => host.fault(Fault::AlreadyAwaited, None),
     }
 }
 
@@ -84,7 +93,7 @@ fn first_send<H: Host>(host: &mut H, value: H::Object) -> Outcome<H::Object, H::
     if !host.is_none(&value) {
         return Outcome::Raise(host.fault(Fault::NonNoneFirstSend, None));
     }
-    host.machine().stage = Stage::Running;
+    host.machine().stage.start();
     run(host, Event::Next)
 }
 
@@ -102,16 +111,15 @@ pub fn throw<H: Host>(host: &mut H, exc: H::Error) -> Outcome<H::Object, H::Erro
     match stage {
         // A created coroutine raises the exception at its first line.
         Stage::Created => {
-            host.machine().stage = Stage::Running;
+            host.machine().stage.start();
             run(host, Event::Unwind(exc))
         }
         Stage::Suspended => {
-            host.machine().stage = Stage::Running;
+            host.machine().stage.resume();
             run(host, Event::Throw(exc))
         }
-        Stage::Running => Outcome::Raise(host.fault(Fault::AlreadyExecuting, None)),
         // _gen_throw on an exhausted coroutine: "cannot reuse".
-        Stage::Finished => Outcome::Raise(host.fault(Fault::AlreadyAwaited, None)),
+        Stage::Running | Stage::Finished => Outcome::Raise(refusal(host, stage)),
     }
 }
 
@@ -131,14 +139,14 @@ pub fn close<H: Host>(host: &mut H) -> Result<Option<H::Object>, H::Error> {
     let stage = host.machine().stage;
     match stage {
         Stage::Created => {
-            host.machine().stage = Stage::Running;
+            host.machine().stage.start();
             finish(host);
             Ok(None)
         }
         Stage::Finished => Ok(None),
-        Stage::Running => Err(host.fault(Fault::AlreadyExecuting, None)),
+        Stage::Running => Err(refusal(host, stage)),
         Stage::Suspended => {
-            host.machine().stage = Stage::Running;
+            host.machine().stage.resume();
             let exit = host.fault(Fault::GeneratorExit, None);
             // gen_close: a value yielded instead is an error, and the
             // coroutine stays suspended; GeneratorExit escaping is success,
@@ -223,7 +231,7 @@ fn resume<H: Host>(host: &mut H, value: H::Object) -> Outcome<H::Object, H::Erro
                 Some(current) => current.iter = Some(iter),
                 None => unreachable!("only this send takes an await in flight"),
             }
-            machine.stage = Stage::Suspended;
+            machine.stage.suspend();
             Outcome::Yield(out)
         }
         Outcome::Return(value) => {
@@ -247,6 +255,10 @@ fn landed<H: Host>(host: &mut H) -> Then<H> {
 
 /// The run loop shared by every transition; the stage is `Running` on entry.
 fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Error> {
+    debug_assert!(
+        host.machine().stage.is_running(),
+        "the run loop starts running"
+    );
     loop {
         event = match event {
             Event::Throw(exc) => match host.machine().take_current() {
@@ -489,7 +501,7 @@ fn suspend<H: Host>(
         iter: Some(iter),
         then,
     });
-    machine.stage = Stage::Suspended;
+    machine.stage.suspend();
     Outcome::Yield(out)
 }
 
@@ -497,7 +509,7 @@ fn suspend<H: Host>(
 /// result.
 fn finish<H: Host>(host: &mut H) -> Option<H::Object> {
     let machine = host.machine();
-    machine.stage = Stage::Finished;
+    machine.stage.finish();
     let result = machine.result.take();
     if !machine.is_idle() {
         let (entries, current) = machine.take_pending();

@@ -1,13 +1,19 @@
 //! The lifecycle of an awaitable: where it is, and how it moves.
 //!
 //! ```text
-//!            send(None)                yield from the inner awaitable
+//!            start                     suspend
 //!  Created ─────────────► Running ──────────────────────────────► Suspended
-//!     │                    │   ▲                                      │
-//!     │ close / throw      │   └──────── send / throw / close ────────┘
-//!     ▼                    ▼ return or raise
-//!  Finished ◄──────────────┘
+//!                          │   ▲                                      │
+//!                          │   └───────────────── resume ─────────────┘
+//!                          ▼ finish
+//!                       Finished
 //! ```
+//!
+//! Every change of stage is one of these four named transitions
+//! ([`Stage::start`], [`Stage::resume`], [`Stage::suspend`],
+//! [`Stage::finish`]), each asserting where it starts from. `send`, `throw`
+//! and `close` start a created awaitable or resume a suspended one; a
+//! `close` or `throw` before the first send starts it and finishes it at once.
 //!
 //! This mirrors the frame states of `Objects/genobject.c` (`FRAME_CREATED`,
 //! `FRAME_EXECUTING`, `FRAME_SUSPENDED`, `FRAME_COMPLETED`).
@@ -67,5 +73,38 @@ impl Stage {
     /// ```
     pub fn is_finished(self) -> bool {
         self == Stage::Finished
+    }
+
+    /// `Created → Running`: the first `send`, `throw` or `close`.
+    #[inline(always)]
+    pub(crate) fn start(&mut self) {
+        debug_assert_eq!(*self, Stage::Created, "only a created awaitable starts");
+        *self = Stage::Running;
+    }
+
+    /// `Suspended → Running`: `send`, `throw` or `close` at the await in
+    /// progress.
+    #[inline(always)]
+    pub(crate) fn resume(&mut self) {
+        debug_assert_eq!(
+            *self,
+            Stage::Suspended,
+            "only a suspended awaitable resumes"
+        );
+        *self = Stage::Running;
+    }
+
+    /// `Running → Suspended`: the inner awaitable yielded.
+    #[inline(always)]
+    pub(crate) fn suspend(&mut self) {
+        debug_assert_eq!(*self, Stage::Running, "only a running awaitable suspends");
+        *self = Stage::Suspended;
+    }
+
+    /// `Running → Finished`: returned, raised or closed.
+    #[inline(always)]
+    pub(crate) fn finish(&mut self) {
+        debug_assert_eq!(*self, Stage::Running, "only a running awaitable finishes");
+        *self = Stage::Finished;
     }
 }
