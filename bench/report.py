@@ -97,8 +97,14 @@ def chart(results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 5), squeeze=False)
-    for axis, result in zip(axes[0], results):
+    # Four interpreters a row: seven in one row are too narrow to read.
+    columns = min(4, len(results))
+    rows = (len(results) + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(6 * columns, 5 * rows), squeeze=False)
+    cells = [axis for row in axes for axis in row]
+    for axis in cells[len(results):]:
+        axis.set_visible(False)
+    for axis, result in zip(cells, results):
         names = list(result["ns"])
         width = 0.8 / max(1, len(names))
         for i, name in enumerate(names):
@@ -119,7 +125,7 @@ def main():
         "# Benchmarks",
         "",
         "Made by `python3 bench/run.py` (see bench/workloads.py for the workloads, "
-        "DESIGN.md for their definition). Several processes per interpreter (each section says "
+        "docs/DESIGN.md for their definition). Several processes per interpreter (each section says "
         "how many), each interleaving "
         "the implementations over rounds; every number is the median over the processes of "
         "their medians (a process's memory layout can move a number by tens of percent for "
