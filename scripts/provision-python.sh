@@ -12,10 +12,10 @@
 # 1. a private apt configuration (own sources list, lists, cache and an empty
 #    status file) for unstable; `apt-get download` of the interpreter's
 #    packages and the shared libraries they link; `dpkg-deb -x` into the prefix;
-# 2. the interpreter patched (patchelf 0.14 from this machine's stable suite;
-#    0.18 corrupts Debian's non-PIE python binary) to use the prefix's dynamic
-#    loader and a DT_RPATH (inherited by lib-dynload modules, unlike RUNPATH)
-#    on the prefix's library directory;
+# 2. the interpreter patched to use the prefix's dynamic loader and a DT_RPATH
+#    (inherited by lib-dynload modules, unlike RUNPATH) on the prefix's
+#    library directory, with patchelf 0.14 from Debian bookworm, fetched by
+#    the same private configuration (0.18 corrupts Debian's non-PIE binary);
 # 3. sysconfig data rewritten from /usr to the prefix, so venv/ensurepip and
 #    extension builds (pyo3-build-config, setuptools) find the prefix's wheels,
 #    headers and libpython; Debian's multiarch pyconfig.h wrapper replaced by
@@ -28,6 +28,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD/.pythons"
 suite="${PYAWAITABLE_DEBIAN_SUITE:-unstable}"
+# patchelf comes from here: 0.14 (0.18, in newer suites, corrupts the binary)
+patchelf_suite=bookworm
 mirror="${PYAWAITABLE_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 arch=x86_64-linux-gnu
 
@@ -61,8 +63,8 @@ apt_update() {
     mkdir -p "$apt_dir"/etc/{sources.list.d,apt.conf.d,preferences.d} "$apt_dir"/lists/partial \
         "$apt_dir"/cache/archives/partial
     : > "$apt_dir/status"
-    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main" \
-        > "$apt_dir/etc/sources.list"
+    printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
+        "$mirror" "$suite" "$mirror" "$patchelf_suite" > "$apt_dir/etc/sources.list"
     apt-get "${apt_opts[@]}" -q update >"$apt_dir/update.log" 2>&1 \
         || { cat "$apt_dir/update.log" >&2; die "apt-get update of Debian $suite failed (is $mirror reachable?)"; }
     apt_updated=1
@@ -85,10 +87,10 @@ download() {
 patchelf_bin() {
     local dir="$root/patchelf"
     if [ ! -x "$dir/usr/bin/patchelf" ]; then
-        # The host's own suite (stable): patchelf 0.14.
+        apt_update
         rm -rf "$dir" && mkdir -p "$dir/deb"
-        (cd "$dir/deb" && apt-get -q -o APT::Sandbox::User=root download patchelf >/dev/null 2>&1) \
-            || die "cannot download patchelf from this machine's apt sources"
+        (cd "$dir/deb" && apt-get "${apt_opts[@]}" -q download "patchelf/$patchelf_suite" >/dev/null 2>&1) \
+            || die "cannot download patchelf from Debian $patchelf_suite"
         dpkg-deb -x "$dir"/deb/patchelf_*.deb "$dir"
     fi
     echo "$dir/usr/bin/patchelf"
