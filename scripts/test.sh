@@ -36,6 +36,20 @@ for features in "" "ffi,pyo3" "ffi,abi3"; do
     echo "features '${features:-none}': refused with a clear message"
 done
 
+echo "== packages: every crate packaged from its own files and built from the package"
+cargo package -q --allow-dirty -p pyawaitable-core -p pyawaitable-ffi -p pyawaitable-abi3 \
+    -p pyawaitable-pyo3 -p pyawaitable --features pyawaitable/ffi --target-dir target-package
+for crate in target-package/package/*.crate; do
+    echo "$(basename "$crate"): $(tar -tzf "$crate" | wc -l) files"
+done
+
+echo "== API docs: rustdoc without warnings (the abi3 backend in its own build: features unify)"
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p pyawaitable-core -p pyawaitable-ffi \
+    -p pyawaitable-pyo3 -p pyawaitable --features pyawaitable-core/mock,pyawaitable-ffi/capi,pyawaitable/ffi \
+    --target-dir target-facade
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p pyawaitable-abi3 --features capi \
+    --target-dir target-abi3
+
 echo "== backends: doctests (the PyO3 examples run in an embedded interpreter)"
 cargo test -q -p pyawaitable-pyo3 -p pyawaitable-ffi --target-dir target-facade
 echo "== backends: doctests on CPython $newest_version (run under its own loader: embed-runner)"

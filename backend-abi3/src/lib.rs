@@ -7,43 +7,43 @@
 //! functions of [`api`]; C users include `pyawaitable.h` with
 //! `Py_LIMITED_API=0x03090000` and link `libpyawaitable_abi3.a`.
 //!
-//! The sources are the ffi backend's, compiled with the `pyawaitable_limited`
+//! The sources are the ffi backend's (`src/shared`), compiled with the `pyawaitable_limited`
 //! cfg (set by this crate's build script), so the two backends differ only
 //! where the two APIs differ. Set pyo3-ffi's `abi3-py39` feature on the final
 //! extension crate, not here.
 
-#[path = "../../backend-ffi/src/abstract_.rs"]
+#[path = "shared/abstract_.rs"]
 mod abstract_;
-#[path = "../../backend-ffi/src/api.rs"]
+#[path = "shared/api.rs"]
 pub mod api;
-#[path = "../../backend-ffi/src/callback.rs"]
+#[path = "shared/callback.rs"]
 mod callback;
 #[cfg(feature = "capi")]
-#[path = "../../backend-ffi/src/capi.rs"]
+#[path = "shared/capi.rs"]
 pub mod capi;
-#[path = "../../backend-ffi/src/ceval.rs"]
+#[path = "shared/ceval.rs"]
 mod ceval;
-#[path = "../../backend-ffi/src/fast_paths.rs"]
+#[path = "shared/fast_paths.rs"]
 pub mod fast_paths;
-#[path = "../../backend-ffi/src/free_threading.rs"]
+#[path = "shared/free_threading.rs"]
 mod free_threading;
-#[path = "../../backend-ffi/src/genobject.rs"]
+#[path = "shared/genobject.rs"]
 pub mod genobject;
-#[path = "../../backend-ffi/src/host.rs"]
+#[path = "shared/host.rs"]
 mod host;
-#[path = "../../backend-ffi/src/intern.rs"]
+#[path = "shared/intern.rs"]
 mod intern;
-#[path = "../../backend-ffi/src/limited.rs"]
+#[path = "shared/limited.rs"]
 mod limited;
-#[path = "../../backend-ffi/src/object.rs"]
+#[path = "shared/object.rs"]
 mod object;
-#[path = "../../backend-ffi/src/pyerrors.rs"]
+#[path = "shared/pyerrors.rs"]
 pub mod pyerrors;
-#[path = "../../backend-ffi/src/pystate.rs"]
+#[path = "shared/pystate.rs"]
 pub mod pystate;
-#[path = "../../backend-ffi/src/task.rs"]
+#[path = "shared/task.rs"]
 mod task;
-#[path = "../../backend-ffi/src/trashcan.rs"]
+#[path = "shared/trashcan.rs"]
 mod trashcan;
 
 pub use callback::{CCallback, CDefer, Callback, Defer};

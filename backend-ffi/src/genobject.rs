@@ -49,7 +49,7 @@ unsafe fn machine_of<'a>(obj: *mut PyObject) -> &'a mut Machine<FfiHost> {
 
 /// The awaitable type, created on first use; null with an exception set if
 /// it cannot be made, or with `ImportError` where this build must not run
-/// ([`crate::free_threading`]).
+/// (see `docs/free-threading.md`).
 ///
 /// # Safety
 /// GIL held.
