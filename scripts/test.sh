@@ -67,4 +67,8 @@ echo "== ASGI showcase on CPython $newest_version"
 
 echo "== conformance"
 python3 conformance/run.py "$@"
+
+echo "== C extensions: the pyawaitable-rs wheel, and a sample that pip builds from it"
+bash scripts/wheel.sh
+python3 examples/c-extension/check.py
 echo "test command wall time: $((SECONDS - started)) s"
