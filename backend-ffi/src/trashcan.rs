@@ -1,39 +1,118 @@
 //! Bounded deallocation depth (CPython's "trashcan", `Py_TRASHCAN_BEGIN`):
 //! freeing a chain of ten thousand nested awaitables must not overflow the C
-//! stack. Past a fixed depth, or with the stack nearly used up, objects wait
-//! in a list that the outermost deallocation with room to spare empties,
-//! one at a time (as 3.14's trashcan, which measures the stack too).
+//! stack. Past a fixed depth, or with the stack nearly used up, a nested
+//! deallocation waits in a list that the outermost deallocation empties, one
+//! object at a time, before it returns (3.14's trashcan measures the stack
+//! too).
+//!
+//! The list is per thread, but never outlives the outermost deallocation
+//! that filled it: every awaitable is finalized before the call that released
+//! it returns, on its own thread and in its own interpreter, at any stack
+//! depth. An outermost deallocation that starts with the stack nearly used up
+//! still frees its object at once, as `gen_dealloc` would, and defers only
+//! what that releases in turn. A deallocation nested in another
+//! interpreter's (a finalizer that switched to a subinterpreter) is its own
+//! outermost one, with its own list.
 
 use std::cell::{Cell, RefCell};
 
-use pyo3_ffi::PyObject;
+use pyo3_ffi::{PyInterpreterState, PyInterpreterState_Get, PyObject};
 
 /// How many deallocations may nest before the rest are deferred.
 const MAX_DEPTH: u32 = 50;
 
-thread_local! {
-    static DEPTH: Cell<u32> = const { Cell::new(0) };
-    static DEFERRED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+/// This thread's deallocations in progress.
+struct Nesting {
+    /// How deep the running deallocations are nested; `0` when none runs.
+    /// Deallocations nested at [`MAX_DEPTH`] or deeper are deferred.
+    depth: Cell<u32>,
+    /// The interpreter of the outermost deallocation running; meaningful
+    /// only while `depth > 0`.
+    interpreter: Cell<*mut PyInterpreterState>,
+    /// Objects waiting to be freed by the outermost deallocation.
+    deferred: RefCell<Vec<usize>>,
 }
 
-/// Runs `free(obj)` now, or defers it if deallocations are nested deeper
-/// than [`MAX_DEPTH`] or the stack is low; the outermost call that runs
-/// also frees everything deferred.
+thread_local! {
+    /// This thread's [`Nesting`].
+    static NESTING: Nesting = const {
+        Nesting {
+            depth: Cell::new(0),
+            interpreter: Cell::new(std::ptr::null_mut()),
+            deferred: RefCell::new(Vec::new()),
+        }
+    };
+}
+
+/// Runs `free(obj)` now, or defers it to the outermost deallocation running
+/// on this thread if deallocations are nested deeper than [`MAX_DEPTH`] or
+/// the stack is low; the outermost call frees everything deferred before it
+/// returns.
 ///
 /// # Safety
-/// `obj` has a reference count of zero and is untracked; `free` frees it.
+/// GIL held. `obj` has a reference count of zero and is untracked; `free`
+/// frees it.
 pub(crate) unsafe fn dealloc(obj: *mut PyObject, free: unsafe fn(*mut PyObject)) {
-    let depth = DEPTH.get();
-    if depth >= MAX_DEPTH || crate::ceval::stack_is_low() {
-        DEFERRED.with_borrow_mut(|deferred| deferred.push(obj as usize));
-        return;
-    }
-    DEPTH.set(depth + 1);
-    free(obj);
-    if depth == 0 {
-        while let Some(next) = DEFERRED.with_borrow_mut(Vec::pop) {
-            free(next as *mut PyObject);
+    NESTING.with(|nesting| {
+        let depth = nesting.depth.get();
+        if depth == 0 {
+            // SAFETY: the caller's contract, passed on.
+            return unsafe { outermost(nesting, obj, free) };
         }
+        // SAFETY: GIL held (the caller's contract), so there is a current
+        // interpreter.
+        let interpreter = unsafe { PyInterpreterState_Get() };
+        if interpreter != nesting.interpreter.get() {
+            // Another interpreter's: its own outermost call, with its own
+            // list, which it empties in that interpreter; then this one's
+            // state comes back.
+            let saved = nesting.deferred.take();
+            let saved_interpreter = nesting.interpreter.get();
+            nesting.depth.set(0);
+            // SAFETY: the caller's contract, passed on.
+            unsafe { outermost(nesting, obj, free) };
+            nesting.depth.set(depth);
+            nesting.interpreter.set(saved_interpreter);
+            *nesting.deferred.borrow_mut() = saved;
+            return;
+        }
+        if depth >= MAX_DEPTH || crate::ceval::stack_is_low() {
+            nesting.deferred.borrow_mut().push(obj as usize);
+            return;
+        }
+        nesting.depth.set(depth + 1);
+        // SAFETY: the caller's contract, passed on.
+        unsafe { free(obj) };
+        nesting.depth.set(depth);
+    })
+}
+
+/// The outermost deallocation: frees `obj`, then what was deferred, until
+/// nothing is. With the stack nearly used up, every deallocation nested in
+/// these is deferred, so each object is freed at this depth, one at a time.
+///
+/// # Safety
+/// As [`dealloc`]; no deallocation of this interpreter runs on this thread.
+unsafe fn outermost(nesting: &Nesting, obj: *mut PyObject, free: unsafe fn(*mut PyObject)) {
+    // SAFETY: GIL held (the caller's contract).
+    nesting.interpreter.set(unsafe { PyInterpreterState_Get() });
+    let nested = if crate::ceval::stack_is_low() {
+        MAX_DEPTH
+    } else {
+        1
+    };
+    nesting.depth.set(nested);
+    // SAFETY: the caller's contract, passed on.
+    unsafe { free(obj) };
+    loop {
+        // The borrow ends with this statement, before `free` defers more.
+        let Some(next) = nesting.deferred.borrow_mut().pop() else {
+            break;
+        };
+        // SAFETY: deferred by `dealloc` under the same contract, in this
+        // interpreter (another interpreter's deallocations keep their own
+        // list), and not freed since.
+        unsafe { free(next as *mut PyObject) };
     }
-    DEPTH.set(depth);
+    nesting.depth.set(0);
 }
