@@ -23,11 +23,18 @@ cargo test -q -p pyawaitable-core
 echo "== facade: exactly one backend feature"
 PYO3_PYTHON="${PYO3_PYTHON:-$(command -v python3)}"
 export PYO3_PYTHON
-for feature in pyo3 ffi abi3; do
-    cargo check -q -p pyawaitable --features "$feature" --target-dir target-facade
-    echo "feature $feature: builds"
+# abi3 builds for the stable ABI only: the extension turns the limited API on.
+for features in pyo3 ffi abi3,pyawaitable-abi3/abi3-py39; do
+    cargo check -q -p pyawaitable --features "$features" --target-dir target-facade
+    echo "features $features: builds"
 done
-for features in "" "ffi,pyo3" "ffi,abi3"; do
+if cargo check -q -p pyawaitable --features abi3 --target-dir target-facade 2>/tmp/facade.err; then
+    echo "feature abi3 without the limited API built but must be refused" >&2
+    exit 1
+fi
+grep -q "pyo3 is configured for the full API of CPython 3\.[0-9]*, which would make a cp3[0-9]*-only extension" /tmp/facade.err
+echo "feature abi3 without the limited API: refused, naming the interpreter and the fix"
+for features in "" "ffi,pyo3" "ffi,abi3,pyawaitable-abi3/abi3-py39"; do
     if cargo check -q -p pyawaitable ${features:+--features "$features"} --target-dir target-facade 2>/tmp/facade.err; then
         echo "features '$features' built but must be refused" >&2
         exit 1
@@ -38,7 +45,8 @@ done
 
 echo "== packages: every crate packaged from its own files and built from the package"
 cargo package -q --allow-dirty -p pyawaitable-core -p pyawaitable-ffi -p pyawaitable-abi3 \
-    -p pyawaitable-pyo3 -p pyawaitable --features pyawaitable/ffi --target-dir target-package
+    -p pyawaitable-pyo3 -p pyawaitable --features pyawaitable/ffi,pyawaitable-abi3/abi3-py39 \
+    --target-dir target-package
 for crate in target-package/package/*.crate; do
     echo "$(basename "$crate"): $(tar -tzf "$crate" | wc -l) files"
 done
@@ -47,7 +55,7 @@ echo "== API docs: rustdoc without warnings (the abi3 backend in its own build: 
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p pyawaitable-core -p pyawaitable-ffi \
     -p pyawaitable-pyo3 -p pyawaitable --features pyawaitable-core/mock,pyawaitable-ffi/capi,pyawaitable/ffi \
     --target-dir target-facade
-RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p pyawaitable-abi3 --features capi \
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p pyawaitable-abi3 --features capi,abi3-py39 \
     --target-dir target-abi3
 
 echo "== backends: doctests (the PyO3 examples run in an embedded interpreter)"

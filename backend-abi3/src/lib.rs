@@ -12,10 +12,15 @@
 //! where the two APIs differ. Set pyo3-ffi's `abi3-py39` feature on the final
 //! extension crate, not here.
 
+// Refuses a build whose pyo3 configuration is not the stable ABI (build.rs).
+include!(concat!(env!("OUT_DIR"), "/abi_check.rs"));
+
 #[path = "shared/abstract_.rs"]
 mod abstract_;
 #[path = "shared/api.rs"]
 pub mod api;
+#[path = "shared/built_for.rs"]
+mod built_for;
 #[path = "shared/callback.rs"]
 mod callback;
 #[cfg(feature = "capi")]

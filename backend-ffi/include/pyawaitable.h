@@ -170,10 +170,27 @@ typedef int (*PyAwaitable_Defer)(PyObject *aw);
 
 /*
  * Creates the awaitable type, once per process; later calls do nothing.
- * Call it from the module's init function. Returns 0, or -1 with an
- * exception set.
+ * Returns 0, or -1 with an exception set.
+ *
+ * Call it from the module's init function, and fail the import if it fails:
+ * it is where configuration mistakes are reported. The other functions
+ * create the type too when it has not run, but only this one reports them
+ * at import:
+ *   - a full-API library built for another CPython version than the one
+ *     running: ImportError naming both versions;
+ *   - a module compiled with Py_LIMITED_API linked with a full-API library
+ *     (libpyawaitable_ffi.a): the module does not load, and the error names
+ *     the missing symbol PyAwaitable_Init_with_Py_LIMITED_API_needs_
+ *     libpyawaitable_abi3 (under Py_LIMITED_API this header calls that name,
+ *     which only libpyawaitable_abi3.a defines);
+ *   - a free-threaded interpreter running without the GIL, or a library
+ *     built for the other kind of interpreter: ImportError.
  */
 int PyAwaitable_Init(void);
+#ifdef Py_LIMITED_API
+int PyAwaitable_Init_with_Py_LIMITED_API_needs_libpyawaitable_abi3(void);
+#define PyAwaitable_Init PyAwaitable_Init_with_Py_LIMITED_API_needs_libpyawaitable_abi3
+#endif
 
 /*
  * The awaitable type: a borrowed reference, the same object on every call

@@ -13,6 +13,7 @@
 
 mod abstract_;
 pub mod api;
+mod built_for;
 mod callback;
 #[cfg(feature = "capi")]
 pub mod capi;
