@@ -29,10 +29,15 @@ pub(crate) unsafe fn dealloc(obj: *mut PyObject, free: unsafe fn(*mut PyObject))
         return;
     }
     DEPTH.set(depth + 1);
-    free(obj);
-    if depth == 0 {
-        while let Some(next) = DEFERRED.with_borrow_mut(Vec::pop) {
-            free(next as *mut PyObject);
+    // SAFETY: the caller's contract: `obj` is unreferenced and untracked and
+    // `free` frees it; each deferred pointer was such an object when pushed,
+    // and nothing has touched it since.
+    unsafe {
+        free(obj);
+        if depth == 0 {
+            while let Some(next) = DEFERRED.with_borrow_mut(Vec::pop) {
+                free(next as *mut PyObject);
+            }
         }
     }
     DEPTH.set(depth);
