@@ -17,12 +17,54 @@ newest_runner="$PWD/.pythons/$newest_version/embed-runner"
 echo "== format"
 cargo fmt --all -- --check
 
+PYO3_PYTHON="${PYO3_PYTHON:-$(command -v python3)}"
+export PYO3_PYTHON
+
+echo "== lints: clippy -D warnings for every build configuration"
+# Features unify within one invocation, so each configuration is its own
+# invocation, and the full and the limited API never share one or a target
+# dir. The shared backend sources differ by interpreter version (Py_3_10 to
+# Py_3_13) and free-threading: the versions with no interpreter here are
+# described to pyo3-build-config by a PYO3_CONFIG_FILE, as in
+# scripts/check-free-threading.sh (clippy only checks; nothing is linked).
+clippy() { cargo clippy -q --all-targets "$@" -- -D warnings; }
+full_api=(-p pyawaitable-ffi --features pyawaitable-ffi/capi -p pyawaitable-pyo3
+    -p pyawaitable --features pyawaitable/ffi
+    -p pyawaitable-conformance --features pyawaitable-conformance/ffi)
+clippy -p pyawaitable-core --features mock --target-dir target-clippy
+clippy "${full_api[@]}" --target-dir target-clippy
+clippy -p pyawaitable --features pyawaitable/pyo3 -p asgi-native-rs \
+    -p pyawaitable-conformance --features pyawaitable-conformance/pyo3 --target-dir target-clippy
+clippy -p pyawaitable-conformance --features pyawaitable-conformance/pyo3-async \
+    --target-dir target-clippy
+clippy -p pyawaitable-abi3 --features pyawaitable-abi3/capi -p pyawaitable --features pyawaitable/abi3 \
+    -p pyawaitable-conformance --features pyawaitable-conformance/abi3 --target-dir target-clippy-abi3
+clippy -p pyawaitable-pyo3 --features pyo3/abi3-py39 --target-dir target-clippy-abi3
+PYO3_PYTHON="$newest" clippy "${full_api[@]}" --target-dir "target-clippy-$newest_version"
+for version in 3.9 3.10 3.12 3.14t; do
+    number=${version%t}
+    mkdir -p "target-clippy-$version"
+    config="$PWD/target-clippy-$version/pyo3-config.txt"
+    {
+        echo "implementation=CPython"
+        echo "version=$number"
+        echo "shared=true"
+        echo "lib_name=python$version"
+        echo "pointer_width=64"
+        echo "suppress_build_script_link_lines=true"
+        if [ "$version" != "$number" ]; then
+            echo "target_abi=CPython-free_threaded-$number"
+            echo "build_flags=Py_GIL_DISABLED"
+        fi
+    } > "$config"
+    PYO3_CONFIG_FILE="$config" clippy "${full_api[@]}" --target-dir "target-clippy-$version"
+done
+echo "clippy: no warnings in any configuration"
+
 echo "== core: unit, model and doc tests"
 cargo test -q -p pyawaitable-core
 
 echo "== facade: exactly one backend feature"
-PYO3_PYTHON="${PYO3_PYTHON:-$(command -v python3)}"
-export PYO3_PYTHON
 # abi3 builds for the stable ABI only: the extension turns the limited API on.
 for features in pyo3 ffi abi3,pyawaitable-abi3/abi3-py39; do
     cargo check -q -p pyawaitable --features "$features" --target-dir target-facade

@@ -31,25 +31,39 @@ const CO_ITERABLE_COROUTINE: c_long = 0x0100;
 pub(crate) type Step = Outcome<Owned, Exception>;
 
 /// `PyCoro_CheckExact`: a native coroutine.
+///
+/// # Safety
+/// GIL held; `obj` live.
 #[inline]
 unsafe fn is_native_coroutine(obj: *mut PyObject) -> bool {
-    cfg_if::cfg_if! {
-        if #[cfg(pyawaitable_limited)] {
-            Py_TYPE(obj) == runtime().coroutine_type()
-        } else {
-            PyCoro_CheckExact(obj) != 0
+    // SAFETY: GIL held and `obj` live (the caller's contract): its type is read
+    // from its header.
+    unsafe {
+        cfg_if::cfg_if! {
+            if #[cfg(pyawaitable_limited)] {
+                Py_TYPE(obj) == runtime().coroutine_type()
+            } else {
+                PyCoro_CheckExact(obj) != 0
+            }
         }
     }
 }
 
 /// `PyGen_CheckExact`: a plain generator.
+///
+/// # Safety
+/// GIL held; `obj` live.
 #[inline]
 unsafe fn is_generator(obj: *mut PyObject) -> bool {
-    cfg_if::cfg_if! {
-        if #[cfg(pyawaitable_limited)] {
-            Py_TYPE(obj) == runtime().generator_type()
-        } else {
-            PyGen_CheckExact(obj) != 0
+    // SAFETY: GIL held and `obj` live (the caller's contract): its type is read
+    // from its header.
+    unsafe {
+        cfg_if::cfg_if! {
+            if #[cfg(pyawaitable_limited)] {
+                Py_TYPE(obj) == runtime().generator_type()
+            } else {
+                PyGen_CheckExact(obj) != 0
+            }
         }
     }
 }
@@ -57,14 +71,19 @@ unsafe fn is_generator(obj: *mut PyObject) -> bool {
 /// `PyObject_CallOneArg`.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; `func` and `arg` live.
 #[inline]
 pub(crate) unsafe fn call_one_arg(func: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
-    cfg_if::cfg_if! {
-        if #[cfg(pyawaitable_limited)] {
-            PyObject_CallFunctionObjArgs(func, arg, std::ptr::null_mut::<PyObject>())
-        } else {
-            PyObject_CallOneArg(func, arg)
+    // SAFETY: GIL held (the caller's contract); `func` and `arg` are live
+    // objects the caller passes, and the argument list ends with the null
+    // `PyObject_CallFunctionObjArgs` looks for.
+    unsafe {
+        cfg_if::cfg_if! {
+            if #[cfg(pyawaitable_limited)] {
+                PyObject_CallFunctionObjArgs(func, arg, std::ptr::null_mut::<PyObject>())
+            } else {
+                PyObject_CallOneArg(func, arg)
+            }
         }
     }
 }
@@ -80,50 +99,70 @@ enum AwaitSlot {
 }
 
 /// The `am_await` of `obj`'s type, if it has one (`tp_as_async->am_await`).
+///
+/// # Safety
+/// GIL held; `obj` live.
 unsafe fn await_slot(obj: *mut PyObject) -> Option<AwaitSlot> {
-    let ty = Py_TYPE(obj);
-    cfg_if::cfg_if! {
-        if #[cfg(pyawaitable_limited)] {
-            if runtime().at_least(3, 10) || is_heap_type(ty) {
-                let slot = PyType_GetSlot(ty, Py_am_await);
-                (!slot.is_null()).then(|| AwaitSlot::Slot(std::mem::transmute::<*mut std::ffi::c_void, unaryfunc>(slot)))
+    // SAFETY: GIL held and `obj` live (the caller's contract), so its type is
+    // live; a non-null `Py_am_await` slot is a `unaryfunc`, as CPython declares
+    // it.
+    unsafe {
+        let ty = Py_TYPE(obj);
+        cfg_if::cfg_if! {
+            if #[cfg(pyawaitable_limited)] {
+                if runtime().at_least(3, 10) || is_heap_type(ty) {
+                    let slot = PyType_GetSlot(ty, Py_am_await);
+                    (!slot.is_null()).then(|| AwaitSlot::Slot(std::mem::transmute::<*mut std::ffi::c_void, unaryfunc>(slot)))
+                } else {
+                    (PyObject_HasAttr(ty.cast(), AWAIT.get()) != 0).then_some(AwaitSlot::Method)
+                }
             } else {
-                (PyObject_HasAttr(ty.cast(), AWAIT.get()) != 0).then_some(AwaitSlot::Method)
+                let slots = (*ty).tp_as_async;
+                if slots.is_null() { None } else { (*slots).am_await.map(AwaitSlot::Slot) }
             }
-        } else {
-            let slots = (*ty).tp_as_async;
-            if slots.is_null() { None } else { (*slots).am_await.map(AwaitSlot::Slot) }
         }
     }
 }
 
 /// A generator whose code carries `CO_ITERABLE_COROUTINE`.
+///
+/// # Safety
+/// GIL held; `obj` live, no exception set.
 unsafe fn is_iterable_coroutine(obj: *mut PyObject) -> bool {
-    if !is_generator(obj) {
-        return false;
+    // SAFETY: GIL held and `obj` live (the caller's contract); the attribute
+    // names are interned strings that live as long as the module.
+    unsafe {
+        if !is_generator(obj) {
+            return false;
+        }
+        let Some(code) = Owned::from_owned(PyObject_GetAttr(obj, GI_CODE.get())) else {
+            PyErr_Clear();
+            return false;
+        };
+        let Some(flags) = Owned::from_owned(PyObject_GetAttr(code.as_ptr(), CO_FLAGS.get())) else {
+            PyErr_Clear();
+            return false;
+        };
+        PyLong_AsLong(flags.as_ptr()) & CO_ITERABLE_COROUTINE != 0
     }
-    let Some(code) = Owned::from_owned(PyObject_GetAttr(obj, GI_CODE.get())) else {
-        PyErr_Clear();
-        return false;
-    };
-    let Some(flags) = Owned::from_owned(PyObject_GetAttr(code.as_ptr(), CO_FLAGS.get())) else {
-        PyErr_Clear();
-        return false;
-    };
-    PyLong_AsLong(flags.as_ptr()) & CO_ITERABLE_COROUTINE != 0
 }
 
 /// A native coroutine, or a `types.coroutine` generator: awaited as is.
+///
+/// # Safety
+/// GIL held; `obj` live, no exception set.
 unsafe fn is_coroutine(obj: *mut PyObject) -> bool {
-    is_native_coroutine(obj) || is_iterable_coroutine(obj)
+    // SAFETY: the caller's contract is that of both checks.
+    unsafe { is_native_coroutine(obj) || is_iterable_coroutine(obj) }
 }
 
 /// Whether `await obj` is allowed, without calling anything.
 ///
 /// # Safety
-/// GIL held; `obj` live.
+/// GIL held; `obj` live, no exception set.
 pub(crate) unsafe fn is_awaitable(obj: *mut PyObject) -> bool {
-    is_coroutine(obj) || await_slot(obj).is_some()
+    // SAFETY: the caller's contract is that of both checks.
+    unsafe { is_coroutine(obj) || await_slot(obj).is_some() }
 }
 
 /// The iterator `await awaitable` drives (`_PyCoro_GetAwaitableIter`).
@@ -131,55 +170,67 @@ pub(crate) unsafe fn is_awaitable(obj: *mut PyObject) -> bool {
 /// # Safety
 /// GIL held.
 pub(crate) unsafe fn await_iter(awaitable: Owned) -> Result<Owned, Exception> {
-    let obj = awaitable.as_ptr();
-    if is_coroutine(obj) {
-        return Ok(awaitable);
-    }
-    let iter = match await_slot(obj) {
-        Some(AwaitSlot::Slot(am_await)) => am_await(obj),
-        #[cfg(pyawaitable_limited)]
-        Some(AwaitSlot::Method) => {
-            PyObject_CallMethodObjArgs(obj, AWAIT.get(), std::ptr::null_mut::<PyObject>())
+    // SAFETY: GIL held (the caller's contract); `obj` is live while `awaitable`
+    // owns it, and a `Slot` is the `am_await` of its own type.
+    unsafe {
+        let obj = awaitable.as_ptr();
+        if is_coroutine(obj) {
+            return Ok(awaitable);
         }
-        None => {
-            raise_type_error(c"object ", obj, c" can't be used in 'await' expression");
+        let iter = match await_slot(obj) {
+            Some(AwaitSlot::Slot(am_await)) => am_await(obj),
+            #[cfg(pyawaitable_limited)]
+            Some(AwaitSlot::Method) => {
+                PyObject_CallMethodObjArgs(obj, AWAIT.get(), std::ptr::null_mut::<PyObject>())
+            }
+            None => {
+                raise_type_error(c"object ", obj, c" can't be used in 'await' expression");
+                return Err(Exception::fetch_or_system_error());
+            }
+        };
+        let iter = Owned::from_owned(iter).ok_or_else(|| Exception::fetch_or_system_error())?;
+        if is_coroutine(iter.as_ptr()) {
+            return Err(Exception::new(
+                PyExc_TypeError,
+                c"__await__() returned a coroutine",
+            ));
+        }
+        if PyIter_Check(iter.as_ptr()) == 0 {
+            raise_type_error(
+                c"__await__() returned non-iterator of type '",
+                iter.as_ptr(),
+                c"'",
+            );
             return Err(Exception::fetch_or_system_error());
         }
-    };
-    let iter = Owned::from_owned(iter).ok_or_else(|| Exception::fetch_or_system_error())?;
-    if is_coroutine(iter.as_ptr()) {
-        return Err(Exception::new(
-            PyExc_TypeError,
-            c"__await__() returned a coroutine",
-        ));
+        Ok(iter)
     }
-    if PyIter_Check(iter.as_ptr()) == 0 {
-        raise_type_error(
-            c"__await__() returned non-iterator of type '",
-            iter.as_ptr(),
-            c"'",
-        );
-        return Err(Exception::fetch_or_system_error());
-    }
-    Ok(iter)
 }
 
 /// Reads a call's result the way `yield from` does: a value is a yield; an
 /// error that is `StopIteration` (or none at all) is a return.
+///
+/// # Safety
+/// GIL held; `result` null (with the error, if any, set) or a new
+/// reference.
 unsafe fn step_from_call(result: *mut PyObject) -> Step {
-    if let Some(value) = Owned::from_owned(result) {
-        return Outcome::Yield(value);
-    }
-    if PyErr_Occurred().is_null() {
-        return Outcome::Return(Owned::from_borrowed(Py_None()));
-    }
-    if PyErr_ExceptionMatches(PyExc_StopIteration) == 0 {
-        return Outcome::Raise(Exception::fetch_or_system_error());
-    }
-    let stop = Exception::fetch_or_system_error();
-    match Owned::from_owned(PyObject_GetAttr(stop.as_ptr(), VALUE.get())) {
-        Some(value) => Outcome::Return(value),
-        None => Outcome::Raise(Exception::fetch_or_system_error()),
+    // SAFETY: GIL held and `result` null or a new reference (the caller's
+    // contract); the attribute name is interned for the module's lifetime.
+    unsafe {
+        if let Some(value) = Owned::from_owned(result) {
+            return Outcome::Yield(value);
+        }
+        if PyErr_Occurred().is_null() {
+            return Outcome::Return(Owned::from_borrowed(Py_None()));
+        }
+        if PyErr_ExceptionMatches(PyExc_StopIteration) == 0 {
+            return Outcome::Raise(Exception::fetch_or_system_error());
+        }
+        let stop = Exception::fetch_or_system_error();
+        match Owned::from_owned(PyObject_GetAttr(stop.as_ptr(), VALUE.get())) {
+            Some(value) => Outcome::Return(value),
+            None => Outcome::Raise(Exception::fetch_or_system_error()),
+        }
     }
 }
 
@@ -189,55 +240,61 @@ unsafe fn step_from_call(result: *mut PyObject) -> Step {
 /// GIL held.
 #[inline(always)]
 pub(crate) unsafe fn send(iter: &Owned, value: Owned) -> Step {
-    cfg_if::cfg_if! {
-        if #[cfg(pyawaitable_limited)] {
-            let obj = iter.as_ptr();
-            if let Some(iter_send) = runtime().iter_send {
-                let mut result = std::ptr::null_mut();
-                return match iter_send(obj, value.as_ptr(), &mut result) {
-                    1 => Outcome::Yield(Owned::from_owned(result).expect("PYGEN_NEXT gives a value")),
-                    0 => Outcome::Return(Owned::from_owned(result).expect("PYGEN_RETURN gives a value")),
-                    _ => Outcome::Raise(Exception::fetch_or_system_error()),
-                };
-            }
-            // 3.9's YIELD_FROM: generators and coroutines by `_PyGen_Send`;
-            // other iterators by `__next__` when sent `None`, else `send`.
-            let native = is_native_coroutine(obj) || is_generator(obj);
-            let result = match runtime().gen_send {
-                Some(gen_send) if native => gen_send(obj, value.as_ptr()),
-                _ if value.as_ptr() == Py_None() && !native => {
-                    PyObject_CallMethodObjArgs(obj, NEXT.get(), std::ptr::null_mut::<PyObject>())
+    // SAFETY: GIL held (the caller's contract); `obj` is live while `iter` owns
+    // it, so its type and async slots are too; a found `iter_send`, `gen_send`
+    // or `am_send` takes exactly these arguments, and `result` is written
+    // before it is read.
+    unsafe {
+        cfg_if::cfg_if! {
+            if #[cfg(pyawaitable_limited)] {
+                let obj = iter.as_ptr();
+                if let Some(iter_send) = runtime().iter_send {
+                    let mut result = std::ptr::null_mut();
+                    return match iter_send(obj, value.as_ptr(), &mut result) {
+                        1 => Outcome::Yield(Owned::from_owned(result).expect("PYGEN_NEXT gives a value")),
+                        0 => Outcome::Return(Owned::from_owned(result).expect("PYGEN_RETURN gives a value")),
+                        _ => Outcome::Raise(Exception::fetch_or_system_error()),
+                    };
                 }
-                _ => PyObject_CallMethodObjArgs(obj, SEND.get(), value.as_ptr(), std::ptr::null_mut::<PyObject>()),
-            };
-            step_from_call(result)
-        } else if #[cfg(Py_3_10)] {
-            let obj = iter.as_ptr();
-            let mut result = std::ptr::null_mut();
-            // PyIter_Send's first branch inline: the type's own `am_send`.
-            let slots = (*Py_TYPE(obj)).tp_as_async;
-            let sent = match if slots.is_null() { None } else { (*slots).am_send } {
-                Some(am_send) => am_send(obj, value.as_ptr(), &mut result),
-                None => PyIter_Send(obj, value.as_ptr(), &mut result),
-            };
-            match sent {
-                PySendResult::PYGEN_NEXT => Outcome::Yield(Owned::from_owned(result).expect("PYGEN_NEXT gives a value")),
-                PySendResult::PYGEN_RETURN => Outcome::Return(Owned::from_owned(result).expect("PYGEN_RETURN gives a value")),
-                PySendResult::PYGEN_ERROR => Outcome::Raise(Exception::fetch_or_system_error()),
-            }
-        } else {
-            // 3.9's YIELD_FROM: generators and coroutines by `_PyGen_Send`;
-            // other iterators by `tp_iternext` when sent `None`, else `send`.
-            let obj = iter.as_ptr();
-            let result = if is_native_coroutine(obj) || is_generator(obj) {
-                _PyGen_Send(obj, value.as_ptr())
-            } else {
-                match (*Py_TYPE(obj)).tp_iternext {
-                    Some(next) if value.as_ptr() == Py_None() => next(obj),
+                // 3.9's YIELD_FROM: generators and coroutines by `_PyGen_Send`;
+                // other iterators by `__next__` when sent `None`, else `send`.
+                let native = is_native_coroutine(obj) || is_generator(obj);
+                let result = match runtime().gen_send {
+                    Some(gen_send) if native => gen_send(obj, value.as_ptr()),
+                    _ if value.as_ptr() == Py_None() && !native => {
+                        PyObject_CallMethodObjArgs(obj, NEXT.get(), std::ptr::null_mut::<PyObject>())
+                    }
                     _ => PyObject_CallMethodObjArgs(obj, SEND.get(), value.as_ptr(), std::ptr::null_mut::<PyObject>()),
+                };
+                step_from_call(result)
+            } else if #[cfg(Py_3_10)] {
+                let obj = iter.as_ptr();
+                let mut result = std::ptr::null_mut();
+                // PyIter_Send's first branch inline: the type's own `am_send`.
+                let slots = (*Py_TYPE(obj)).tp_as_async;
+                let sent = match if slots.is_null() { None } else { (*slots).am_send } {
+                    Some(am_send) => am_send(obj, value.as_ptr(), &mut result),
+                    None => PyIter_Send(obj, value.as_ptr(), &mut result),
+                };
+                match sent {
+                    PySendResult::PYGEN_NEXT => Outcome::Yield(Owned::from_owned(result).expect("PYGEN_NEXT gives a value")),
+                    PySendResult::PYGEN_RETURN => Outcome::Return(Owned::from_owned(result).expect("PYGEN_RETURN gives a value")),
+                    PySendResult::PYGEN_ERROR => Outcome::Raise(Exception::fetch_or_system_error()),
                 }
-            };
-            step_from_call(result)
+            } else {
+                // 3.9's YIELD_FROM: generators and coroutines by `_PyGen_Send`;
+                // other iterators by `tp_iternext` when sent `None`, else `send`.
+                let obj = iter.as_ptr();
+                let result = if is_native_coroutine(obj) || is_generator(obj) {
+                    _PyGen_Send(obj, value.as_ptr())
+                } else {
+                    match (*Py_TYPE(obj)).tp_iternext {
+                        Some(next) if value.as_ptr() == Py_None() => next(obj),
+                        _ => PyObject_CallMethodObjArgs(obj, SEND.get(), value.as_ptr(), std::ptr::null_mut::<PyObject>()),
+                    }
+                };
+                step_from_call(result)
+            }
         }
     }
 }
@@ -248,14 +305,18 @@ pub(crate) unsafe fn send(iter: &Owned, value: Owned) -> Step {
 /// # Safety
 /// GIL held.
 pub(crate) unsafe fn throw(iter: &Owned, exc: Exception) -> Step {
-    let mut method = std::ptr::null_mut();
-    match compat::PyObject_GetOptionalAttr(iter.as_ptr(), THROW.get(), &mut method) {
-        1 => {
-            let method = Owned::from_owned(method).expect("attribute found");
-            step_from_call(call_one_arg(method.as_ptr(), exc.as_ptr()))
+    // SAFETY: GIL held (the caller's contract); `iter` and `exc` are live while
+    // owned, and the attribute name is interned for the module's lifetime.
+    unsafe {
+        let mut method = std::ptr::null_mut();
+        match compat::PyObject_GetOptionalAttr(iter.as_ptr(), THROW.get(), &mut method) {
+            1 => {
+                let method = Owned::from_owned(method).expect("attribute found");
+                step_from_call(call_one_arg(method.as_ptr(), exc.as_ptr()))
+            }
+            0 => Outcome::Raise(exc),
+            _ => Outcome::Raise(Exception::fetch_or_system_error()),
         }
-        0 => Outcome::Raise(exc),
-        _ => Outcome::Raise(Exception::fetch_or_system_error()),
     }
 }
 
@@ -265,16 +326,20 @@ pub(crate) unsafe fn throw(iter: &Owned, exc: Exception) -> Step {
 /// # Safety
 /// GIL held, no exception set.
 pub(crate) unsafe fn takes_throw(iter: &Owned) -> bool {
-    let mut method = std::ptr::null_mut();
-    match compat::PyObject_GetOptionalAttr(iter.as_ptr(), THROW.get(), &mut method) {
-        1 => {
-            drop(Owned::from_owned(method));
-            true
-        }
-        0 => false,
-        _ => {
-            PyErr_Clear();
-            false
+    // SAFETY: GIL held (the caller's contract); `iter` is live while owned, and
+    // the attribute name is interned for the module's lifetime.
+    unsafe {
+        let mut method = std::ptr::null_mut();
+        match compat::PyObject_GetOptionalAttr(iter.as_ptr(), THROW.get(), &mut method) {
+            1 => {
+                drop(Owned::from_owned(method));
+                true
+            }
+            0 => false,
+            _ => {
+                PyErr_Clear();
+                false
+            }
         }
     }
 }
@@ -284,17 +349,21 @@ pub(crate) unsafe fn takes_throw(iter: &Owned) -> bool {
 /// # Safety
 /// GIL held.
 pub(crate) unsafe fn close(iter: Owned) -> Result<(), Exception> {
-    let mut method = std::ptr::null_mut();
-    match compat::PyObject_GetOptionalAttr(iter.as_ptr(), CLOSE.get(), &mut method) {
-        1 => {
-            let method = Owned::from_owned(method).expect("attribute found");
-            match Owned::from_owned(compat::PyObject_CallNoArgs(method.as_ptr())) {
-                Some(_) => Ok(()),
-                None => Err(Exception::fetch_or_system_error()),
+    // SAFETY: GIL held (the caller's contract); `iter` is live while owned, and
+    // the attribute name is interned for the module's lifetime.
+    unsafe {
+        let mut method = std::ptr::null_mut();
+        match compat::PyObject_GetOptionalAttr(iter.as_ptr(), CLOSE.get(), &mut method) {
+            1 => {
+                let method = Owned::from_owned(method).expect("attribute found");
+                match Owned::from_owned(compat::PyObject_CallNoArgs(method.as_ptr())) {
+                    Some(_) => Ok(()),
+                    None => Err(Exception::fetch_or_system_error()),
+                }
             }
+            0 => Ok(()),
+            _ => Err(Exception::fetch_or_system_error()),
         }
-        0 => Ok(()),
-        _ => Err(Exception::fetch_or_system_error()),
     }
 }
 
@@ -305,13 +374,18 @@ pub(crate) unsafe fn close(iter: Owned) -> Result<(), Exception> {
 /// # Safety
 /// GIL held, no exception set.
 pub(crate) unsafe fn discard(awaitable: Owned) {
-    let obj = awaitable.as_ptr();
-    let closable =
-        is_native_coroutine(obj) || is_generator(obj) || crate::genobject::downcast(obj).is_some();
-    if closable {
-        if let Err(exc) = close(awaitable) {
-            exc.restore();
-            PyErr_WriteUnraisable(std::ptr::null_mut());
+    // SAFETY: GIL held and no exception set (the caller's contract); `obj` is
+    // live while `awaitable` owns it.
+    unsafe {
+        let obj = awaitable.as_ptr();
+        let closable = is_native_coroutine(obj)
+            || is_generator(obj)
+            || crate::genobject::downcast(obj).is_some();
+        if closable {
+            if let Err(exc) = close(awaitable) {
+                exc.restore();
+                PyErr_WriteUnraisable(std::ptr::null_mut());
+            }
         }
     }
 }

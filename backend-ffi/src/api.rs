@@ -36,36 +36,50 @@ use crate::pyerrors::{raise_type_error, SavedError};
 use crate::{abstract_, Callback, Defer, Owned, Task};
 
 /// The machine of `aw`, or `TypeError` if it is not one of ours.
+///
+/// # Safety
+/// GIL held; `aw` null or live; no other reference to its machine is
+/// live while the result is.
 unsafe fn checked<'a>(aw: *mut PyObject) -> Option<&'a mut Machine<FfiHost>> {
-    match downcast(aw) {
-        Some(obj) => Some(crate::genobject::PyAwaitableObject::machine(obj.cast())),
-        None if aw.is_null() => {
-            PyErr_SetString(
-                PyExc_TypeError,
-                c"expected a pyawaitable.PyAwaitable, got NULL".as_ptr(),
-            );
-            None
-        }
-        None => {
-            // Before the type exists, make it: its check refuses a build of
-            // the wrong object layout before `aw`'s type is read.
-            if crate::genobject::type_object().is_null() {
-                return None;
+    // SAFETY: GIL held and `aw` null or live (the caller's contract);
+    // `downcast` confirms it is one of ours before its machine is borrowed.
+    unsafe {
+        match downcast(aw) {
+            Some(obj) => Some(crate::genobject::PyAwaitableObject::machine(obj.cast())),
+            None if aw.is_null() => {
+                PyErr_SetString(
+                    PyExc_TypeError,
+                    c"expected a pyawaitable.PyAwaitable, got NULL".as_ptr(),
+                );
+                None
             }
-            raise_type_error(c"expected a pyawaitable.PyAwaitable, got ", aw, c"");
-            None
+            None => {
+                // Before the type exists, make it: its check refuses a build of
+                // the wrong object layout before `aw`'s type is read.
+                if crate::genobject::type_object().is_null() {
+                    return None;
+                }
+                raise_type_error(c"expected a pyawaitable.PyAwaitable, got ", aw, c"");
+                None
+            }
         }
     }
 }
 
 /// Reports an entry refused by a finished awaitable, releasing it.
+///
+/// # Safety
+/// GIL held.
 unsafe fn refused<T>(entry: T) -> c_int {
-    drop(entry);
-    PyErr_SetString(
-        PyExc_RuntimeError,
-        c"cannot add to a pyawaitable that has finished".as_ptr(),
-    );
-    -1
+    // SAFETY: GIL held (the caller's contract); a static C string.
+    unsafe {
+        drop(entry);
+        PyErr_SetString(
+            PyExc_RuntimeError,
+            c"cannot add to a pyawaitable that has finished".as_ptr(),
+        );
+        -1
+    }
 }
 
 /// A new, empty awaitable (a new reference), or null.
@@ -73,7 +87,8 @@ unsafe fn refused<T>(entry: T) -> c_int {
 /// # Safety
 /// GIL held.
 pub unsafe fn new() -> *mut PyObject {
-    new_awaitable()
+    // SAFETY: GIL held (the caller's contract).
+    unsafe { new_awaitable() }
 }
 
 /// Queues `value = await awaitable`, then `on_result(aw, value)`; an
@@ -92,29 +107,34 @@ pub unsafe fn add_await(
     on_result: Option<Callback>,
     on_error: Option<Callback>,
 ) -> c_int {
-    let Some(machine) = checked(aw) else {
-        return -1;
-    };
-    if awaitable.is_null() {
-        PyErr_SetString(
-            PyExc_ValueError,
-            c"pyawaitable: the awaitable to add is NULL".as_ptr(),
-        );
-        return -1;
-    }
-    if awaitable == aw {
-        PyErr_SetString(
-            PyExc_ValueError,
-            c"pyawaitable: an awaitable cannot await itself".as_ptr(),
-        );
-        return -1;
-    }
-    if check_awaitable(awaitable) < 0 {
-        return -1;
-    }
-    match machine.add_await(Owned::from_borrowed(awaitable), on_result, on_error) {
-        Ok(()) => 0,
-        Err(entry) => refused(entry),
+    // SAFETY: GIL held and every pointer null or live (the caller's contract);
+    // `checked` confirms `aw` is one of ours before its machine is borrowed,
+    // and that borrow ends before any call into Python.
+    unsafe {
+        let Some(machine) = checked(aw) else {
+            return -1;
+        };
+        if awaitable.is_null() {
+            PyErr_SetString(
+                PyExc_ValueError,
+                c"pyawaitable: the awaitable to add is NULL".as_ptr(),
+            );
+            return -1;
+        }
+        if awaitable == aw {
+            PyErr_SetString(
+                PyExc_ValueError,
+                c"pyawaitable: an awaitable cannot await itself".as_ptr(),
+            );
+            return -1;
+        }
+        if check_awaitable(awaitable) < 0 {
+            return -1;
+        }
+        match machine.add_await(Owned::from_borrowed(awaitable), on_result, on_error) {
+            Ok(()) => 0,
+            Err(entry) => refused(entry),
+        }
     }
 }
 
@@ -124,11 +144,16 @@ pub unsafe fn add_await(
 /// # Safety
 /// GIL held; `obj` live.
 pub unsafe fn check_awaitable(obj: *mut PyObject) -> c_int {
-    if abstract_::is_awaitable(obj) {
-        return 0;
+    // SAFETY: GIL held and every pointer null or live (the caller's contract);
+    // `checked` confirms `aw` is one of ours before its machine is borrowed,
+    // and that borrow ends before any call into Python.
+    unsafe {
+        if abstract_::is_awaitable(obj) {
+            return 0;
+        }
+        raise_type_error(c"object ", obj, c" can't be used in 'await' expression");
+        -1
     }
-    raise_type_error(c"object ", obj, c" can't be used in 'await' expression");
-    -1
 }
 
 /// [`add_await`] for the result of an expression: steals `expr`; a null
@@ -142,30 +167,40 @@ pub unsafe fn add_expr(
     on_result: Option<Callback>,
     on_error: Option<Callback>,
 ) -> c_int {
-    let Some(expr) = Owned::from_owned(expr) else {
-        if PyErr_Occurred().is_null() {
-            PyErr_SetString(
-                PyExc_SystemError,
-                c"pyawaitable: NULL expression without an exception set".as_ptr(),
-            );
-        }
-        return -1;
-    };
-    add_await(aw, expr.as_ptr(), on_result, on_error)
+    // SAFETY: GIL held and every pointer null or live (the caller's contract);
+    // `checked` confirms `aw` is one of ours before its machine is borrowed,
+    // and that borrow ends before any call into Python.
+    unsafe {
+        let Some(expr) = Owned::from_owned(expr) else {
+            if PyErr_Occurred().is_null() {
+                PyErr_SetString(
+                    PyExc_SystemError,
+                    c"pyawaitable: NULL expression without an exception set".as_ptr(),
+                );
+            }
+            return -1;
+        };
+        add_await(aw, expr.as_ptr(), on_result, on_error)
+    }
 }
 
 /// Queues a callback to run at this point of the sequence; its error
 /// propagates.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; every pointer argument null or live.
 pub unsafe fn defer_await(aw: *mut PyObject, callback: Defer) -> c_int {
-    let Some(machine) = checked(aw) else {
-        return -1;
-    };
-    match machine.add_defer(callback) {
-        Ok(()) => 0,
-        Err(entry) => refused(entry),
+    // SAFETY: GIL held and every pointer null or live (the caller's contract);
+    // `checked` confirms `aw` is one of ours before its machine is borrowed,
+    // and that borrow ends before any call into Python.
+    unsafe {
+        let Some(machine) = checked(aw) else {
+            return -1;
+        };
+        match machine.add_defer(callback) {
+            Ok(()) => 0,
+            Err(entry) => refused(entry),
+        }
     }
 }
 
@@ -174,35 +209,45 @@ pub unsafe fn defer_await(aw: *mut PyObject, callback: Defer) -> c_int {
 /// finishes; its value becomes the result.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; every pointer argument null or live.
 pub unsafe fn add_task(aw: *mut PyObject, task: Task) -> c_int {
-    let Some(machine) = checked(aw) else {
-        return -1;
-    };
-    match machine.add_task(task) {
-        Ok(()) => 0,
-        Err(entry) => refused(entry),
+    // SAFETY: GIL held and every pointer null or live (the caller's contract);
+    // `checked` confirms `aw` is one of ours before its machine is borrowed,
+    // and that borrow ends before any call into Python.
+    unsafe {
+        let Some(machine) = checked(aw) else {
+            return -1;
+        };
+        match machine.add_task(task) {
+            Ok(()) => 0,
+            Err(entry) => refused(entry),
+        }
     }
 }
 
 /// Sets the result (borrowed), releasing the previous one.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; every pointer argument null or live.
 pub unsafe fn set_result(aw: *mut PyObject, result: *mut PyObject) -> c_int {
-    let Some(machine) = checked(aw) else {
-        return -1;
-    };
-    if result.is_null() {
-        PyErr_SetString(
-            PyExc_ValueError,
-            c"pyawaitable: the result is NULL".as_ptr(),
-        );
-        return -1;
+    // SAFETY: GIL held and every pointer null or live (the caller's contract);
+    // `checked` confirms `aw` is one of ours before its machine is borrowed,
+    // and that borrow ends before any call into Python.
+    unsafe {
+        let Some(machine) = checked(aw) else {
+            return -1;
+        };
+        if result.is_null() {
+            PyErr_SetString(
+                PyExc_ValueError,
+                c"pyawaitable: the result is NULL".as_ptr(),
+            );
+            return -1;
+        }
+        let previous = machine.set_result(Owned::from_borrowed(result));
+        drop(previous);
+        0
     }
-    let previous = machine.set_result(Owned::from_borrowed(result));
-    drop(previous);
-    0
 }
 
 /// Drops every queued await (closing them quietly) and closes the one in
@@ -213,28 +258,33 @@ pub unsafe fn set_result(aw: *mut PyObject, result: *mut PyObject) -> c_int {
 /// `sys.unraisablehook` instead of replacing it (0 is returned).
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; every pointer argument null or live.
 pub unsafe fn cancel(aw: *mut PyObject) -> c_int {
-    if checked(aw).is_none() {
-        return -1;
+    // SAFETY: GIL held and every pointer null or live (the caller's contract);
+    // `checked` confirms `aw` is one of ours before its machine is borrowed,
+    // and that borrow ends before any call into Python.
+    unsafe {
+        if checked(aw).is_none() {
+            return -1;
+        }
+        let pending = SavedError::take();
+        let closed = drive::cancel(&mut FfiHost::new(aw));
+        if !pending.is_set() {
+            return match closed {
+                Ok(()) => 0,
+                Err(exc) => {
+                    exc.restore();
+                    -1
+                }
+            };
+        }
+        if let Err(exc) = closed {
+            exc.restore();
+            PyErr_WriteUnraisable(aw);
+        }
+        pending.restore();
+        0
     }
-    let pending = SavedError::take();
-    let closed = drive::cancel(&mut FfiHost::new(aw));
-    if !pending.is_set() {
-        return match closed {
-            Ok(()) => 0,
-            Err(exc) => {
-                exc.restore();
-                -1
-            }
-        };
-    }
-    if let Err(exc) = closed {
-        exc.restore();
-        PyErr_WriteUnraisable(aw);
-    }
-    pending.restore();
-    0
 }
 
 /// `async with ctx as value:` with `body(aw, value)` as the block: awaits the
@@ -242,48 +292,53 @@ pub unsafe fn cancel(aw: *mut PyObject) -> c_int {
 /// exception leaving the statement goes to `on_error`.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; every pointer argument null or live.
 pub unsafe fn async_with(
     aw: *mut PyObject,
     ctx: *mut PyObject,
     body: Callback,
     on_error: Option<Callback>,
 ) -> c_int {
-    if checked(aw).is_none() {
-        return -1;
-    }
-    if ctx.is_null() {
-        PyErr_SetString(
-            PyExc_ValueError,
-            c"pyawaitable: the context manager is NULL".as_ptr(),
-        );
-        return -1;
-    }
-    let enter = Owned::from_owned(PyObject_GetAttr(ctx, AENTER.get()));
-    let exit = Owned::from_owned(PyObject_GetAttr(ctx, AEXIT.get()));
-    let (Some(enter), Some(exit)) = (enter, exit) else {
-        PyErr_Clear();
-        raise_type_error(
-            c"'",
-            ctx,
-            c"' object does not support the asynchronous context manager protocol",
-        );
-        return -1;
-    };
-    let Some(entered) = Owned::from_owned(compat::PyObject_CallNoArgs(enter.as_ptr())) else {
-        return -1;
-    };
-    let Some(machine) = checked(aw) else {
-        return -1;
-    };
-    match machine.add_with(With {
-        enter: entered,
-        exit,
-        body,
-        on_error,
-    }) {
-        Ok(()) => 0,
-        Err(entry) => refused(entry),
+    // SAFETY: GIL held and every pointer null or live (the caller's contract);
+    // `checked` confirms `aw` is one of ours before its machine is borrowed,
+    // and that borrow ends before any call into Python.
+    unsafe {
+        if checked(aw).is_none() {
+            return -1;
+        }
+        if ctx.is_null() {
+            PyErr_SetString(
+                PyExc_ValueError,
+                c"pyawaitable: the context manager is NULL".as_ptr(),
+            );
+            return -1;
+        }
+        let enter = Owned::from_owned(PyObject_GetAttr(ctx, AENTER.get()));
+        let exit = Owned::from_owned(PyObject_GetAttr(ctx, AEXIT.get()));
+        let (Some(enter), Some(exit)) = (enter, exit) else {
+            PyErr_Clear();
+            raise_type_error(
+                c"'",
+                ctx,
+                c"' object does not support the asynchronous context manager protocol",
+            );
+            return -1;
+        };
+        let Some(entered) = Owned::from_owned(compat::PyObject_CallNoArgs(enter.as_ptr())) else {
+            return -1;
+        };
+        let Some(machine) = checked(aw) else {
+            return -1;
+        };
+        match machine.add_with(With {
+            enter: entered,
+            exit,
+            body,
+            on_error,
+        }) {
+            Ok(()) => 0,
+            Err(entry) => refused(entry),
+        }
     }
 }
 
@@ -292,66 +347,84 @@ pub unsafe fn async_with(
 /// # Safety
 /// GIL held; every pointer in `values` null or live.
 pub unsafe fn save_values(aw: *mut PyObject, values: &[*mut PyObject]) -> c_int {
-    let Some(machine) = checked(aw) else {
-        return -1;
-    };
-    if values.iter().any(|value| value.is_null()) {
-        PyErr_SetString(
-            PyExc_ValueError,
-            c"pyawaitable: cannot save a NULL value".as_ptr(),
-        );
-        return -1;
+    // SAFETY: GIL held and every pointer null or live (the caller's contract);
+    // `checked` confirms `aw` is one of ours before its machine is borrowed,
+    // and that borrow ends before any call into Python.
+    unsafe {
+        let Some(machine) = checked(aw) else {
+            return -1;
+        };
+        if values.iter().any(|value| value.is_null()) {
+            PyErr_SetString(
+                PyExc_ValueError,
+                c"pyawaitable: cannot save a NULL value".as_ptr(),
+            );
+            return -1;
+        }
+        machine.save_values(values.iter().map(|&value| Owned::from_borrowed(value)));
+        0
     }
-    machine.save_values(values.iter().map(|&value| Owned::from_borrowed(value)));
-    0
 }
 
 /// How many object values are stored, or `-1`.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; every pointer argument null or live.
 pub unsafe fn value_count(aw: *mut PyObject) -> Py_ssize_t {
-    checked(aw).map_or(-1, |machine| machine.values().len() as Py_ssize_t)
+    // SAFETY: GIL held and every pointer null or live (the caller's contract);
+    // `checked` confirms `aw` is one of ours before its machine is borrowed,
+    // and that borrow ends before any call into Python.
+    unsafe { checked(aw).map_or(-1, |machine| machine.values().len() as Py_ssize_t) }
 }
 
 /// The stored object value at `index` (borrowed), or null with `IndexError`.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; every pointer argument null or live.
 pub unsafe fn get_value(aw: *mut PyObject, index: Py_ssize_t) -> *mut PyObject {
-    let Some(machine) = checked(aw) else {
-        return null_mut();
-    };
-    match machine.value(index) {
-        Ok(value) => value.as_ptr(),
-        Err(err) => index_error(&err),
+    // SAFETY: GIL held and every pointer null or live (the caller's contract);
+    // `checked` confirms `aw` is one of ours before its machine is borrowed,
+    // and that borrow ends before any call into Python.
+    unsafe {
+        let Some(machine) = checked(aw) else {
+            return null_mut();
+        };
+        match machine.value(index) {
+            Ok(value) => value.as_ptr(),
+            Err(err) => index_error(&err),
+        }
     }
 }
 
 /// Replaces the stored object value at `index` (the new one is borrowed).
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; every pointer argument null or live.
 pub unsafe fn set_value(aw: *mut PyObject, index: Py_ssize_t, value: *mut PyObject) -> c_int {
-    let Some(machine) = checked(aw) else {
-        return -1;
-    };
-    if value.is_null() {
-        PyErr_SetString(
-            PyExc_ValueError,
-            c"pyawaitable: cannot store a NULL value".as_ptr(),
-        );
-        return -1;
-    }
-    match machine.replace_value(index, Owned::from_borrowed(value)) {
-        Ok(old) => {
-            drop(old);
-            0
+    // SAFETY: GIL held and every pointer null or live (the caller's contract);
+    // `checked` confirms `aw` is one of ours before its machine is borrowed,
+    // and that borrow ends before any call into Python.
+    unsafe {
+        let Some(machine) = checked(aw) else {
+            return -1;
+        };
+        if value.is_null() {
+            PyErr_SetString(
+                PyExc_ValueError,
+                c"pyawaitable: cannot store a NULL value".as_ptr(),
+            );
+            return -1;
         }
-        Err((err, new)) => {
-            drop(new);
-            index_error(&err);
-            -1
+        match machine.replace_value(index, Owned::from_borrowed(value)) {
+            Ok(old) => {
+                drop(old);
+                0
+            }
+            Err((err, new)) => {
+                drop(new);
+                index_error(&err);
+                -1
+            }
         }
     }
 }
@@ -359,57 +432,82 @@ pub unsafe fn set_value(aw: *mut PyObject, index: Py_ssize_t, value: *mut PyObje
 /// Stores opaque values for callbacks to read back.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; every pointer argument null or live.
 pub unsafe fn save_arb_values(aw: *mut PyObject, values: &[*mut c_void]) -> c_int {
-    let Some(machine) = checked(aw) else {
-        return -1;
-    };
-    machine.save_arb_values(values.iter().copied());
-    0
+    // SAFETY: GIL held and every pointer null or live (the caller's contract);
+    // `checked` confirms `aw` is one of ours before its machine is borrowed,
+    // and that borrow ends before any call into Python.
+    unsafe {
+        let Some(machine) = checked(aw) else {
+            return -1;
+        };
+        machine.save_arb_values(values.iter().copied());
+        0
+    }
 }
 
 /// How many opaque values are stored, or `-1`.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; every pointer argument null or live.
 pub unsafe fn arb_value_count(aw: *mut PyObject) -> Py_ssize_t {
-    checked(aw).map_or(-1, |machine| machine.arb_values().len() as Py_ssize_t)
+    // SAFETY: GIL held and every pointer null or live (the caller's contract);
+    // `checked` confirms `aw` is one of ours before its machine is borrowed,
+    // and that borrow ends before any call into Python.
+    unsafe { checked(aw).map_or(-1, |machine| machine.arb_values().len() as Py_ssize_t) }
 }
 
 /// The opaque value at `index`, or null with `IndexError` set.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; every pointer argument null or live.
 pub unsafe fn get_arb_value(aw: *mut PyObject, index: Py_ssize_t) -> *mut c_void {
-    let Some(machine) = checked(aw) else {
-        return null_mut();
-    };
-    match machine.arb_value(index) {
-        Ok(&value) => value,
-        Err(err) => index_error(&err).cast(),
+    // SAFETY: GIL held and every pointer null or live (the caller's contract);
+    // `checked` confirms `aw` is one of ours before its machine is borrowed,
+    // and that borrow ends before any call into Python.
+    unsafe {
+        let Some(machine) = checked(aw) else {
+            return null_mut();
+        };
+        match machine.arb_value(index) {
+            Ok(&value) => value,
+            Err(err) => index_error(&err).cast(),
+        }
     }
 }
 
 /// Replaces the opaque value at `index`.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held; every pointer argument null or live.
 pub unsafe fn set_arb_value(aw: *mut PyObject, index: Py_ssize_t, value: *mut c_void) -> c_int {
-    let Some(machine) = checked(aw) else {
-        return -1;
-    };
-    match machine.replace_arb_value(index, value) {
-        Ok(_) => 0,
-        Err((err, _)) => {
-            index_error(&err);
-            -1
+    // SAFETY: GIL held and every pointer null or live (the caller's contract);
+    // `checked` confirms `aw` is one of ours before its machine is borrowed,
+    // and that borrow ends before any call into Python.
+    unsafe {
+        let Some(machine) = checked(aw) else {
+            return -1;
+        };
+        match machine.replace_arb_value(index, value) {
+            Ok(_) => 0,
+            Err((err, _)) => {
+                index_error(&err);
+                -1
+            }
         }
     }
 }
 
 /// Sets `IndexError` for a bad value index; returns null for convenience.
+///
+/// # Safety
+/// GIL held.
 unsafe fn index_error(err: &pyawaitable_core::IndexOutOfRange) -> *mut PyObject {
-    let message = std::ffi::CString::new(format!("pyawaitable: {err}")).unwrap_or_default();
-    PyErr_SetString(PyExc_IndexError, message.as_ptr());
-    null_mut()
+    // SAFETY: GIL held (the caller's contract); the message is a C string that
+    // outlives the call.
+    unsafe {
+        let message = std::ffi::CString::new(format!("pyawaitable: {err}")).unwrap_or_default();
+        PyErr_SetString(PyExc_IndexError, message.as_ptr());
+        null_mut()
+    }
 }

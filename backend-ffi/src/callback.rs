@@ -42,8 +42,16 @@ impl Callback {
     /// ```
     pub fn c(f: CCallback) -> Callback {
         /// Calls the C function `data` is.
+        ///
+        /// # Safety
+        /// `data` is a [`CCallback`] cast to a pointer (as [`Callback::c`]
+        /// stores it); the GIL is held and the arguments are what that
+        /// function expects.
         unsafe fn call(data: *mut (), (awaitable, arg): (*mut PyObject, *mut PyObject)) -> c_int {
-            std::mem::transmute::<*mut (), CCallback>(data)(awaitable, arg)
+            // SAFETY: `data` was made from a `CCallback` by `Callback::c`, so
+            // the transmute gives that function back; the caller's contract
+            // covers calling it.
+            unsafe { std::mem::transmute::<*mut (), CCallback>(data)(awaitable, arg) }
         }
         static TABLE: Table<(*mut PyObject, *mut PyObject)> = Table { call, drop: |_| {} };
         Callback(Erased {
@@ -64,8 +72,13 @@ impl Callback {
     }
 
     /// Runs it with the awaitable and its argument (both borrowed).
+    ///
+    /// # Safety
+    /// GIL held; `awaitable` is a live awaitable of ours and `arg` a live
+    /// object (what a C callback is promised).
     pub(crate) unsafe fn call(self, awaitable: *mut PyObject, arg: *mut PyObject) -> c_int {
-        self.0.call((awaitable, arg))
+        // SAFETY: the caller's contract is the one `Erased::call` asks for.
+        unsafe { self.0.call((awaitable, arg)) }
     }
 }
 
@@ -90,8 +103,15 @@ impl Defer {
     /// ```
     pub fn c(f: CDefer) -> Defer {
         /// Calls the C function `data` is.
+        ///
+        /// # Safety
+        /// `data` is a [`CDefer`] cast to a pointer (as [`Defer::c`] stores
+        /// it); the GIL is held and `awaitable` is what that function expects.
         unsafe fn call(data: *mut (), (awaitable,): (*mut PyObject,)) -> c_int {
-            std::mem::transmute::<*mut (), CDefer>(data)(awaitable)
+            // SAFETY: `data` was made from a `CDefer` by `Defer::c`, so the
+            // transmute gives that function back; the caller's contract covers
+            // calling it.
+            unsafe { std::mem::transmute::<*mut (), CDefer>(data)(awaitable) }
         }
         static TABLE: Table<(*mut PyObject,)> = Table { call, drop: |_| {} };
         Defer(Erased {
@@ -111,8 +131,13 @@ impl Defer {
     }
 
     /// Runs it with the awaitable (borrowed).
+    ///
+    /// # Safety
+    /// GIL held; `awaitable` is a live awaitable of ours (what a C callback
+    /// is promised).
     pub(crate) unsafe fn call(self, awaitable: *mut PyObject) -> c_int {
-        self.0.call((awaitable,))
+        // SAFETY: the caller's contract is the one `Erased::call` asks for.
+        unsafe { self.0.call((awaitable,)) }
     }
 }
 
@@ -184,9 +209,16 @@ impl<Args: 'static> Erased<Args> {
     }
 
     /// Calls it, consuming it.
+    ///
+    /// # Safety
+    /// GIL held, and `args` are live objects as the callback expects them.
     unsafe fn call(self, args: Args) -> c_int {
         let this = std::mem::ManuallyDrop::new(self);
-        (this.table.call)(this.data, args)
+        // SAFETY: `data` and `table` were made together (`Callback::c`,
+        // `Defer::c` or `Erased::rust`), so the table's `call` is the one for
+        // this data; `ManuallyDrop` keeps `drop` from releasing the data it
+        // consumes. The caller's contract covers the GIL and the arguments.
+        unsafe { (this.table.call)(this.data, args) }
     }
 }
 
@@ -199,12 +231,17 @@ impl<Args: 'static> Drop for Erased<Args> {
 
 /// Runs a Rust callback; a panic becomes a `RuntimeError` and code `-1`, so
 /// nothing unwinds into the interpreter.
+///
+/// # Safety
+/// GIL held (a panic sets an exception).
 unsafe fn guarded(f: impl FnOnce() -> c_int) -> c_int {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(code) => code,
         Err(payload) => {
             let message = panic_message(&*payload, "callback");
-            PyErr_SetString(PyExc_RuntimeError, message.as_ptr());
+            // SAFETY: the caller holds the GIL; `message` outlives the call,
+            // which copies it.
+            unsafe { PyErr_SetString(PyExc_RuntimeError, message.as_ptr()) };
             -1
         }
     }

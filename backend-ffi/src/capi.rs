@@ -12,12 +12,18 @@ use crate::genobject::type_object;
 use crate::{api, CCallback, CDefer, Callback};
 
 /// `PyAwaitable_Init`: makes the type; `0`, or `-1` with an exception.
+///
+/// # Safety
+/// Called from C with the GIL held.
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_Init() -> c_int {
-    if type_object().is_null() {
-        -1
-    } else {
-        0
+    // SAFETY: GIL held (the caller's contract), all that `type_object` asks.
+    unsafe {
+        if type_object().is_null() {
+            -1
+        } else {
+            0
+        }
     }
 }
 
@@ -35,18 +41,30 @@ pub unsafe extern "C" fn PyAwaitable_Init_with_Py_LIMITED_API_needs_libpyawaitab
 }
 
 /// `PyAwaitable_GetType`: the type (borrowed), or null with an exception.
+///
+/// # Safety
+/// Called from C with the GIL held.
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_GetType() -> *mut PyTypeObject {
-    type_object()
+    // SAFETY: GIL held (the caller's contract), all that `type_object` asks.
+    unsafe { type_object() }
 }
 
 /// `PyAwaitable_New`: a new awaitable (new reference), or null.
+///
+/// # Safety
+/// Called from C with the GIL held (the contract of [`api::new`]).
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_New() -> *mut PyObject {
-    api::new()
+    // SAFETY: the caller's contract is that of `api::new`.
+    unsafe { api::new() }
 }
 
 /// `PyAwaitable_AddAwait`: queues an await of `coro` (borrowed).
+///
+/// # Safety
+/// Called from C with the GIL held; `aw` and every object pointer null
+/// or live (the contract of [`api::add_await`]).
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_AddAwait(
     aw: *mut PyObject,
@@ -54,11 +72,16 @@ pub unsafe extern "C" fn PyAwaitable_AddAwait(
     cb: Option<CCallback>,
     err: Option<CCallback>,
 ) -> c_int {
-    api::add_await(aw, coro, cb.map(Callback::c), err.map(Callback::c))
+    // SAFETY: the caller's contract is that of `api::add_await`.
+    unsafe { api::add_await(aw, coro, cb.map(Callback::c), err.map(Callback::c)) }
 }
 
 /// `PyAwaitable_AddExpr`: queues an await of `expr`, stealing it; a null
 /// `expr` returns `-1` and leaves the caller's exception untouched.
+///
+/// # Safety
+/// Called from C with the GIL held; `aw` and every object pointer null
+/// or live (the contract of [`api::add_expr`]).
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_AddExpr(
     aw: *mut PyObject,
@@ -66,41 +89,66 @@ pub unsafe extern "C" fn PyAwaitable_AddExpr(
     cb: Option<CCallback>,
     err: Option<CCallback>,
 ) -> c_int {
-    api::add_expr(aw, expr, cb.map(Callback::c), err.map(Callback::c))
+    // SAFETY: the caller's contract is that of `api::add_expr`.
+    unsafe { api::add_expr(aw, expr, cb.map(Callback::c), err.map(Callback::c)) }
 }
 
 /// `PyAwaitable_DeferAwait`: queues `cb` to run at this point.
+///
+/// # Safety
+/// Called from C with the GIL held; `aw` and every object pointer null
+/// or live (the contract of [`api::defer_await`]).
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_DeferAwait(aw: *mut PyObject, cb: Option<CDefer>) -> c_int {
-    match cb {
-        Some(cb) => api::defer_await(aw, crate::Defer::c(cb)),
-        None => {
-            PyErr_SetString(
-                PyExc_ValueError,
-                c"pyawaitable: the deferred callback is NULL".as_ptr(),
-            );
-            -1
+    // SAFETY: the caller's contract is that of `api::defer_await`. The message
+    // is a static C string.
+    unsafe {
+        match cb {
+            Some(cb) => api::defer_await(aw, crate::Defer::c(cb)),
+            None => {
+                PyErr_SetString(
+                    PyExc_ValueError,
+                    c"pyawaitable: the deferred callback is NULL".as_ptr(),
+                );
+                -1
+            }
         }
     }
 }
 
 /// `PyAwaitable_SetResult`: sets the result (borrowed), releasing the old one.
+///
+/// # Safety
+/// Called from C with the GIL held; `aw` and every object pointer null
+/// or live (the contract of [`api::set_result`]).
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_SetResult(aw: *mut PyObject, result: *mut PyObject) -> c_int {
-    api::set_result(aw, result)
+    // SAFETY: the caller's contract is that of `api::set_result`.
+    unsafe { api::set_result(aw, result) }
 }
 
 /// `PyAwaitable_Cancel`: drops the queued awaits and closes the current one.
 /// Returns nothing: on failure (`TypeError` for a wrong `aw`, or an error
 /// closing the await in progress) the exception is left set, for the caller
 /// to see with `PyErr_Occurred()`.
+///
+/// # Safety
+/// Called from C with the GIL held; `aw` and every object pointer null
+/// or live (the contract of [`api::cancel`]).
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_Cancel(aw: *mut PyObject) {
-    api::cancel(aw);
+    // SAFETY: the caller's contract is that of `api::cancel`.
+    unsafe {
+        api::cancel(aw);
+    }
 }
 
 /// `PyAwaitable_AsyncWith`: `async with ctx` with `cb` as the body; a null
 /// `cb` is an empty body (as in pyawaitable 2.x).
+///
+/// # Safety
+/// Called from C with the GIL held; `aw` and every object pointer null
+/// or live (the contract of [`api::async_with`]).
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_AsyncWith(
     aw: *mut PyObject,
@@ -108,100 +156,160 @@ pub unsafe extern "C" fn PyAwaitable_AsyncWith(
     cb: Option<CCallback>,
     err: Option<CCallback>,
 ) -> c_int {
-    let body = match cb {
-        Some(cb) => Callback::c(cb),
-        None => Callback::rust(|_, _| 0),
-    };
-    api::async_with(aw, ctx, body, err.map(Callback::c))
+    // SAFETY: the caller's contract is that of `api::async_with`.
+    unsafe {
+        let body = match cb {
+            Some(cb) => Callback::c(cb),
+            None => Callback::rust(|_, _| 0),
+        };
+        api::async_with(aw, ctx, body, err.map(Callback::c))
+    }
 }
 
 /// Reads a C array, treating a null pointer with length 0 as empty.
+///
+/// # Safety
+/// GIL held; `items` null or pointing to `n` readable items that outlive
+/// the slice.
 unsafe fn array<'a, T>(items: *const T, n: Py_ssize_t) -> Option<&'a [T]> {
-    match n {
-        0 => Some(&[]),
-        n if n < 0 || items.is_null() => {
-            PyErr_SetString(PyExc_ValueError, c"pyawaitable: bad value array".as_ptr());
-            None
+    // SAFETY: GIL held, and `items` points to `n` readable items that outlive
+    // the slice (the caller's contract); only a positive `n` with a non-null
+    // `items` reaches `from_raw_parts`.
+    unsafe {
+        match n {
+            0 => Some(&[]),
+            n if n < 0 || items.is_null() => {
+                PyErr_SetString(PyExc_ValueError, c"pyawaitable: bad value array".as_ptr());
+                None
+            }
+            n => Some(std::slice::from_raw_parts(items, n as usize)),
         }
-        n => Some(std::slice::from_raw_parts(items, n as usize)),
     }
 }
 
 /// `PyAwaitable_SaveValuesArray`: stores `n` objects (borrowed); the header's
 /// variadic `PyAwaitable_SaveValues` calls this.
+///
+/// # Safety
+/// Called from C with the GIL held; `aw` and every object pointer null
+/// or live; `values` null or pointing to `n` readable
+/// items (the contract of [`api::save_values`]).
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_SaveValuesArray(
     aw: *mut PyObject,
     n: Py_ssize_t,
     values: *const *mut PyObject,
 ) -> c_int {
-    match array(values, n) {
-        Some(values) => api::save_values(aw, values),
-        None => -1,
+    // SAFETY: the caller's contract is that of `api::save_values`, and
+    // `array`'s for `values`.
+    unsafe {
+        match array(values, n) {
+            Some(values) => api::save_values(aw, values),
+            None => -1,
+        }
     }
 }
 
 /// `PyAwaitable_ValueCount`: how many objects are stored, or `-1`.
+///
+/// # Safety
+/// Called from C with the GIL held; `aw` and every object pointer null
+/// or live (the contract of [`api::value_count`]).
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_ValueCount(aw: *mut PyObject) -> Py_ssize_t {
-    api::value_count(aw)
+    // SAFETY: the caller's contract is that of `api::value_count`.
+    unsafe { api::value_count(aw) }
 }
 
 /// `PyAwaitable_GetValue`: the stored object at `index` (borrowed), or null.
+///
+/// # Safety
+/// Called from C with the GIL held; `aw` and every object pointer null
+/// or live (the contract of [`api::get_value`]).
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_GetValue(
     aw: *mut PyObject,
     index: Py_ssize_t,
 ) -> *mut PyObject {
-    api::get_value(aw, index)
+    // SAFETY: the caller's contract is that of `api::get_value`.
+    unsafe { api::get_value(aw, index) }
 }
 
 /// `PyAwaitable_SetValue`: replaces the stored object at `index`; unlike
 /// pyawaitable 2.x, `value` is borrowed, not stolen.
+///
+/// # Safety
+/// Called from C with the GIL held; `aw` and every object pointer null
+/// or live (the contract of [`api::set_value`]).
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_SetValue(
     aw: *mut PyObject,
     index: Py_ssize_t,
     value: *mut PyObject,
 ) -> c_int {
-    api::set_value(aw, index, value)
+    // SAFETY: the caller's contract is that of `api::set_value`.
+    unsafe { api::set_value(aw, index, value) }
 }
 
 /// `PyAwaitable_SaveArbValuesArray`: stores `n` opaque pointers.
+///
+/// # Safety
+/// Called from C with the GIL held; `aw` and every object pointer null
+/// or live; `values` null or pointing to `n` readable
+/// items (the contract of [`api::save_arb_values`]).
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_SaveArbValuesArray(
     aw: *mut PyObject,
     n: Py_ssize_t,
     values: *const *mut c_void,
 ) -> c_int {
-    match array(values, n) {
-        Some(values) => api::save_arb_values(aw, values),
-        None => -1,
+    // SAFETY: the caller's contract is that of `api::save_arb_values`, and
+    // `array`'s for `values`.
+    unsafe {
+        match array(values, n) {
+            Some(values) => api::save_arb_values(aw, values),
+            None => -1,
+        }
     }
 }
 
 /// `PyAwaitable_ArbValueCount`: how many opaque pointers are stored, or `-1`.
+///
+/// # Safety
+/// Called from C with the GIL held; `aw` and every object pointer null
+/// or live (the contract of [`api::arb_value_count`]).
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_ArbValueCount(aw: *mut PyObject) -> Py_ssize_t {
-    api::arb_value_count(aw)
+    // SAFETY: the caller's contract is that of `api::arb_value_count`.
+    unsafe { api::arb_value_count(aw) }
 }
 
 /// `PyAwaitable_GetArbValue`: the opaque pointer at `index`; null with
 /// `IndexError` set when out of range.
+///
+/// # Safety
+/// Called from C with the GIL held; `aw` and every object pointer null
+/// or live (the contract of [`api::get_arb_value`]).
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_GetArbValue(
     aw: *mut PyObject,
     index: Py_ssize_t,
 ) -> *mut c_void {
-    api::get_arb_value(aw, index)
+    // SAFETY: the caller's contract is that of `api::get_arb_value`.
+    unsafe { api::get_arb_value(aw, index) }
 }
 
 /// `PyAwaitable_SetArbValue`: replaces the opaque pointer at `index`.
+///
+/// # Safety
+/// Called from C with the GIL held; `aw` and every object pointer null
+/// or live (the contract of [`api::set_arb_value`]).
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_SetArbValue(
     aw: *mut PyObject,
     index: Py_ssize_t,
     value: *mut c_void,
 ) -> c_int {
-    api::set_arb_value(aw, index, value)
+    // SAFETY: the caller's contract is that of `api::set_arb_value`.
+    unsafe { api::set_arb_value(aw, index, value) }
 }

@@ -53,18 +53,25 @@ pub(crate) unsafe fn guarded<T>(run: impl FnOnce() -> T, refused: impl FnOnce() 
     // One thread-local access for the whole transition.
     DEPTH.with(|depth| {
         if below_floor(depth) {
-            PyErr_SetString(
-                PyExc_RecursionError,
-                c"maximum recursion depth exceeded in pyawaitable (C stack)".as_ptr(),
-            );
+            // SAFETY: GIL held (the caller's contract); a static C string.
+            unsafe {
+                PyErr_SetString(
+                    PyExc_RecursionError,
+                    c"maximum recursion depth exceeded in pyawaitable (C stack)".as_ptr(),
+                )
+            };
             return refused();
         }
         let nesting = depth.nesting.get();
-        if nesting >= UNCHECKED_NESTING && nesting >= Py_GetRecursionLimit() {
-            PyErr_SetString(
-                PyExc_RecursionError,
-                c"maximum recursion depth exceeded in pyawaitable".as_ptr(),
-            );
+        // SAFETY: GIL held (the caller's contract).
+        if nesting >= UNCHECKED_NESTING && nesting >= unsafe { Py_GetRecursionLimit() } {
+            // SAFETY: GIL held; a static C string.
+            unsafe {
+                PyErr_SetString(
+                    PyExc_RecursionError,
+                    c"maximum recursion depth exceeded in pyawaitable".as_ptr(),
+                )
+            };
             return refused();
         }
         depth.nesting.set(nesting + 1);

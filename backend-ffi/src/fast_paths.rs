@@ -30,7 +30,8 @@ pub struct FastPaths {
 pub unsafe fn fast_paths() -> FastPaths {
     cfg_if::cfg_if! {
         if #[cfg(pyawaitable_limited)] {
-            let runtime = crate::limited::runtime();
+            // SAFETY: GIL held (the caller's contract).
+            let runtime = unsafe { crate::limited::runtime() };
             FastPaths {
                 am_send: runtime.at_least(3, 10),
                 iter_send: runtime.iter_send.is_some(),

@@ -37,14 +37,22 @@ impl PyAwaitableObject {
     #[inline]
     #[allow(clippy::mut_from_ref)]
     pub(crate) unsafe fn machine<'a>(this: *mut PyAwaitableObject) -> &'a mut Machine<FfiHost> {
-        &mut *(*this).machine.get()
+        // SAFETY: `this` is a live object of our layout (the caller's
+        // contract), so the field is initialized; no other reference to the
+        // machine is live, so the `&mut` is unique.
+        unsafe { &mut *(*this).machine.get() }
     }
 }
 
 /// The machine of `obj`, which must be one of ours.
+///
+/// # Safety
+/// As [`PyAwaitableObject::machine`]: `obj` is a live awaitable of ours, and
+/// no other reference to its machine is live.
 #[inline]
 unsafe fn machine_of<'a>(obj: *mut PyObject) -> &'a mut Machine<FfiHost> {
-    PyAwaitableObject::machine(obj.cast())
+    // SAFETY: the caller's contract is that of `PyAwaitableObject::machine`.
+    unsafe { PyAwaitableObject::machine(obj.cast()) }
 }
 
 /// The awaitable type, created on first use; null with an exception set if
@@ -58,10 +66,13 @@ pub unsafe fn type_object() -> *mut PyTypeObject {
     if !ty.is_null() {
         return ty;
     }
-    if crate::free_threading::check_interpreter(PyExc_ImportError) < 0 {
+    // SAFETY: GIL held (the caller's contract); `PyExc_ImportError` is an
+    // interpreter static.
+    if unsafe { crate::free_threading::check_interpreter(PyExc_ImportError) } < 0 {
         return null_mut();
     }
-    let made = create_type();
+    // SAFETY: GIL held.
+    let made = unsafe { create_type() };
     if made.is_null() {
         return null_mut();
     }
@@ -70,7 +81,9 @@ pub unsafe fn type_object() -> *mut PyTypeObject {
     match TYPE.compare_exchange(null_mut(), made, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => made,
         Err(first) => {
-            Py_DecRef(made.cast());
+            // SAFETY: GIL held; `made` is the new reference `create_type`
+            // returned, not stored anywhere.
+            unsafe { Py_DecRef(made.cast()) };
             first
         }
     }
@@ -83,7 +96,9 @@ pub unsafe fn type_object() -> *mut PyTypeObject {
 #[inline]
 pub unsafe fn downcast(obj: *mut PyObject) -> Option<*mut PyObject> {
     let ty = TYPE.load(Ordering::Acquire);
-    (!obj.is_null() && !ty.is_null() && Py_TYPE(obj) == ty).then_some(obj)
+    // SAFETY: `Py_TYPE` reads the header of `obj`, which is live when not null
+    // (the caller's contract); the `&&` checks null first.
+    (!obj.is_null() && !ty.is_null() && unsafe { Py_TYPE(obj) } == ty).then_some(obj)
 }
 
 /// A new, empty awaitable; null with an exception set on failure.
@@ -91,56 +106,81 @@ pub unsafe fn downcast(obj: *mut PyObject) -> Option<*mut PyObject> {
 /// # Safety
 /// GIL held.
 pub unsafe fn new_awaitable() -> *mut PyObject {
-    let ty = type_object();
+    // SAFETY: GIL held (the caller's contract).
+    let ty = unsafe { type_object() };
     if ty.is_null() {
         return null_mut();
     }
     // The container protocol (`Doc/c-api/gcsupport.rst`): allocated
     // untracked and not zeroed, every field written, then tracked.
-    let this = PyObject_GC_New::<PyAwaitableObject>(ty);
+    // SAFETY: GIL held; `ty` is our type, whose basic size is that of
+    // `PyAwaitableObject`.
+    let this = unsafe { PyObject_GC_New::<PyAwaitableObject>(ty) };
     if this.is_null() {
         return null_mut();
     }
-    std::ptr::addr_of_mut!((*this).machine).write(UnsafeCell::new(Machine::new()));
-    std::ptr::addr_of_mut!((*this).weakreflist).write(null_mut());
-    PyObject_GC_Track(this.cast());
+    // SAFETY: `this` is a fresh, untracked allocation of our layout: its fields
+    // are written in place (never read uninitialized) before the collector can
+    // see it.
+    unsafe {
+        std::ptr::addr_of_mut!((*this).machine).write(UnsafeCell::new(Machine::new()));
+        std::ptr::addr_of_mut!((*this).weakreflist).write(null_mut());
+        PyObject_GC_Track(this.cast());
+    }
     this.cast()
 }
 
 /// Runs a transition on `slf` under the recursion guard
 /// ([`ceval::guarded`]).
+///
+/// # Safety
+/// GIL held; `slf` is a live awaitable of ours for the whole call.
 #[inline]
 unsafe fn guarded<T>(
     slf: *mut PyObject,
     run: impl FnOnce(&mut FfiHost) -> T,
     refused: impl FnOnce() -> T,
 ) -> T {
-    ceval::guarded(|| run(&mut FfiHost::new(slf)), refused)
+    // SAFETY: GIL held and `slf` one of ours, alive for the call: what
+    // `ceval::guarded` and `FfiHost::new` ask.
+    unsafe { ceval::guarded(|| run(&mut FfiHost::new(slf)), refused) }
 }
 
 /// Resumes the awaitable under [`guarded`]; refused, the recursion error
 /// is the outcome.
+///
+/// # Safety
+/// GIL held; `slf` is a live awaitable of ours for the whole call.
 #[inline]
 unsafe fn resumed(
     slf: *mut PyObject,
     run: impl FnOnce(&mut FfiHost) -> Outcome<Owned, Exception>,
 ) -> Outcome<Owned, Exception> {
-    guarded(slf, run, || {
-        Outcome::Raise(Exception::fetch_or_system_error())
-    })
+    // SAFETY: the caller's contract is `guarded`'s; the refusal runs with the
+    // GIL still held.
+    unsafe {
+        guarded(slf, run, || {
+            Outcome::Raise(Exception::fetch_or_system_error())
+        })
+    }
 }
 
 /// The Python-level result of `send`/`throw`: the yielded value, or null with
 /// `StopIteration` or the exception set.
+///
+/// # Safety
+/// GIL held.
 unsafe fn send_result(outcome: Outcome<Owned, Exception>) -> *mut PyObject {
     match outcome {
         Outcome::Yield(value) => value.into_ptr(),
         Outcome::Return(value) => {
-            raise_stop_iteration(value);
+            // SAFETY: GIL held (the caller's contract).
+            unsafe { raise_stop_iteration(value) };
             null_mut()
         }
         Outcome::Raise(exc) => {
-            exc.restore();
+            // SAFETY: GIL held.
+            unsafe { exc.restore() };
             null_mut()
         }
     }
@@ -148,12 +188,19 @@ unsafe fn send_result(outcome: Outcome<Owned, Exception>) -> *mut PyObject {
 
 /// `am_await`: the awaitable is its own iterator, unless another `await` is
 /// suspended in it.
+///
+/// # Safety
+/// CPython calls it with the GIL held and `slf` a live awaitable of ours.
 unsafe extern "C" fn am_await(slf: *mut PyObject) -> *mut PyObject {
-    match drive::begin_await(&mut FfiHost::new(slf)) {
-        Ok(()) => Owned::from_borrowed(slf).into_ptr(),
-        Err(exc) => {
-            exc.restore();
-            null_mut()
+    // SAFETY: GIL held and `slf` one of ours, alive for the call (CPython's
+    // slot contract): what `FfiHost::new`, `from_borrowed` and `restore` ask.
+    unsafe {
+        match drive::begin_await(&mut FfiHost::new(slf)) {
+            Ok(()) => Owned::from_borrowed(slf).into_ptr(),
+            Err(exc) => {
+                exc.restore();
+                null_mut()
+            }
         }
     }
 }
@@ -171,113 +218,155 @@ enum SendResult {
 }
 
 /// `am_send`: completion needs no `StopIteration` (3.10+).
+///
+/// # Safety
+/// CPython calls it (`PyIter_Send`) with the GIL held, `slf` a live
+/// awaitable of ours, `arg` a live object and `presult` writable.
 #[cfg(any(Py_3_10, pyawaitable_limited))]
 unsafe extern "C" fn am_send(
     slf: *mut PyObject,
     arg: *mut PyObject,
     presult: *mut *mut PyObject,
 ) -> SendResult {
-    let outcome = resumed(slf, |host| drive::send(host, Owned::from_borrowed(arg)));
-    match outcome {
-        Outcome::Yield(value) => {
-            *presult = value.into_ptr();
-            SendResult::Next
-        }
-        Outcome::Return(value) => {
-            *presult = value.into_ptr();
-            SendResult::Return
-        }
-        Outcome::Raise(exc) => {
-            exc.restore();
-            *presult = null_mut();
-            SendResult::Error
+    // SAFETY: GIL held, `slf` ours and `arg` live (the slot contract).
+    let outcome = unsafe { resumed(slf, |host| drive::send(host, Owned::from_borrowed(arg))) };
+    // SAFETY: `presult` is writable and the GIL held (the slot contract).
+    unsafe {
+        match outcome {
+            Outcome::Yield(value) => {
+                *presult = value.into_ptr();
+                SendResult::Next
+            }
+            Outcome::Return(value) => {
+                *presult = value.into_ptr();
+                SendResult::Return
+            }
+            Outcome::Raise(exc) => {
+                exc.restore();
+                *presult = null_mut();
+                SendResult::Error
+            }
         }
     }
 }
 
 /// `tp_new`: refuses, as `types.CoroutineType()` does. Without it the type
 /// would inherit `object.__new__`, whose object has no machine.
+///
+/// # Safety
+/// CPython calls it with the GIL held.
 unsafe extern "C" fn new(
     _type: *mut PyTypeObject,
     _args: *mut PyObject,
     _kwargs: *mut PyObject,
 ) -> *mut PyObject {
-    PyErr_SetString(
-        PyExc_TypeError,
-        c"cannot create 'pyawaitable.PyAwaitable' instances".as_ptr(),
-    );
+    // SAFETY: GIL held (the slot contract); the message is a static C string.
+    unsafe {
+        PyErr_SetString(
+            PyExc_TypeError,
+            c"cannot create 'pyawaitable.PyAwaitable' instances".as_ptr(),
+        )
+    };
     null_mut()
 }
 
 /// `tp_iternext`: `send(None)`; a `None` result ends without an exception.
+///
+/// # Safety
+/// CPython calls it with the GIL held and `slf` a live awaitable of ours.
 unsafe extern "C" fn iternext(slf: *mut PyObject) -> *mut PyObject {
-    let outcome = resumed(slf, |host| {
-        drive::send(host, Owned::from_borrowed(Py_None()))
-    });
-    match outcome {
-        Outcome::Return(value) if value.as_ptr() == Py_None() => null_mut(),
-        outcome => send_result(outcome),
+    // SAFETY: GIL held and `slf` one of ours (the slot contract); `None` lives
+    // as long as the interpreter.
+    unsafe {
+        let outcome = resumed(slf, |host| {
+            drive::send(host, Owned::from_borrowed(Py_None()))
+        });
+        match outcome {
+            Outcome::Return(value) if value.as_ptr() == Py_None() => null_mut(),
+            outcome => send_result(outcome),
+        }
     }
 }
 
 /// `send(value)`.
+///
+/// # Safety
+/// CPython calls it (`METH_O`) with the GIL held, `slf` a live awaitable of
+/// ours and `arg` a live object.
 unsafe extern "C" fn send(slf: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
-    let outcome = resumed(slf, |host| drive::send(host, Owned::from_borrowed(arg)));
-    send_result(outcome)
+    // SAFETY: GIL held, `slf` ours and `arg` live (the method contract).
+    unsafe {
+        let outcome = resumed(slf, |host| drive::send(host, Owned::from_borrowed(arg)));
+        send_result(outcome)
+    }
 }
 
 /// The exception `throw(typ[, val[, tb]])` raises (`_gen_throw`'s checks).
+///
+/// # Safety
+/// GIL held; each argument null or a live object.
 unsafe fn thrown(typ: *mut PyObject, val: *mut PyObject, tb: *mut PyObject) -> Option<Exception> {
-    let none = Py_None();
-    let tb = if tb == none { null_mut() } else { tb };
-    if !tb.is_null() && PyTraceBack_Check(tb) == 0 {
-        PyErr_SetString(
-            PyExc_TypeError,
-            c"throw() third argument must be a traceback object".as_ptr(),
-        );
-        return None;
-    }
-    if PyExceptionClass_Check(typ) != 0 {
-        let val = if val == none { null_mut() } else { val };
-        for obj in [typ, val, tb] {
-            if !obj.is_null() {
-                Py_IncRef(obj);
-            }
-        }
-        // The (type, value, traceback) triple is what throw() was given;
-        // fetching normalizes it, as `_gen_throw` does.
-        #[allow(deprecated)]
-        PyErr_Restore(typ, val, tb);
-        return Exception::fetch();
-    }
-    if PyExceptionInstance_Check(typ) != 0 {
-        if !val.is_null() && val != none {
+    // SAFETY: GIL held and the arguments null or live (the caller's contract);
+    // `PyErr_Restore` steals the three references counted for it here.
+    unsafe {
+        let none = Py_None();
+        let tb = if tb == none { null_mut() } else { tb };
+        if !tb.is_null() && PyTraceBack_Check(tb) == 0 {
             PyErr_SetString(
                 PyExc_TypeError,
-                c"instance exception may not have a separate value".as_ptr(),
+                c"throw() third argument must be a traceback object".as_ptr(),
             );
             return None;
         }
-        if !tb.is_null() {
-            PyException_SetTraceback(typ, tb);
+        if PyExceptionClass_Check(typ) != 0 {
+            let val = if val == none { null_mut() } else { val };
+            for obj in [typ, val, tb] {
+                if !obj.is_null() {
+                    Py_IncRef(obj);
+                }
+            }
+            // The (type, value, traceback) triple is what throw() was given;
+            // fetching normalizes it, as `_gen_throw` does.
+            #[allow(deprecated)]
+            PyErr_Restore(typ, val, tb);
+            return Exception::fetch();
         }
-        return Some(Exception::from_instance(Owned::from_borrowed(typ)));
+        if PyExceptionInstance_Check(typ) != 0 {
+            if !val.is_null() && val != none {
+                PyErr_SetString(
+                    PyExc_TypeError,
+                    c"instance exception may not have a separate value".as_ptr(),
+                );
+                return None;
+            }
+            if !tb.is_null() {
+                PyException_SetTraceback(typ, tb);
+            }
+            return Some(Exception::from_instance(Owned::from_borrowed(typ)));
+        }
+        raise_type_error(
+            c"exceptions must be classes or instances deriving from BaseException, not ",
+            typ,
+            c"",
+        );
+        None
     }
-    raise_type_error(
-        c"exceptions must be classes or instances deriving from BaseException, not ",
-        typ,
-        c"",
-    );
-    None
 }
 
 /// `throw(typ[, val[, tb]])`.
+///
+/// # Safety
+/// CPython calls it (`METH_VARARGS`) with the GIL held, `slf` a live
+/// awaitable of ours and `args` a tuple.
 unsafe extern "C" fn throw(slf: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
-    let (mut typ, mut val, mut tb) = (null_mut(), null_mut(), null_mut());
-    if PyArg_UnpackTuple(args, c"throw".as_ptr(), 1, 3, &mut typ, &mut val, &mut tb) == 0 {
-        return null_mut();
-    }
-    if PyTuple_Size(args) > 1
+    // SAFETY: GIL held, `slf` ours and `args` a tuple (the method contract);
+    // `PyArg_UnpackTuple` fills the borrowed pointers it is given.
+    unsafe {
+        let (mut typ, mut val, mut tb) = (null_mut(), null_mut(), null_mut());
+        if PyArg_UnpackTuple(args, c"throw".as_ptr(), 1, 3, &mut typ, &mut val, &mut tb) == 0 {
+            return null_mut();
+        }
+        if PyTuple_Size(args) > 1
         && throw_signature_deprecated()
         && PyErr_WarnEx(
             PyExc_DeprecationWarning,
@@ -287,11 +376,12 @@ unsafe extern "C" fn throw(slf: *mut PyObject, args: *mut PyObject) -> *mut PyOb
     {
         return null_mut();
     }
-    let Some(exc) = thrown(typ, val, tb) else {
-        return rejected_throw(slf);
-    };
-    let outcome = resumed(slf, |host| drive::throw(host, exc));
-    send_result(outcome)
+        let Some(exc) = thrown(typ, val, tb) else {
+            return rejected_throw(slf);
+        };
+        let outcome = resumed(slf, |host| drive::throw(host, exc));
+        send_result(outcome)
+    }
 }
 
 /// `throw()` was given what cannot be raised; its `TypeError` is set.
@@ -304,34 +394,45 @@ unsafe extern "C" fn throw(slf: *mut PyObject, args: *mut PyObject) -> *mut PyOb
 /// # Safety
 /// GIL held; `slf` one of ours; the `TypeError` set.
 unsafe fn rejected_throw(slf: *mut PyObject) -> *mut PyObject {
-    let inner = machine_of(slf)
-        .awaiting()
-        .map(|iter| Owned::from_borrowed(iter.as_ptr()));
-    let Some(inner) = inner else {
-        return null_mut();
-    };
-    let error = Exception::fetch_or_system_error();
-    if !crate::abstract_::takes_throw(&inner) {
-        error.restore();
-        return null_mut();
+    // SAFETY: GIL held and `slf` one of ours (the caller's contract); the
+    // machine borrow ends before any call into Python.
+    unsafe {
+        let inner = machine_of(slf)
+            .awaiting()
+            .map(|iter| Owned::from_borrowed(iter.as_ptr()));
+        let Some(inner) = inner else {
+            return null_mut();
+        };
+        let error = Exception::fetch_or_system_error();
+        if !crate::abstract_::takes_throw(&inner) {
+            error.restore();
+            return null_mut();
+        }
+        drop(inner);
+        send_result(resumed(slf, |host| drive::throw(host, error)))
     }
-    drop(inner);
-    send_result(resumed(slf, |host| drive::throw(host, error)))
 }
 
 /// `close()`.
+///
+/// # Safety
+/// CPython calls it (`METH_NOARGS`) with the GIL held and `slf` a live
+/// awaitable of ours.
 unsafe extern "C" fn close(slf: *mut PyObject, _: *mut PyObject) -> *mut PyObject {
-    match guarded(
-        slf,
-        drive::close,
-        || Err(Exception::fetch_or_system_error()),
-    ) {
-        // gen_close: 3.13 returns what the coroutine returned after GeneratorExit.
-        Ok(Some(value)) if close_returns_value() => value.into_ptr(),
-        Ok(_) => Owned::from_borrowed(Py_None()).into_ptr(),
-        Err(exc) => {
-            exc.restore();
-            null_mut()
+    // SAFETY: GIL held and `slf` one of ours (the method contract).
+    unsafe {
+        match guarded(
+            slf,
+            drive::close,
+            || Err(Exception::fetch_or_system_error()),
+        ) {
+            // gen_close: 3.13 returns what the coroutine returned after GeneratorExit.
+            Ok(Some(value)) if close_returns_value() => value.into_ptr(),
+            Ok(_) => Owned::from_borrowed(Py_None()).into_ptr(),
+            Err(exc) => {
+                exc.restore();
+                null_mut()
+            }
         }
     }
 }
@@ -346,7 +447,8 @@ unsafe fn running_at_least(minor: u32, built_for: bool) -> bool {
     cfg_if::cfg_if! {
         if #[cfg(pyawaitable_limited)] {
             let _ = built_for;
-            crate::limited::runtime().at_least(3, minor)
+            // SAFETY: GIL held (the caller's contract).
+            unsafe { crate::limited::runtime() }.at_least(3, minor)
         } else {
             let _ = minor;
             built_for
@@ -359,7 +461,8 @@ unsafe fn running_at_least(minor: u32, built_for: bool) -> bool {
 /// # Safety
 /// GIL held.
 unsafe fn throw_signature_deprecated() -> bool {
-    running_at_least(12, cfg!(Py_3_12))
+    // SAFETY: GIL held (the caller's contract).
+    unsafe { running_at_least(12, cfg!(Py_3_12)) }
 }
 
 /// Whether `close()` returns the coroutine's return value (3.13+).
@@ -367,290 +470,396 @@ unsafe fn throw_signature_deprecated() -> bool {
 /// # Safety
 /// GIL held.
 unsafe fn close_returns_value() -> bool {
-    running_at_least(13, cfg!(Py_3_13))
+    // SAFETY: GIL held (the caller's contract).
+    unsafe { running_at_least(13, cfg!(Py_3_13)) }
 }
 
 /// `tp_finalize`: a never-awaited awaitable warns (`ResourceWarning`) and
 /// closes what it queued; a suspended one is closed, as `_PyGen_Finalize` does.
 /// One cancelled before its first await, with nothing queued since, closes
 /// quietly (`Machine::warns_unawaited`). The pending exception, if any, is kept.
+///
+/// # Safety
+/// CPython calls it (`PyObject_CallFinalizer`) with the GIL held and
+/// `slf` a live awaitable of ours; so does `finalize_from_dealloc`.
 unsafe extern "C" fn finalize(slf: *mut PyObject) {
-    let saved = SavedError::take();
-    // The machine is looked at afresh after the warning: its filters may
-    // run Python code.
-    if machine_of(slf).warns_unawaited() {
-        let message =
-            CString::new(format!("{} was never awaited", repr_text(slf))).unwrap_or_default();
-        if PyErr_WarnEx(PyExc_ResourceWarning, message.as_ptr(), 1) < 0 {
-            PyErr_WriteUnraisable(slf);
+    // SAFETY: GIL held and `slf` one of ours (the slot contract); each machine
+    // borrow ends before the next call into Python.
+    unsafe {
+        let saved = SavedError::take();
+        // The machine is looked at afresh after the warning: its filters may
+        // run Python code.
+        if machine_of(slf).warns_unawaited() {
+            let message =
+                CString::new(format!("{} was never awaited", repr_text(slf))).unwrap_or_default();
+            if PyErr_WarnEx(PyExc_ResourceWarning, message.as_ptr(), 1) < 0 {
+                PyErr_WriteUnraisable(slf);
+            }
         }
-    }
-    if matches!(machine_of(slf).stage(), Stage::Created | Stage::Suspended) {
-        if let Err(exc) = drive::close(&mut FfiHost::new(slf)) {
-            exc.restore();
-            PyErr_WriteUnraisable(slf);
+        if matches!(machine_of(slf).stage(), Stage::Created | Stage::Suspended) {
+            if let Err(exc) = drive::close(&mut FfiHost::new(slf)) {
+                exc.restore();
+                PyErr_WriteUnraisable(slf);
+            }
         }
+        saved.restore();
     }
-    saved.restore();
 }
 
 /// `tp_dealloc`: untrack, then free now, or later when deallocations are
 /// already nested deep (see [`crate::trashcan`]).
+///
+/// # Safety
+/// CPython calls it with the GIL held when the last reference to `slf`,
+/// an awaitable of ours, is gone.
 unsafe extern "C" fn dealloc(slf: *mut PyObject) {
-    PyObject_GC_UnTrack(slf.cast());
-    crate::trashcan::dealloc(slf, dealloc_now);
+    // SAFETY: GIL held and `slf` ours and unreferenced (the slot contract):
+    // once untracked, it is what `trashcan::dealloc` and `dealloc_now` ask for.
+    unsafe {
+        PyObject_GC_UnTrack(slf.cast());
+        crate::trashcan::dealloc(slf, dealloc_now);
+    }
 }
 
 /// Frees one awaitable, as `gen_dealloc`: finalize (may resurrect), clear.
+///
+/// # Safety
+/// GIL held; `slf` is an awaitable of ours with no references left,
+/// untracked; it must not be used after.
 unsafe fn dealloc_now(slf: *mut PyObject) {
-    let this = slf.cast::<PyAwaitableObject>();
-    if !(*this).weakreflist.is_null() {
-        PyObject_ClearWeakRefs(slf);
-    }
-    if finalize_from_dealloc(slf) {
-        return;
-    }
-    drop(machine_of(slf).take_all());
-    std::ptr::drop_in_place((*this).machine.get());
-    let ty = Py_TYPE(slf);
-    cfg_if::cfg_if! {
-        if #[cfg(pyawaitable_limited)] {
-            let free = PyType_GetSlot(ty, Py_tp_free);
-            if !free.is_null() {
-                std::mem::transmute::<*mut c_void, freefunc>(free)(slf.cast());
-            }
-        } else {
-            if let Some(free) = (*ty).tp_free {
-                free(slf.cast());
+    // SAFETY: GIL held and `slf` ours and unreferenced (the caller's contract):
+    // its fields are initialized and read before it is freed; the machine is
+    // dropped in place once, and the `tp_free` slot of its own type frees it;
+    // the type reference the instance held is released last.
+    unsafe {
+        let this = slf.cast::<PyAwaitableObject>();
+        if !(*this).weakreflist.is_null() {
+            PyObject_ClearWeakRefs(slf);
+        }
+        if finalize_from_dealloc(slf) {
+            return;
+        }
+        drop(machine_of(slf).take_all());
+        std::ptr::drop_in_place((*this).machine.get());
+        let ty = Py_TYPE(slf);
+        cfg_if::cfg_if! {
+            if #[cfg(pyawaitable_limited)] {
+                let free = PyType_GetSlot(ty, Py_tp_free);
+                if !free.is_null() {
+                    std::mem::transmute::<*mut c_void, freefunc>(free)(slf.cast());
+                }
+            } else {
+                if let Some(free) = (*ty).tp_free {
+                    free(slf.cast());
+                }
             }
         }
+        Py_DecRef(ty.cast());
     }
-    Py_DecRef(ty.cast());
 }
 
 /// `PyObject_CallFinalizerFromDealloc`, as `gen_dealloc` uses it: runs
 /// [`finalize`] with the object tracked and alive again; true if the
 /// finalizer resurrected it, so it must not be freed.
+///
+/// # Safety
+/// GIL held; `slf` is an awaitable of ours with no references left,
+/// untracked (called from `dealloc_now` only).
 unsafe fn finalize_from_dealloc(slf: *mut PyObject) -> bool {
-    if matches!(machine_of(slf).stage(), Stage::Running | Stage::Finished) {
-        return false;
-    }
-    cfg_if::cfg_if! {
-        if #[cfg(pyawaitable_limited)] {
-            // The limited API has no `PyObject_CallFinalizerFromDealloc`:
-            // resurrect by hand (refcount 0 -> 1), finalize, then check that
-            // ours is still the only reference.
-            PyObject_GC_Track(slf.cast());
-            Py_IncRef(slf);
-            finalize(slf);
-            if Py_REFCNT(slf) != 1 {
-                Py_DecRef(slf);
-                return true;
-            }
-            // `ob_refcnt` leads every object on the GIL builds the stable
-            // ABI covers; put it back to zero without a second dealloc.
-            slf.cast::<Py_ssize_t>().write(0);
-            PyObject_GC_UnTrack(slf.cast());
-            false
-        } else {
-            PyObject_GC_Track(slf.cast());
-            let resurrected = PyObject_CallFinalizerFromDealloc(slf) < 0;
-            if !resurrected {
+    // SAFETY: GIL held and `slf` ours and unreferenced (the caller's contract):
+    // it is tracked and given a reference again before `finalize` runs, as
+    // `PyObject_CallFinalizerFromDealloc` requires.
+    unsafe {
+        if matches!(machine_of(slf).stage(), Stage::Running | Stage::Finished) {
+            return false;
+        }
+        cfg_if::cfg_if! {
+            if #[cfg(pyawaitable_limited)] {
+                // The limited API has no `PyObject_CallFinalizerFromDealloc`:
+                // resurrect by hand (refcount 0 -> 1), finalize, then check that
+                // ours is still the only reference.
+                PyObject_GC_Track(slf.cast());
+                Py_IncRef(slf);
+                finalize(slf);
+                if Py_REFCNT(slf) != 1 {
+                    Py_DecRef(slf);
+                    return true;
+                }
+                // `ob_refcnt` leads every object on the GIL builds the stable
+                // ABI covers; put it back to zero without a second dealloc.
+                slf.cast::<Py_ssize_t>().write(0);
                 PyObject_GC_UnTrack(slf.cast());
+                false
+            } else {
+                PyObject_GC_Track(slf.cast());
+                let resurrected = PyObject_CallFinalizerFromDealloc(slf) < 0;
+                if !resurrected {
+                    PyObject_GC_UnTrack(slf.cast());
+                }
+                resurrected
             }
-            resurrected
         }
     }
 }
 
 /// `tp_traverse`: the type, and every object the machine holds.
+///
+/// # Safety
+/// CPython's collector calls it with the GIL held, `slf` a live awaitable
+/// of ours and `visit` its visitor; no transition runs meanwhile.
 unsafe extern "C" fn traverse(slf: *mut PyObject, visit: visitproc, arg: *mut c_void) -> c_int {
-    let ty = Py_TYPE(slf).cast::<PyObject>();
-    let code = visit(ty, arg);
-    if code != 0 {
-        return code;
-    }
-    let machine: &Machine<FfiHost> = &*(*slf.cast::<PyAwaitableObject>()).machine.get();
-    let visited = machine.traverse(|held| {
-        let obj = match held {
-            Held::Object(obj) | Held::Iter(obj) => obj.as_ptr(),
-            Held::Error(exc) => exc.as_ptr(),
-        };
-        match visit(obj, arg) {
-            0 => Ok(()),
-            code => Err(code),
+    // SAFETY: GIL held, `slf` ours (the slot contract); the collector runs no
+    // transition while it traverses, so a shared borrow of the machine is the
+    // only one; `visit` gets live objects the machine holds.
+    unsafe {
+        let ty = Py_TYPE(slf).cast::<PyObject>();
+        let code = visit(ty, arg);
+        if code != 0 {
+            return code;
         }
-    });
-    visited.err().unwrap_or(0)
+        let machine: &Machine<FfiHost> = &*(*slf.cast::<PyAwaitableObject>()).machine.get();
+        let visited = machine.traverse(|held| {
+            let obj = match held {
+                Held::Object(obj) | Held::Iter(obj) => obj.as_ptr(),
+                Held::Error(exc) => exc.as_ptr(),
+            };
+            match visit(obj, arg) {
+                0 => Ok(()),
+                code => Err(code),
+            }
+        });
+        visited.err().unwrap_or(0)
+    }
 }
 
 /// `tp_clear`: drops everything the machine holds, breaking cycles.
+///
+/// # Safety
+/// CPython calls it with the GIL held and `slf` a live awaitable of ours.
+/// The collector calls it, never during a transition.
 unsafe extern "C" fn clear(slf: *mut PyObject) -> c_int {
-    let held = machine_of(slf).take_all();
-    drop(held);
-    0
+    // SAFETY: GIL held and `slf` ours (the slot contract); the machine borrow
+    // ends before the objects are released.
+    unsafe {
+        let held = machine_of(slf).take_all();
+        drop(held);
+        0
+    }
 }
 
 /// What `repr()` shows: the stage and how much is queued.
+///
+/// # Safety
+/// GIL held; `slf` a live awaitable of ours.
 unsafe fn repr_text(slf: *mut PyObject) -> String {
-    let machine = machine_of(slf);
-    let stage = match machine.stage() {
-        Stage::Created => "created",
-        Stage::Running => "running",
-        Stage::Suspended => "suspended",
-        Stage::Finished => "finished",
-    };
-    format!(
-        "<pyawaitable.PyAwaitable object at {slf:p} ({stage}, {} pending)>",
-        machine.pending()
-    )
+    // SAFETY: GIL held and `slf` one of ours (the caller's contract); nothing
+    // in here calls into Python while the machine is borrowed.
+    unsafe {
+        let machine = machine_of(slf);
+        let stage = match machine.stage() {
+            Stage::Created => "created",
+            Stage::Running => "running",
+            Stage::Suspended => "suspended",
+            Stage::Finished => "finished",
+        };
+        format!(
+            "<pyawaitable.PyAwaitable object at {slf:p} ({stage}, {} pending)>",
+            machine.pending()
+        )
+    }
 }
 
 /// `tp_repr`.
+///
+/// # Safety
+/// CPython calls it with the GIL held and `slf` a live awaitable of ours.
 unsafe extern "C" fn repr(slf: *mut PyObject) -> *mut PyObject {
-    let text = repr_text(slf);
-    PyUnicode_FromStringAndSize(text.as_ptr().cast(), text.len() as Py_ssize_t)
+    // SAFETY: GIL held and `slf` ours (the slot contract); `text` is valid
+    // UTF-8 of the length given.
+    unsafe {
+        let text = repr_text(slf);
+        PyUnicode_FromStringAndSize(text.as_ptr().cast(), text.len() as Py_ssize_t)
+    }
 }
 
 /// `__name__` and `__qualname__`: the type's name.
+///
+/// # Safety
+/// CPython calls it (a getter) with the GIL held.
 unsafe extern "C" fn get_name(_: *mut PyObject, _: *mut c_void) -> *mut PyObject {
-    PyUnicode_FromString(c"PyAwaitable".as_ptr())
+    // SAFETY: GIL held (the getter contract); the name is a static C string.
+    unsafe { PyUnicode_FromString(c"PyAwaitable".as_ptr()) }
 }
 
 /// `cr_await`: the iterator being awaited while suspended, else `None`.
+///
+/// # Safety
+/// CPython calls it (a getter) with the GIL held and `slf` a live
+/// awaitable of ours.
 unsafe extern "C" fn get_cr_await(slf: *mut PyObject, _: *mut c_void) -> *mut PyObject {
-    let awaiting = machine_of(slf).awaiting().map_or(Py_None(), Owned::as_ptr);
-    Owned::from_borrowed(awaiting).into_ptr()
+    // SAFETY: GIL held and `slf` ours (the getter contract); the iterator is
+    // live while the machine holds it, and gets its own reference here.
+    unsafe {
+        let awaiting = machine_of(slf).awaiting().map_or(Py_None(), Owned::as_ptr);
+        Owned::from_borrowed(awaiting).into_ptr()
+    }
 }
 
 /// `cr_running`.
+///
+/// # Safety
+/// CPython calls it (a getter) with the GIL held and `slf` a live
+/// awaitable of ours.
 unsafe extern "C" fn get_cr_running(slf: *mut PyObject, _: *mut c_void) -> *mut PyObject {
-    PyBool_FromLong(machine_of(slf).stage().is_running().into())
+    // SAFETY: GIL held and `slf` ours (the getter contract).
+    unsafe { PyBool_FromLong(machine_of(slf).stage().is_running().into()) }
 }
 
 /// `cr_frame`: an awaitable of this library has no Python frame.
+///
+/// # Safety
+/// CPython calls it (a getter) with the GIL held.
 unsafe extern "C" fn get_cr_frame(_: *mut PyObject, _: *mut c_void) -> *mut PyObject {
-    Owned::from_borrowed(Py_None()).into_ptr()
+    // SAFETY: GIL held (the getter contract); `None` lives as long as the
+    // interpreter.
+    unsafe { Owned::from_borrowed(Py_None()).into_ptr() }
 }
 
 /// Builds the heap type and registers it as a `collections.abc.Coroutine`.
+///
+/// # Safety
+/// GIL held.
 unsafe fn create_type() -> *mut PyTypeObject {
-    let methods = Box::leak(Box::new([
-        PyMethodDef {
-            ml_name: c"send".as_ptr(),
-            ml_meth: PyMethodDefPointer { PyCFunction: send },
-            ml_flags: METH_O,
-            ml_doc: c"send(value) -> yield the next value or raise StopIteration.".as_ptr(),
-        },
-        PyMethodDef {
-            ml_name: c"throw".as_ptr(),
-            ml_meth: PyMethodDefPointer { PyCFunction: throw },
-            ml_flags: METH_VARARGS,
-            ml_doc: c"throw(value) -> raise the exception at the await in progress.".as_ptr(),
-        },
-        PyMethodDef {
-            ml_name: c"close".as_ptr(),
-            ml_meth: PyMethodDefPointer { PyCFunction: close },
-            ml_flags: METH_NOARGS,
-            ml_doc: c"close() -> raise GeneratorExit at the await in progress.".as_ptr(),
-        },
-        PyMethodDef::zeroed(),
-    ]));
-    let getset =
-        |name: &'static std::ffi::CStr, get: getter, doc: &'static std::ffi::CStr| PyGetSetDef {
-            name: name.as_ptr(),
-            get: Some(get),
-            set: None,
-            doc: doc.as_ptr(),
-            closure: null_mut(),
+    // SAFETY: GIL held (the caller's contract); the method, getset, member and
+    // slot tables are leaked, so they outlive the type that points to them, and
+    // each slot function has the signature its slot id calls for.
+    unsafe {
+        let methods = Box::leak(Box::new([
+            PyMethodDef {
+                ml_name: c"send".as_ptr(),
+                ml_meth: PyMethodDefPointer { PyCFunction: send },
+                ml_flags: METH_O,
+                ml_doc: c"send(value) -> yield the next value or raise StopIteration.".as_ptr(),
+            },
+            PyMethodDef {
+                ml_name: c"throw".as_ptr(),
+                ml_meth: PyMethodDefPointer { PyCFunction: throw },
+                ml_flags: METH_VARARGS,
+                ml_doc: c"throw(value) -> raise the exception at the await in progress.".as_ptr(),
+            },
+            PyMethodDef {
+                ml_name: c"close".as_ptr(),
+                ml_meth: PyMethodDefPointer { PyCFunction: close },
+                ml_flags: METH_NOARGS,
+                ml_doc: c"close() -> raise GeneratorExit at the await in progress.".as_ptr(),
+            },
+            PyMethodDef::zeroed(),
+        ]));
+        let getset = |name: &'static std::ffi::CStr, get: getter, doc: &'static std::ffi::CStr| {
+            PyGetSetDef {
+                name: name.as_ptr(),
+                get: Some(get),
+                set: None,
+                doc: doc.as_ptr(),
+                closure: null_mut(),
+            }
         };
-    let getsets = Box::leak(Box::new([
-        getset(c"__name__", get_name, c"name of the awaitable"),
-        getset(
-            c"__qualname__",
-            get_name,
-            c"qualified name of the awaitable",
-        ),
-        getset(
-            c"cr_await",
-            get_cr_await,
-            c"object being awaited on, or None",
-        ),
-        getset(
-            c"cr_running",
-            get_cr_running,
-            c"whether the awaitable is executing",
-        ),
-        getset(c"cr_frame", get_cr_frame, c"always None: no Python frame"),
-        PyGetSetDef::default(),
-    ]));
-    let members = Box::leak(Box::new([
-        PyMemberDef {
-            name: c"__weaklistoffset__".as_ptr(),
-            type_code: Py_T_PYSSIZET,
-            offset: std::mem::offset_of!(PyAwaitableObject, weakreflist) as Py_ssize_t,
-            flags: Py_READONLY,
-            doc: null_mut(),
-        },
-        PyMemberDef::default(),
-    ]));
-    let slot = |slot: c_int, pfunc: *mut c_void| PyType_Slot { slot, pfunc };
-    let mut slots = vec![
-        slot(Py_am_await, am_await as *mut c_void),
-        slot(Py_tp_new, new as *mut c_void),
-        slot(Py_tp_iternext, iternext as *mut c_void),
-        slot(Py_tp_dealloc, dealloc as *mut c_void),
-        slot(Py_tp_traverse, traverse as *mut c_void),
-        slot(Py_tp_clear, clear as *mut c_void),
-        slot(Py_tp_finalize, finalize as *mut c_void),
-        slot(Py_tp_repr, repr as *mut c_void),
-        slot(Py_tp_methods, methods.as_mut_ptr().cast()),
-        slot(Py_tp_getset, getsets.as_mut_ptr().cast()),
-        slot(Py_tp_members, members.as_mut_ptr().cast()),
-        slot(
-            Py_tp_doc,
-            c"An awaitable built in native code with pyawaitable-rs.".as_ptr() as *mut c_void,
-        ),
-    ];
-    // 3.9 rejects a slot id it does not know.
-    #[cfg(any(Py_3_10, pyawaitable_limited))]
-    if crate::fast_paths::fast_paths().am_send {
-        slots.push(slot(Py_am_send, am_send as *mut c_void));
+        let getsets = Box::leak(Box::new([
+            getset(c"__name__", get_name, c"name of the awaitable"),
+            getset(
+                c"__qualname__",
+                get_name,
+                c"qualified name of the awaitable",
+            ),
+            getset(
+                c"cr_await",
+                get_cr_await,
+                c"object being awaited on, or None",
+            ),
+            getset(
+                c"cr_running",
+                get_cr_running,
+                c"whether the awaitable is executing",
+            ),
+            getset(c"cr_frame", get_cr_frame, c"always None: no Python frame"),
+            PyGetSetDef::default(),
+        ]));
+        let members = Box::leak(Box::new([
+            PyMemberDef {
+                name: c"__weaklistoffset__".as_ptr(),
+                type_code: Py_T_PYSSIZET,
+                offset: std::mem::offset_of!(PyAwaitableObject, weakreflist) as Py_ssize_t,
+                flags: Py_READONLY,
+                doc: null_mut(),
+            },
+            PyMemberDef::default(),
+        ]));
+        let slot = |slot: c_int, pfunc: *mut c_void| PyType_Slot { slot, pfunc };
+        let mut slots = vec![
+            slot(Py_am_await, am_await as *mut c_void),
+            slot(Py_tp_new, new as *mut c_void),
+            slot(Py_tp_iternext, iternext as *mut c_void),
+            slot(Py_tp_dealloc, dealloc as *mut c_void),
+            slot(Py_tp_traverse, traverse as *mut c_void),
+            slot(Py_tp_clear, clear as *mut c_void),
+            slot(Py_tp_finalize, finalize as *mut c_void),
+            slot(Py_tp_repr, repr as *mut c_void),
+            slot(Py_tp_methods, methods.as_mut_ptr().cast()),
+            slot(Py_tp_getset, getsets.as_mut_ptr().cast()),
+            slot(Py_tp_members, members.as_mut_ptr().cast()),
+            slot(
+                Py_tp_doc,
+                c"An awaitable built in native code with pyawaitable-rs.".as_ptr() as *mut c_void,
+            ),
+        ];
+        // 3.9 rejects a slot id it does not know.
+        #[cfg(any(Py_3_10, pyawaitable_limited))]
+        if crate::fast_paths::fast_paths().am_send {
+            slots.push(slot(Py_am_send, am_send as *mut c_void));
+        }
+        slots.push(slot(0, null_mut()));
+        let slots = Box::leak(slots.into_boxed_slice());
+        let spec = Box::leak(Box::new(PyType_Spec {
+            name: c"pyawaitable.PyAwaitable".as_ptr(),
+            basicsize: std::mem::size_of::<PyAwaitableObject>() as c_int,
+            itemsize: 0,
+            flags: (Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC) as _,
+            slots: slots.as_mut_ptr(),
+        }));
+        let ty = PyType_FromSpec(spec).cast::<PyTypeObject>();
+        if ty.is_null() {
+            return null_mut();
+        }
+        if register_coroutine(ty.cast()) < 0 {
+            Py_DecRef(ty.cast());
+            return null_mut();
+        }
+        ty
     }
-    slots.push(slot(0, null_mut()));
-    let slots = Box::leak(slots.into_boxed_slice());
-    let spec = Box::leak(Box::new(PyType_Spec {
-        name: c"pyawaitable.PyAwaitable".as_ptr(),
-        basicsize: std::mem::size_of::<PyAwaitableObject>() as c_int,
-        itemsize: 0,
-        flags: (Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC) as _,
-        slots: slots.as_mut_ptr(),
-    }));
-    let ty = PyType_FromSpec(spec).cast::<PyTypeObject>();
-    if ty.is_null() {
-        return null_mut();
-    }
-    if register_coroutine(ty.cast()) < 0 {
-        Py_DecRef(ty.cast());
-        return null_mut();
-    }
-    ty
 }
 
 /// `collections.abc.Coroutine.register(ty)`.
+///
+/// # Safety
+/// GIL held; `ty` a live type.
 unsafe fn register_coroutine(ty: *mut PyObject) -> c_int {
-    let Some(abc) = Owned::from_owned(PyImport_ImportModule(c"collections.abc".as_ptr())) else {
-        return -1;
-    };
-    let Some(coroutine) =
-        Owned::from_owned(PyObject_GetAttrString(abc.as_ptr(), c"Coroutine".as_ptr()))
-    else {
-        return -1;
-    };
-    let registered =
-        PyObject_CallMethod(coroutine.as_ptr(), c"register".as_ptr(), c"O".as_ptr(), ty);
-    match Owned::from_owned(registered) {
-        Some(_) => 0,
-        None => -1,
+    // SAFETY: GIL held and `ty` live (the caller's contract); the names and the
+    // format are static C strings, and `ty` matches the one `O` of it.
+    unsafe {
+        let Some(abc) = Owned::from_owned(PyImport_ImportModule(c"collections.abc".as_ptr()))
+        else {
+            return -1;
+        };
+        let Some(coroutine) =
+            Owned::from_owned(PyObject_GetAttrString(abc.as_ptr(), c"Coroutine".as_ptr()))
+        else {
+            return -1;
+        };
+        let registered =
+            PyObject_CallMethod(coroutine.as_ptr(), c"register".as_ptr(), c"O".as_ptr(), ty);
+        match Owned::from_owned(registered) {
+            Some(_) => 0,
+            None => -1,
+        }
     }
 }

@@ -11,12 +11,21 @@ use crate::genobject::PyAwaitableObject;
 use crate::{abstract_, Callback, Defer, Exception, Owned, Resumed, Task};
 
 /// A handle on one awaitable for the length of one transition.
+///
+/// Every method runs inside a transition that a slot of the awaitable type
+/// (or the API) started with the GIL held, on an awaitable of ours that the
+/// caller keeps alive: the contract of [`FfiHost::new`]. The `SAFETY`
+/// comments below rest on it.
 pub(crate) struct FfiHost {
     awaitable: *mut PyAwaitableObject,
 }
 
 impl FfiHost {
     /// A host for `awaitable`, which must be one of ours and stay alive.
+    ///
+    /// # Safety
+    /// `awaitable` is a live awaitable of ours that outlives the host; the
+    /// GIL is held for as long as the host is used.
     pub(crate) unsafe fn new(awaitable: *mut PyObject) -> FfiHost {
         FfiHost {
             awaitable: awaitable.cast(),
@@ -47,52 +56,71 @@ impl Host for FfiHost {
 
     #[inline]
     fn none(&mut self) -> Owned {
+        // SAFETY: `None` lives as long as the interpreter; GIL held (see
+        // `FfiHost`).
         unsafe { Owned::from_borrowed(Py_None()) }
     }
 
     #[inline]
     fn is_none(&self, value: &Owned) -> bool {
+        // SAFETY: `Py_None` only takes the address of the `None` singleton.
         unsafe { value.as_ptr() == Py_None() }
     }
 
     #[inline]
     fn iterate(&mut self, awaitable: Owned) -> Result<Owned, Exception> {
+        // SAFETY: GIL held (see `FfiHost`); the iterator of a live object we
+        // own.
         unsafe { abstract_::await_iter(awaitable) }
     }
 
     #[inline(always)]
     fn send(&mut self, iter: &mut Owned, value: Owned) -> Outcome<Owned, Exception> {
+        // SAFETY: GIL held (see `FfiHost`); a send into a live iterator we own.
         unsafe { abstract_::send(iter, value) }
     }
 
     fn throw(&mut self, iter: &mut Owned, exc: Exception) -> Outcome<Owned, Exception> {
+        // SAFETY: GIL held (see `FfiHost`); a throw into a live iterator we
+        // own.
         unsafe { abstract_::throw(iter, exc) }
     }
 
     fn close(&mut self, iter: Owned) -> Result<(), Exception> {
+        // SAFETY: GIL held (see `FfiHost`); closing a live iterator we own.
         unsafe { abstract_::close(iter) }
     }
 
     fn discard(&mut self, awaitable: Owned) {
+        // SAFETY: GIL held (see `FfiHost`); releasing a live object we own.
         unsafe { abstract_::discard(awaitable) }
     }
 
     #[inline]
     fn on_result(&mut self, callback: Callback, value: Owned) -> ResultOutcome<Exception> {
+        // SAFETY: GIL held and the awaitable alive (see `FfiHost`); `value`
+        // lives until after the call.
         let code = unsafe { callback.call(self.object(), value.as_ptr()) };
         drop(value);
+        // SAFETY: GIL held (see `FfiHost`).
         ResultOutcome::from_code(code, || unsafe { Exception::fetch() })
     }
 
     fn on_error(&mut self, callback: Callback, exc: &Exception) -> ErrorOutcome<Exception> {
         // The callback is the `except` block: `exc` is the exception being
         // handled while it runs (`sys.exception()`), then the outer one is back.
+        // SAFETY: GIL held and the awaitable alive (see `FfiHost`); `exc` is
+        // borrowed for the whole call.
         let code = unsafe {
             crate::pyerrors::while_handling(exc, || callback.call(self.object(), exc.as_ptr()))
         };
+        // SAFETY: GIL held (see `FfiHost`).
         match ErrorOutcome::from_code(code, || unsafe { Exception::fetch() }) {
             // Raised inside the handler, the new exception has the handled
             // one as its context, as in an `except` block.
+            // SAFETY: GIL held (see `FfiHost`); `new` and `exc` are live
+            // exception instances, and `PyException_SetContext` steals the new
+            // reference it is given.
             ErrorOutcome::RaiseNew(new) => unsafe {
                 let new = new.unwrap_or_else(|| self.fault(Fault::MissingError, None));
                 // `GetContext` returns a new reference: released at once.
@@ -107,6 +135,7 @@ impl Host for FfiHost {
             },
             other => {
                 // Handled or re-raised: anything the callback left set is dropped.
+                // SAFETY: GIL held (see `FfiHost`).
                 drop(unsafe { Exception::fetch() });
                 other
             }
@@ -119,13 +148,18 @@ impl Host for FfiHost {
     }
 
     fn defer(&mut self, callback: Defer) -> Result<(), Option<Exception>> {
+        // SAFETY: GIL held and the awaitable alive (see `FfiHost`).
         match unsafe { callback.call(self.object()) } {
             code if code >= 0 => Ok(()),
+            // SAFETY: as above.
             _ => Err(unsafe { Exception::fetch() }),
         }
     }
 
     fn exit(&mut self, exit: &Owned, exc: Option<&Exception>) -> Result<Owned, Exception> {
+        // SAFETY: GIL held (see `FfiHost`); `exit`, `exc` and the traceback are
+        // live for the call, and the argument list ends with the null that
+        // `PyObject_CallFunctionObjArgs` looks for.
         unsafe {
             let none = Py_None();
             let result = match exc {
@@ -155,7 +189,9 @@ impl Host for FfiHost {
     }
 
     fn is_true(&mut self, value: Owned) -> Result<bool, Exception> {
+        // SAFETY: GIL held (see `FfiHost`); `value` is live.
         match unsafe { PyObject_IsTrue(value.as_ptr()) } {
+            // SAFETY: as above.
             -1 => Err(unsafe { Exception::fetch_or_system_error() }),
             truth => Ok(truth == 1),
         }
@@ -163,6 +199,8 @@ impl Host for FfiHost {
 
     #[inline]
     fn kind(&self, exc: &Exception) -> ErrorKind {
+        // SAFETY: GIL held (see `FfiHost`); the exception types are interpreter
+        // statics, live for its lifetime.
         unsafe {
             if exc.is_instance_of(PyExc_GeneratorExit) {
                 ErrorKind::GeneratorExit
@@ -175,6 +213,9 @@ impl Host for FfiHost {
     }
 
     fn fault(&mut self, fault: Fault, cause: Option<Exception>) -> Exception {
+        // SAFETY: GIL held (see `FfiHost`); the exception types are interpreter
+        // statics; `PyException_SetContext` and `PyException_SetCause` steal
+        // the new references they are given.
         unsafe {
             let ty = match fault {
                 Fault::NonNoneFirstSend => PyExc_TypeError,

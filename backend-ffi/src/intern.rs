@@ -29,7 +29,9 @@ impl Interned {
         if !cached.is_null() {
             return cached;
         }
-        let made = PyUnicode_InternFromString(self.text.as_ptr());
+        // SAFETY: GIL held (the caller's contract); `text` is a static C
+        // string. Two threads may both intern it: the same string results.
+        let made = unsafe { PyUnicode_InternFromString(self.text.as_ptr()) };
         if !made.is_null() {
             self.cell.store(made, Ordering::Release);
         }

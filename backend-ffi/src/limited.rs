@@ -55,16 +55,22 @@ pub(crate) unsafe fn runtime() -> &'static Runtime {
     }
     // Loaded outside the lock: the import may let another thread run, and
     // two threads that both load keep the first result.
-    let loaded = Runtime::load(running_version());
+    // SAFETY: GIL held and no exception set (the caller's contract).
+    let loaded = unsafe { Runtime::load(running_version()) };
     RUNTIME.get_or_init(|| loaded)
 }
 
 impl Runtime {
     /// Looks the optional functions up; none is trusted before the version
     /// that introduced it.
-    fn load(version: (u32, u32)) -> Runtime {
+    ///
+    /// # Safety
+    /// GIL held, no exception set (it imports `types`).
+    unsafe fn load(version: (u32, u32)) -> Runtime {
         let this = process();
-        // SAFETY: the signatures are those of the CPython C API.
+        // SAFETY: each symbol is looked up by its C API name, and transmuted to
+        // the signature CPython declares for it; GIL held for the import of
+        // `types` (the caller's contract).
         unsafe {
             let symbol = |name: &[u8]| -> Option<*mut std::ffi::c_void> {
                 let lib = this.as_ref()?;
@@ -134,18 +140,22 @@ fn process() -> Option<libloading::os::windows::Library> {
 /// # Safety
 /// GIL held.
 unsafe fn type_from_types_module(name: &CStr) -> usize {
-    let types = PyImport_ImportModule(c"types".as_ptr());
-    let ty = if types.is_null() {
-        std::ptr::null_mut()
-    } else {
-        let ty = PyObject_GetAttrString(types, name.as_ptr());
-        Py_DecRef(types);
-        ty
-    };
-    if ty.is_null() {
-        PyErr_Clear();
+    // SAFETY: GIL held (the caller's contract); the names are C strings, and
+    // the module reference is released once.
+    unsafe {
+        let types = PyImport_ImportModule(c"types".as_ptr());
+        let ty = if types.is_null() {
+            std::ptr::null_mut()
+        } else {
+            let ty = PyObject_GetAttrString(types, name.as_ptr());
+            Py_DecRef(types);
+            ty
+        };
+        if ty.is_null() {
+            PyErr_Clear();
+        }
+        ty as usize
     }
-    ty as usize
 }
 
 /// `(major, minor)` parsed from `Py_GetVersion()`, e.g. `"3.12.1 (main, …)"`.
@@ -153,11 +163,14 @@ unsafe fn type_from_types_module(name: &CStr) -> usize {
 /// # Safety
 /// GIL held.
 unsafe fn running_version() -> (u32, u32) {
-    let text = CStr::from_ptr(Py_GetVersion()).to_string_lossy();
-    let mut parts = text
-        .split(|c: char| !c.is_ascii_digit())
-        .map(|part| part.parse().unwrap_or(0));
-    (parts.next().unwrap_or(3), parts.next().unwrap_or(9))
+    // SAFETY: `Py_GetVersion` returns a static NUL-terminated string.
+    unsafe {
+        let text = CStr::from_ptr(Py_GetVersion()).to_string_lossy();
+        let mut parts = text
+            .split(|c: char| !c.is_ascii_digit())
+            .map(|part| part.parse().unwrap_or(0));
+        (parts.next().unwrap_or(3), parts.next().unwrap_or(9))
+    }
 }
 
 /// Whether `ty` was made at run time (`Py_TPFLAGS_HEAPTYPE`), so that
@@ -166,5 +179,6 @@ unsafe fn running_version() -> (u32, u32) {
 /// # Safety
 /// GIL held; `ty` live.
 pub(crate) unsafe fn is_heap_type(ty: *mut PyTypeObject) -> bool {
-    pyo3_ffi::PyType_GetFlags(ty) & pyo3_ffi::Py_TPFLAGS_HEAPTYPE != 0
+    // SAFETY: GIL held and `ty` live (the caller's contract).
+    unsafe { pyo3_ffi::PyType_GetFlags(ty) & pyo3_ffi::Py_TPFLAGS_HEAPTYPE != 0 }
 }

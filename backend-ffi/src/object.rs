@@ -43,8 +43,12 @@ impl Owned {
     /// `ptr` points to a live object; GIL held.
     #[inline]
     pub unsafe fn from_borrowed(ptr: *mut PyObject) -> Owned {
-        incref(ptr);
-        Owned(NonNull::new_unchecked(ptr))
+        // SAFETY: the caller gives a live, non-null object and holds the GIL,
+        // so counting a new reference to it is sound.
+        unsafe {
+            incref(ptr);
+            Owned(NonNull::new_unchecked(ptr))
+        }
     }
 
     /// The object, borrowed.

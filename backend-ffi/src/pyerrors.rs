@@ -25,39 +25,50 @@ impl Exception {
     /// # Safety
     /// GIL held.
     pub unsafe fn fetch() -> Option<Exception> {
-        cfg_if::cfg_if! {
-            if #[cfg(pyawaitable_limited)] {
-                match crate::limited::runtime().raised {
-                    Some((get, _)) => Owned::from_owned(get()).map(Exception),
-                    None => Exception::fetch_normalized(),
+        // SAFETY: GIL held (the caller's contract); the limited runtime's `get`
+        // is `PyErr_GetRaisedException`, which returns a new reference or null.
+        unsafe {
+            cfg_if::cfg_if! {
+                if #[cfg(pyawaitable_limited)] {
+                    match crate::limited::runtime().raised {
+                        Some((get, _)) => Owned::from_owned(get()).map(Exception),
+                        None => Exception::fetch_normalized(),
+                    }
+                } else if #[cfg(Py_3_12)] {
+                    Owned::from_owned(PyErr_GetRaisedException()).map(Exception)
+                } else {
+                    Exception::fetch_normalized()
                 }
-            } else if #[cfg(Py_3_12)] {
-                Owned::from_owned(PyErr_GetRaisedException()).map(Exception)
-            } else {
-                Exception::fetch_normalized()
             }
         }
     }
 
     /// Before 3.12: fetch the triple, normalize it, attach the traceback.
+    ///
+    /// # Safety
+    /// GIL held.
     #[cfg(any(pyawaitable_limited, not(Py_3_12)))]
     unsafe fn fetch_normalized() -> Option<Exception> {
-        let (mut ty, mut value, mut tb) = (
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-        );
-        PyErr_Fetch(&mut ty, &mut value, &mut tb);
-        if ty.is_null() {
-            return None;
+        // SAFETY: GIL held (the caller's contract); `PyErr_Fetch` hands over
+        // the references it writes, each released or kept exactly once below.
+        unsafe {
+            let (mut ty, mut value, mut tb) = (
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            );
+            PyErr_Fetch(&mut ty, &mut value, &mut tb);
+            if ty.is_null() {
+                return None;
+            }
+            PyErr_NormalizeException(&mut ty, &mut value, &mut tb);
+            if !tb.is_null() {
+                PyException_SetTraceback(value, tb);
+                Py_DecRef(tb);
+            }
+            Py_DecRef(ty);
+            Owned::from_owned(value).map(Exception)
         }
-        PyErr_NormalizeException(&mut ty, &mut value, &mut tb);
-        if !tb.is_null() {
-            PyException_SetTraceback(value, tb);
-            Py_DecRef(tb);
-        }
-        Py_DecRef(ty);
-        Owned::from_owned(value).map(Exception)
     }
 
     /// Takes the pending exception, or makes a `SystemError` saying none was
@@ -66,9 +77,13 @@ impl Exception {
     /// # Safety
     /// GIL held.
     pub unsafe fn fetch_or_system_error() -> Exception {
-        match Exception::fetch() {
-            Some(exc) => exc,
-            None => Exception::new(PyExc_SystemError, c"error return without exception set"),
+        // SAFETY: GIL held (the caller's contract); `PyExc_SystemError` is an
+        // exception class.
+        unsafe {
+            match Exception::fetch() {
+                Some(exc) => exc,
+                None => Exception::new(PyExc_SystemError, c"error return without exception set"),
+            }
         }
     }
 
@@ -77,8 +92,11 @@ impl Exception {
     /// # Safety
     /// GIL held; `ty` is an exception class.
     pub unsafe fn new(ty: *mut PyObject, msg: &CStr) -> Exception {
-        PyErr_SetString(ty, msg.as_ptr());
-        Exception::fetch_or_system_error()
+        // SAFETY: GIL held (the caller's contract); `ty` an exception class.
+        unsafe {
+            PyErr_SetString(ty, msg.as_ptr());
+            Exception::fetch_or_system_error()
+        }
     }
 
     /// Wraps an exception instance.
@@ -99,8 +117,11 @@ impl Exception {
     /// # Safety
     /// GIL held; `ty` is an exception class.
     pub unsafe fn bare(ty: *mut PyObject) -> Exception {
-        PyErr_SetNone(ty);
-        Exception::fetch_or_system_error()
+        // SAFETY: GIL held (the caller's contract); `ty` an exception class.
+        unsafe {
+            PyErr_SetNone(ty);
+            Exception::fetch_or_system_error()
+        }
     }
 
     /// The exception instance, borrowed.
@@ -113,35 +134,47 @@ impl Exception {
     /// # Safety
     /// GIL held.
     pub unsafe fn restore(self) {
-        cfg_if::cfg_if! {
-            if #[cfg(pyawaitable_limited)] {
-                match crate::limited::runtime().raised {
-                    Some((_, set)) => set(self.0.into_ptr()),
-                    None => self.restore_triple(),
+        // SAFETY: GIL held (the caller's contract); the indicator steals the
+        // reference `into_ptr` gives up.
+        unsafe {
+            cfg_if::cfg_if! {
+                if #[cfg(pyawaitable_limited)] {
+                    match crate::limited::runtime().raised {
+                        Some((_, set)) => set(self.0.into_ptr()),
+                        None => self.restore_triple(),
+                    }
+                } else if #[cfg(Py_3_12)] {
+                    PyErr_SetRaisedException(self.0.into_ptr());
+                } else {
+                    self.restore_triple();
                 }
-            } else if #[cfg(Py_3_12)] {
-                PyErr_SetRaisedException(self.0.into_ptr());
-            } else {
-                self.restore_triple();
             }
         }
     }
 
     /// Before 3.12: restore as the (type, value, traceback) triple.
+    ///
+    /// # Safety
+    /// GIL held.
     #[cfg(any(pyawaitable_limited, not(Py_3_12)))]
     unsafe fn restore_triple(self) {
-        let value = self.0.into_ptr();
-        let ty = Py_TYPE(value).cast::<PyObject>();
-        Py_IncRef(ty);
-        PyErr_Restore(ty, value, PyException_GetTraceback(value));
+        // SAFETY: GIL held (the caller's contract); `value` is a live instance,
+        // and `PyErr_Restore` steals the three references counted for it here.
+        unsafe {
+            let value = self.0.into_ptr();
+            let ty = Py_TYPE(value).cast::<PyObject>();
+            Py_IncRef(ty);
+            PyErr_Restore(ty, value, PyException_GetTraceback(value));
+        }
     }
 
     /// Whether this exception is an instance of class `ty`.
     ///
     /// # Safety
-    /// GIL held.
+    /// GIL held; `ty` a live class or tuple of classes.
     pub unsafe fn is_instance_of(&self, ty: *mut PyObject) -> bool {
-        PyErr_GivenExceptionMatches(self.as_ptr(), ty) != 0
+        // SAFETY: GIL held (the caller's contract); both objects are live.
+        unsafe { PyErr_GivenExceptionMatches(self.as_ptr(), ty) != 0 }
     }
 }
 
@@ -156,15 +189,22 @@ pub(crate) struct SavedError {
 
 impl SavedError {
     /// Takes the indicator, leaving it clear.
+    ///
+    /// # Safety
+    /// GIL held.
     pub(crate) unsafe fn take() -> SavedError {
-        cfg_if::cfg_if! {
-            if #[cfg(all(Py_3_12, not(pyawaitable_limited)))] {
-                SavedError { exc: PyErr_GetRaisedException() }
-            } else {
-                let mut triple = [std::ptr::null_mut(); 3];
-                let [ty, value, tb] = &mut triple;
-                PyErr_Fetch(ty, value, tb);
-                SavedError { triple }
+        // SAFETY: GIL held (the caller's contract); the references taken from
+        // the indicator are owned by the `SavedError` until `restore`.
+        unsafe {
+            cfg_if::cfg_if! {
+                if #[cfg(all(Py_3_12, not(pyawaitable_limited)))] {
+                    SavedError { exc: PyErr_GetRaisedException() }
+                } else {
+                    let mut triple = [std::ptr::null_mut(); 3];
+                    let [ty, value, tb] = &mut triple;
+                    PyErr_Fetch(ty, value, tb);
+                    SavedError { triple }
+                }
             }
         }
     }
@@ -181,13 +221,20 @@ impl SavedError {
     }
 
     /// Puts the indicator back as it was.
+    ///
+    /// # Safety
+    /// GIL held.
     pub(crate) unsafe fn restore(self) {
-        cfg_if::cfg_if! {
-            if #[cfg(all(Py_3_12, not(pyawaitable_limited)))] {
-                PyErr_SetRaisedException(self.exc);
-            } else {
-                let [ty, value, tb] = self.triple;
-                PyErr_Restore(ty, value, tb);
+        // SAFETY: GIL held (the caller's contract); the indicator takes back
+        // the references `take` gave this value.
+        unsafe {
+            cfg_if::cfg_if! {
+                if #[cfg(all(Py_3_12, not(pyawaitable_limited)))] {
+                    PyErr_SetRaisedException(self.exc);
+                } else {
+                    let [ty, value, tb] = self.triple;
+                    PyErr_Restore(ty, value, tb);
+                }
             }
         }
     }
@@ -199,27 +246,32 @@ impl SavedError {
 /// # Safety
 /// GIL held.
 pub(crate) unsafe fn while_handling<T>(exc: &Exception, f: impl FnOnce() -> T) -> T {
-    cfg_if::cfg_if! {
-        if #[cfg(all(Py_3_11, not(pyawaitable_limited)))] {
-            // 3.11+ keep the handled exception as its value alone
-            // (`PUSH_EXC_INFO`): no type or traceback to make and drop.
-            let outer = Owned::from_owned(PyErr_GetHandledException());
-            PyErr_SetHandledException(exc.as_ptr());
-            let out = f();
-            PyErr_SetHandledException(outer.as_ref().map_or(std::ptr::null_mut(), Owned::as_ptr));
-            out
-        } else {
-            let mut outer = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
-            PyErr_GetExcInfo(&mut outer.0, &mut outer.1, &mut outer.2);
-            let value = exc.as_ptr();
-            PyErr_SetExcInfo(
-                Owned::from_borrowed(Py_TYPE(value).cast()).into_ptr(),
-                Owned::from_borrowed(value).into_ptr(),
-                PyException_GetTraceback(value),
-            );
-            let out = f();
-            PyErr_SetExcInfo(outer.0, outer.1, outer.2);
-            out
+    // SAFETY: GIL held (the caller's contract); `exc` is live for the call, the
+    // outer handled exception is owned across `f` and handed back, and
+    // `PyErr_SetExcInfo` steals the references counted for it.
+    unsafe {
+        cfg_if::cfg_if! {
+            if #[cfg(all(Py_3_11, not(pyawaitable_limited)))] {
+                // 3.11+ keep the handled exception as its value alone
+                // (`PUSH_EXC_INFO`): no type or traceback to make and drop.
+                let outer = Owned::from_owned(PyErr_GetHandledException());
+                PyErr_SetHandledException(exc.as_ptr());
+                let out = f();
+                PyErr_SetHandledException(outer.as_ref().map_or(std::ptr::null_mut(), Owned::as_ptr));
+                out
+            } else {
+                let mut outer = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
+                PyErr_GetExcInfo(&mut outer.0, &mut outer.1, &mut outer.2);
+                let value = exc.as_ptr();
+                PyErr_SetExcInfo(
+                    Owned::from_borrowed(Py_TYPE(value).cast()).into_ptr(),
+                    Owned::from_borrowed(value).into_ptr(),
+                    PyException_GetTraceback(value),
+                );
+                let out = f();
+                PyErr_SetExcInfo(outer.0, outer.1, outer.2);
+                out
+            }
         }
     }
 }
@@ -230,18 +282,21 @@ pub(crate) unsafe fn while_handling<T>(exc: &Exception, f: impl FnOnce() -> T) -
 /// # Safety
 /// GIL held.
 pub(crate) unsafe fn raise_stop_iteration(value: Owned) {
-    #[cfg(any(Py_3_12, pyawaitable_limited))]
-    let Err(value) = reuse_stop_iteration(value) else {
-        return;
-    };
-    let v = value.as_ptr();
-    if PyTuple_Check(v) != 0 || PyExceptionInstance_Check(v) != 0 {
-        let stop = crate::abstract_::call_one_arg(PyExc_StopIteration, v);
-        if let Some(stop) = Owned::from_owned(stop) {
-            PyErr_SetObject(PyExc_StopIteration, stop.as_ptr());
+    // SAFETY: GIL held (the caller's contract); `value` is live while owned.
+    unsafe {
+        #[cfg(any(Py_3_12, pyawaitable_limited))]
+        let Err(value) = reuse_stop_iteration(value) else {
+            return;
+        };
+        let v = value.as_ptr();
+        if PyTuple_Check(v) != 0 || PyExceptionInstance_Check(v) != 0 {
+            let stop = crate::abstract_::call_one_arg(PyExc_StopIteration, v);
+            if let Some(stop) = Owned::from_owned(stop) {
+                PyErr_SetObject(PyExc_StopIteration, stop.as_ptr());
+            }
+        } else {
+            PyErr_SetObject(PyExc_StopIteration, v);
         }
-    } else {
-        PyErr_SetObject(PyExc_StopIteration, v);
     }
 }
 
@@ -260,35 +315,41 @@ pub(crate) unsafe fn raise_stop_iteration(value: Owned) {
 /// GIL held.
 #[cfg(all(Py_3_12, not(pyawaitable_limited)))]
 unsafe fn reuse_stop_iteration(value: Owned) -> Result<(), Owned> {
-    use std::sync::atomic::Ordering::Relaxed;
-    let exc = SPARE_STOP.swap(std::ptr::null_mut(), Relaxed);
-    if !exc.is_null() {
-        let stop = exc.cast::<PyStopIterationObject>();
-        let args = (*stop).args;
-        // The spare's tuple is tracked: code that walks the collector's
-        // objects (`gc.get_objects()`) may have taken it, and keeps it.
-        if Py_REFCNT(args) == 1 {
-            PyObject_GC_Track(exc.cast());
-            // The item is `None`, immortal since 3.12: nothing to release.
-            PyTuple_SET_ITEM(args, 0, Owned::from_borrowed(value.as_ptr()).into_ptr());
-            (*stop).value = value.into_ptr();
-            PyErr_SetRaisedException(exc);
-            return Ok(());
+    // SAFETY: GIL held (the caller's contract); the spare is an instance of our
+    // `StopIteration` subclass laid out as `PyStopIterationObject`, holding its
+    // `(None,)` args (see `SPARE_STOP`), so its fields may be written; the
+    // indicator steals the reference to `exc`.
+    unsafe {
+        use std::sync::atomic::Ordering::Relaxed;
+        let exc = SPARE_STOP.swap(std::ptr::null_mut(), Relaxed);
+        if !exc.is_null() {
+            let stop = exc.cast::<PyStopIterationObject>();
+            let args = (*stop).args;
+            // The spare's tuple is tracked: code that walks the collector's
+            // objects (`gc.get_objects()`) may have taken it, and keeps it.
+            if Py_REFCNT(args) == 1 {
+                PyObject_GC_Track(exc.cast());
+                // The item is `None`, immortal since 3.12: nothing to release.
+                PyTuple_SET_ITEM(args, 0, Owned::from_borrowed(value.as_ptr()).into_ptr());
+                (*stop).value = value.into_ptr();
+                PyErr_SetRaisedException(exc);
+                return Ok(());
+            }
+            Py_DECREF(exc);
         }
-        Py_DECREF(exc);
+        let ty = recycled_stop_type();
+        let exc = if ty.is_null() {
+            std::ptr::null_mut()
+        } else {
+            crate::abstract_::call_one_arg(ty.cast(), value.as_ptr())
+        };
+        if exc.is_null() {
+            PyErr_Clear();
+            return Err(value);
+        }
+        PyErr_SetRaisedException(exc);
+        Ok(())
     }
-    let ty = recycled_stop_type();
-    let exc = if ty.is_null() {
-        std::ptr::null_mut()
-    } else {
-        crate::abstract_::call_one_arg(ty.cast(), value.as_ptr())
-    };
-    if exc.is_null() {
-        PyErr_Clear();
-        return Err(value);
-    }
-    PyErr_SetRaisedException(exc);
-    Ok(())
 }
 
 /// The limited API, 3.12+: as for the full API, an instance of
@@ -301,41 +362,46 @@ unsafe fn reuse_stop_iteration(value: Owned) -> Result<(), Owned> {
 /// GIL held.
 #[cfg(pyawaitable_limited)]
 unsafe fn reuse_stop_iteration(value: Owned) -> Result<(), Owned> {
-    use std::sync::atomic::Ordering::Relaxed;
-    let Some((_, set_raised)) = crate::limited::runtime().raised else {
-        return Err(value);
-    };
-    let spare = SPARE_STOP.swap(std::ptr::null_mut(), Relaxed);
-    let exc = if !spare.is_null() {
-        // Untracked while it was the spare, so no Python code reached it.
-        PyObject_GC_Track(spare.cast());
-        spare
-    } else {
-        let ty = recycled_stop_type();
-        if ty.is_null() {
-            std::ptr::null_mut()
+    // SAFETY: GIL held (the caller's contract); the spare is an untracked
+    // instance of our subclass with every field null (see `SPARE_STOP`); the
+    // indicator steals the reference to `exc`.
+    unsafe {
+        use std::sync::atomic::Ordering::Relaxed;
+        let Some((_, set_raised)) = crate::limited::runtime().raised else {
+            return Err(value);
+        };
+        let spare = SPARE_STOP.swap(std::ptr::null_mut(), Relaxed);
+        let exc = if !spare.is_null() {
+            // Untracked while it was the spare, so no Python code reached it.
+            PyObject_GC_Track(spare.cast());
+            spare
         } else {
-            PyType_GenericAlloc(ty, 0)
+            let ty = recycled_stop_type();
+            if ty.is_null() {
+                std::ptr::null_mut()
+            } else {
+                PyType_GenericAlloc(ty, 0)
+            }
+        };
+        if exc.is_null() {
+            PyErr_Clear();
+            return Err(value);
         }
-    };
-    if exc.is_null() {
-        PyErr_Clear();
-        return Err(value);
+        let Some(args) = Owned::from_owned(PyTuple_Pack(1, value.as_ptr())) else {
+            PyErr_Clear();
+            Py_DecRef(exc);
+            return Err(value);
+        };
+        if PyObject_SetAttr(exc, crate::intern::ARGS.get(), args.as_ptr()) < 0
+            || PyObject_SetAttr(exc, crate::intern::VALUE.get(), value.as_ptr()) < 0
+        {
+            PyErr_Clear();
+            Py_DecRef(exc);
+            return Err(value);
+        }
+        set_raised(exc);
+        Ok(())
     }
-    let Some(args) = Owned::from_owned(PyTuple_Pack(1, value.as_ptr())) else {
-        PyErr_Clear();
-        Py_DecRef(exc);
-        return Err(value);
-    };
-    if PyObject_SetAttr(exc, crate::intern::ARGS.get(), args.as_ptr()) < 0
-        || PyObject_SetAttr(exc, crate::intern::VALUE.get(), value.as_ptr()) < 0
-    {
-        PyErr_Clear();
-        Py_DecRef(exc);
-        return Err(value);
-    }
-    set_raised(exc);
-    Ok(())
 }
 
 /// The spare instance of [`recycled_stop_type`], holding its one reference,
@@ -358,63 +424,68 @@ static SPARE_STOP: std::sync::atomic::AtomicPtr<PyObject> =
 /// GIL held.
 #[cfg(any(Py_3_12, pyawaitable_limited))]
 unsafe fn recycled_stop_type() -> *mut PyTypeObject {
-    use std::sync::atomic::{AtomicPtr, Ordering};
-    static TYPE: AtomicPtr<PyTypeObject> = AtomicPtr::new(std::ptr::null_mut());
-    let ty = TYPE.load(Ordering::Acquire);
-    if !ty.is_null() {
-        return ty;
-    }
-    let slots = Box::leak(Box::new([
-        PyType_Slot {
-            slot: Py_tp_dealloc,
-            pfunc: recycle_stop as *mut std::ffi::c_void,
-        },
-        PyType_Slot {
-            slot: Py_tp_methods,
-            pfunc: Box::leak(Box::new([
-                PyMethodDef {
-                    ml_name: c"__reduce__".as_ptr(),
-                    ml_meth: PyMethodDefPointer {
-                        PyCFunction: reduce_as_builtin,
+    // SAFETY: GIL held (the caller's contract); the slot and method tables are
+    // leaked, so they outlive the type, and each function has the signature its
+    // slot calls for.
+    unsafe {
+        use std::sync::atomic::{AtomicPtr, Ordering};
+        static TYPE: AtomicPtr<PyTypeObject> = AtomicPtr::new(std::ptr::null_mut());
+        let ty = TYPE.load(Ordering::Acquire);
+        if !ty.is_null() {
+            return ty;
+        }
+        let slots = Box::leak(Box::new([
+            PyType_Slot {
+                slot: Py_tp_dealloc,
+                pfunc: recycle_stop as *mut std::ffi::c_void,
+            },
+            PyType_Slot {
+                slot: Py_tp_methods,
+                pfunc: Box::leak(Box::new([
+                    PyMethodDef {
+                        ml_name: c"__reduce__".as_ptr(),
+                        ml_meth: PyMethodDefPointer {
+                            PyCFunction: reduce_as_builtin,
+                        },
+                        ml_flags: METH_NOARGS,
+                        ml_doc: std::ptr::null(),
                     },
-                    ml_flags: METH_NOARGS,
-                    ml_doc: std::ptr::null(),
-                },
-                PyMethodDef::zeroed(),
-            ]))
-            .as_mut_ptr()
-            .cast(),
-        },
-        PyType_Slot {
-            slot: 0,
-            pfunc: std::ptr::null_mut(),
-        },
-    ]));
-    let spec = Box::leak(Box::new(PyType_Spec {
-        // Read as the builtin in tracebacks and `repr`, and pickles load
-        // a `StopIteration`.
-        name: c"builtins.StopIteration".as_ptr(),
-        basicsize: 0,
-        itemsize: 0,
-        flags: Py_TPFLAGS_DEFAULT as std::ffi::c_uint,
-        slots: slots.as_mut_ptr(),
-    }));
-    let made = PyType_FromSpecWithBases(spec, PyExc_StopIteration).cast::<PyTypeObject>();
-    if made.is_null() {
-        return made;
-    }
-    // Making the type runs no Python code, but the GIL may still have
-    // changed hands: the first one stored is the type.
-    match TYPE.compare_exchange(
-        std::ptr::null_mut(),
-        made,
-        Ordering::AcqRel,
-        Ordering::Acquire,
-    ) {
-        Ok(_) => made,
-        Err(first) => {
-            Py_DecRef(made.cast());
-            first
+                    PyMethodDef::zeroed(),
+                ]))
+                .as_mut_ptr()
+                .cast(),
+            },
+            PyType_Slot {
+                slot: 0,
+                pfunc: std::ptr::null_mut(),
+            },
+        ]));
+        let spec = Box::leak(Box::new(PyType_Spec {
+            // Read as the builtin in tracebacks and `repr`, and pickles load
+            // a `StopIteration`.
+            name: c"builtins.StopIteration".as_ptr(),
+            basicsize: 0,
+            itemsize: 0,
+            flags: Py_TPFLAGS_DEFAULT as std::ffi::c_uint,
+            slots: slots.as_mut_ptr(),
+        }));
+        let made = PyType_FromSpecWithBases(spec, PyExc_StopIteration).cast::<PyTypeObject>();
+        if made.is_null() {
+            return made;
+        }
+        // Making the type runs no Python code, but the GIL may still have
+        // changed hands: the first one stored is the type.
+        match TYPE.compare_exchange(
+            std::ptr::null_mut(),
+            made,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => made,
+            Err(first) => {
+                Py_DecRef(made.cast());
+                first
+            }
         }
     }
 }
@@ -426,31 +497,36 @@ unsafe fn recycled_stop_type() -> *mut PyTypeObject {
 /// Called by CPython only, with the GIL, `exc` an instance of the type.
 #[cfg(any(Py_3_12, pyawaitable_limited))]
 unsafe extern "C" fn reduce_as_builtin(exc: *mut PyObject, _: *mut PyObject) -> *mut PyObject {
-    let base = PyObject_GetAttrString(PyExc_BaseException, c"__reduce__".as_ptr());
-    let Some(base) = Owned::from_owned(base) else {
-        return std::ptr::null_mut();
-    };
-    let Some(reduced) = Owned::from_owned(crate::abstract_::call_one_arg(base.as_ptr(), exc))
-    else {
-        return std::ptr::null_mut();
-    };
-    let size = PyTuple_Size(reduced.as_ptr());
-    if size < 1 {
-        return std::ptr::null_mut();
-    }
-    let Some(out) = Owned::from_owned(PyTuple_New(size)) else {
-        return std::ptr::null_mut();
-    };
-    for i in 0..size {
-        let item = if i == 0 {
-            PyExc_StopIteration
-        } else {
-            PyTuple_GetItem(reduced.as_ptr(), i)
+    // SAFETY: GIL held and `exc` live (the method contract); each item is a
+    // live borrowed object, and `PyTuple_SetItem` steals the new reference
+    // counted for it into a fresh tuple, in range.
+    unsafe {
+        let base = PyObject_GetAttrString(PyExc_BaseException, c"__reduce__".as_ptr());
+        let Some(base) = Owned::from_owned(base) else {
+            return std::ptr::null_mut();
         };
-        // `PyTuple_SetItem` takes a reference: the tuple is new, the index in range.
-        PyTuple_SetItem(out.as_ptr(), i, Owned::from_borrowed(item).into_ptr());
+        let Some(reduced) = Owned::from_owned(crate::abstract_::call_one_arg(base.as_ptr(), exc))
+        else {
+            return std::ptr::null_mut();
+        };
+        let size = PyTuple_Size(reduced.as_ptr());
+        if size < 1 {
+            return std::ptr::null_mut();
+        }
+        let Some(out) = Owned::from_owned(PyTuple_New(size)) else {
+            return std::ptr::null_mut();
+        };
+        for i in 0..size {
+            let item = if i == 0 {
+                PyExc_StopIteration
+            } else {
+                PyTuple_GetItem(reduced.as_ptr(), i)
+            };
+            // `PyTuple_SetItem` takes a reference: the tuple is new, the index in range.
+            PyTuple_SetItem(out.as_ptr(), i, Owned::from_borrowed(item).into_ptr());
+        }
+        out.into_ptr()
     }
-    out.into_ptr()
 }
 
 /// Whether an instance whose last reference just went should become the
@@ -476,9 +552,13 @@ unsafe fn spare_wanted() -> bool {
 /// [`spare_wanted`], with `exc`'s fields as [`SPARE_STOP`] describes.
 #[cfg(any(Py_3_12, pyawaitable_limited))]
 unsafe fn keep_stop(exc: *mut PyObject) {
-    PyObject_GC_UnTrack(exc.cast());
-    Py_INCREF(exc);
-    SPARE_STOP.store(exc, std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: GIL held (the caller's contract); `exc` has no references left,
+    // so the one counted here is the spare's own.
+    unsafe {
+        PyObject_GC_UnTrack(exc.cast());
+        Py_INCREF(exc);
+        SPARE_STOP.store(exc, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Frees `exc`, whose last reference just went and whose fields are
@@ -488,11 +568,16 @@ unsafe fn keep_stop(exc: *mut PyObject) {
 /// GIL held; from `tp_dealloc` of [`recycled_stop_type`] only.
 #[cfg(any(Py_3_12, pyawaitable_limited))]
 unsafe fn free_stop(exc: *mut PyObject) {
-    let ty = Py_TYPE(exc);
-    PyObject_GC_UnTrack(exc.cast());
-    PyObject_GC_Del(exc.cast());
-    // An instance of a heap type holds a reference to it (`subtype_dealloc`).
-    Py_DECREF(ty.cast());
+    // SAFETY: GIL held (the caller's contract); `exc` has no references left
+    // and its fields are released, so it is freed once; its type reference is
+    // released after the memory it describes.
+    unsafe {
+        let ty = Py_TYPE(exc);
+        PyObject_GC_UnTrack(exc.cast());
+        PyObject_GC_Del(exc.cast());
+        // An instance of a heap type holds a reference to it (`subtype_dealloc`).
+        Py_DECREF(ty.cast());
+    }
 }
 
 /// `tp_dealloc` of [`recycled_stop_type`]: releases every field and keeps
@@ -503,39 +588,44 @@ unsafe fn free_stop(exc: *mut PyObject) {
 /// Called by CPython only, with the GIL, when `exc`'s last reference goes.
 #[cfg(all(Py_3_12, not(pyawaitable_limited)))]
 unsafe extern "C" fn recycle_stop(exc: *mut PyObject) {
-    let stop = exc.cast::<PyStopIterationObject>();
-    let take = |field: *mut *mut PyObject| std::mem::replace(&mut *field, std::ptr::null_mut());
-    let mut held = [
-        take(std::ptr::addr_of_mut!((*stop).dict)),
-        take(std::ptr::addr_of_mut!((*stop).notes)),
-        take(std::ptr::addr_of_mut!((*stop).traceback)),
-        take(std::ptr::addr_of_mut!((*stop).context)),
-        take(std::ptr::addr_of_mut!((*stop).cause)),
-        take(std::ptr::addr_of_mut!((*stop).value)),
-        std::ptr::null_mut(),
-    ];
-    // C's `char` (pyo3-ffi declares a Rust `char`): one byte.
-    std::ptr::addr_of_mut!((*stop).suppress_context)
-        .cast::<u8>()
-        .write(0);
-    let args = (*stop).args;
-    let reusable = !args.is_null()
-        && PyTuple_CheckExact(args) != 0
-        && PyTuple_GET_SIZE(args) == 1
-        && Py_REFCNT(args) == 1;
-    if reusable && spare_wanted() {
-        // `None` is immortal: it needs no reference.
-        held[6] = PyTuple_GET_ITEM(args, 0);
-        PyTuple_SET_ITEM(args, 0, Py_None());
-        keep_stop(exc);
-    } else {
-        held[6] = take(std::ptr::addr_of_mut!((*stop).args));
-        free_stop(exc);
-    }
-    // Last: releasing these may run code that raises another result.
-    for obj in held {
-        if !obj.is_null() {
-            Py_DECREF(obj);
+    // SAFETY: GIL held and `exc` an unreferenced instance of our subclass (the
+    // slot contract), laid out as `PyStopIterationObject`: each field is taken
+    // exactly once, and released only after the instance is kept or freed.
+    unsafe {
+        let stop = exc.cast::<PyStopIterationObject>();
+        let take = |field: *mut *mut PyObject| std::mem::replace(&mut *field, std::ptr::null_mut());
+        let mut held = [
+            take(std::ptr::addr_of_mut!((*stop).dict)),
+            take(std::ptr::addr_of_mut!((*stop).notes)),
+            take(std::ptr::addr_of_mut!((*stop).traceback)),
+            take(std::ptr::addr_of_mut!((*stop).context)),
+            take(std::ptr::addr_of_mut!((*stop).cause)),
+            take(std::ptr::addr_of_mut!((*stop).value)),
+            std::ptr::null_mut(),
+        ];
+        // C's `char` (pyo3-ffi declares a Rust `char`): one byte.
+        std::ptr::addr_of_mut!((*stop).suppress_context)
+            .cast::<u8>()
+            .write(0);
+        let args = (*stop).args;
+        let reusable = !args.is_null()
+            && PyTuple_CheckExact(args) != 0
+            && PyTuple_GET_SIZE(args) == 1
+            && Py_REFCNT(args) == 1;
+        if reusable && spare_wanted() {
+            // `None` is immortal: it needs no reference.
+            held[6] = PyTuple_GET_ITEM(args, 0);
+            PyTuple_SET_ITEM(args, 0, Py_None());
+            keep_stop(exc);
+        } else {
+            held[6] = take(std::ptr::addr_of_mut!((*stop).args));
+            free_stop(exc);
+        }
+        // Last: releasing these may run code that raises another result.
+        for obj in held {
+            if !obj.is_null() {
+                Py_DECREF(obj);
+            }
         }
     }
 }
@@ -550,19 +640,24 @@ unsafe extern "C" fn recycle_stop(exc: *mut PyObject) {
 /// Called by CPython only, with the GIL, when `exc`'s last reference goes.
 #[cfg(pyawaitable_limited)]
 unsafe extern "C" fn recycle_stop(exc: *mut PyObject) {
-    let unseen = !escaped(exc);
-    let base = PyExc_StopIteration.cast::<PyTypeObject>();
-    // `StopIteration_clear`: every field but `__suppress_context__`, which
-    // only a cause or Python code sets.
-    let clear = PyType_GetSlot(base, Py_tp_clear);
-    if !clear.is_null() {
-        let clear: inquiry = std::mem::transmute(clear);
-        clear(exc);
-    }
-    if unseen && spare_wanted() {
-        keep_stop(exc);
-    } else {
-        free_stop(exc);
+    // SAFETY: GIL held and `exc` an unreferenced instance of our subclass (the
+    // slot contract); the `Py_tp_clear` slot of `StopIteration` is an
+    // `inquiry`, as CPython declares it.
+    unsafe {
+        let unseen = !escaped(exc);
+        let base = PyExc_StopIteration.cast::<PyTypeObject>();
+        // `StopIteration_clear`: every field but `__suppress_context__`, which
+        // only a cause or Python code sets.
+        let clear = PyType_GetSlot(base, Py_tp_clear);
+        if !clear.is_null() {
+            let clear: inquiry = std::mem::transmute(clear);
+            clear(exc);
+        }
+        if unseen && spare_wanted() {
+            keep_stop(exc);
+        } else {
+            free_stop(exc);
+        }
     }
 }
 
@@ -573,9 +668,12 @@ unsafe extern "C" fn recycle_stop(exc: *mut PyObject) {
 /// GIL held; `exc` live.
 #[cfg(pyawaitable_limited)]
 unsafe fn escaped(exc: *mut PyObject) -> bool {
-    Owned::from_owned(PyException_GetTraceback(exc)).is_some()
-        || Owned::from_owned(PyException_GetContext(exc)).is_some()
-        || Owned::from_owned(PyException_GetCause(exc)).is_some()
+    // SAFETY: GIL held (the caller's contract); `exc` live.
+    unsafe {
+        Owned::from_owned(PyException_GetTraceback(exc)).is_some()
+            || Owned::from_owned(PyException_GetContext(exc)).is_some()
+            || Owned::from_owned(PyException_GetCause(exc)).is_some()
+    }
 }
 
 /// Raises `TypeError(before + type(obj).__name__ + after)`, naming the type
@@ -584,36 +682,47 @@ unsafe fn escaped(exc: *mut PyObject) -> bool {
 /// # Safety
 /// GIL held; `obj` live.
 pub(crate) unsafe fn raise_type_error(before: &CStr, obj: *mut PyObject, after: &CStr) {
-    cfg_if::cfg_if! {
-        if #[cfg(pyawaitable_limited)] {
-            match type_name(Py_TYPE(obj)) {
-                Some(name) => {
-                    PyErr_Format(PyExc_TypeError, c"%s%U%s".as_ptr(), before.as_ptr(), name.as_ptr(), after.as_ptr());
+    // SAFETY: GIL held (the caller's contract); `obj` live, so its type and
+    // `tp_name` are; the format consumes exactly the arguments given.
+    unsafe {
+        cfg_if::cfg_if! {
+            if #[cfg(pyawaitable_limited)] {
+                match type_name(Py_TYPE(obj)) {
+                    Some(name) => {
+                        PyErr_Format(PyExc_TypeError, c"%s%U%s".as_ptr(), before.as_ptr(), name.as_ptr(), after.as_ptr());
+                    }
+                    None => PyErr_SetString(PyExc_TypeError, before.as_ptr()),
                 }
-                None => PyErr_SetString(PyExc_TypeError, before.as_ptr()),
+            } else {
+                PyErr_Format(PyExc_TypeError, c"%s%.100s%s".as_ptr(), before.as_ptr(), (*Py_TYPE(obj)).tp_name, after.as_ptr());
             }
-        } else {
-            PyErr_Format(PyExc_TypeError, c"%s%.100s%s".as_ptr(), before.as_ptr(), (*Py_TYPE(obj)).tp_name, after.as_ptr());
         }
     }
 }
 
 /// A type's `tp_name` on the limited API: `__name__` for a class made at run
 /// time, `module.name` for a static type outside `builtins`.
+///
+/// # Safety
+/// GIL held; `ty` a live type.
 #[cfg(pyawaitable_limited)]
 unsafe fn type_name(ty: *mut PyTypeObject) -> Option<Owned> {
-    use crate::intern::{MODULE, NAME};
-    let name = Owned::from_owned(PyObject_GetAttr(ty.cast(), NAME.get()))?;
-    if crate::limited::is_heap_type(ty) {
-        return Some(name);
+    // SAFETY: GIL held (the caller's contract); `ty` live; the format consumes
+    // exactly the two strings given.
+    unsafe {
+        use crate::intern::{MODULE, NAME};
+        let name = Owned::from_owned(PyObject_GetAttr(ty.cast(), NAME.get()))?;
+        if crate::limited::is_heap_type(ty) {
+            return Some(name);
+        }
+        let module = Owned::from_owned(PyObject_GetAttr(ty.cast(), MODULE.get()))?;
+        if PyUnicode_CompareWithASCIIString(module.as_ptr(), c"builtins".as_ptr()) == 0 {
+            return Some(name);
+        }
+        Owned::from_owned(PyUnicode_FromFormat(
+            c"%U.%U".as_ptr(),
+            module.as_ptr(),
+            name.as_ptr(),
+        ))
     }
-    let module = Owned::from_owned(PyObject_GetAttr(ty.cast(), MODULE.get()))?;
-    if PyUnicode_CompareWithASCIIString(module.as_ptr(), c"builtins".as_ptr()) == 0 {
-        return Some(name);
-    }
-    Owned::from_owned(PyUnicode_FromFormat(
-        c"%U.%U".as_ptr(),
-        module.as_ptr(),
-        name.as_ptr(),
-    ))
 }

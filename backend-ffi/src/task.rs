@@ -139,20 +139,25 @@ impl Task {
     /// (the machine drops tasks with the GIL held).
     #[inline(always)]
     pub unsafe fn new<B: PollTask + 'static>(make: impl FnOnce() -> B) -> Task {
-        let layout = Layout::new::<B>();
-        let block: *mut B = if layout.align() <= PYMALLOC_ALIGN {
-            PyMem_Malloc(layout.size()).cast()
-        } else {
-            alloc(nonzero(layout)).cast()
-        };
-        if block.is_null() {
-            handle_alloc_error(layout);
-        }
-        let unfilled = Unfilled { block, layout };
-        block.write(make());
-        std::mem::forget(unfilled);
-        Task {
-            body: NonNull::new_unchecked(block as *mut dyn PollTask),
+        // SAFETY: attached (the caller's contract); the block is fresh, sized
+        // and aligned for `B` by the allocator its alignment picks, and written
+        // once before the task owns it; `Unfilled` frees it if `make` panics.
+        unsafe {
+            let layout = Layout::new::<B>();
+            let block: *mut B = if layout.align() <= PYMALLOC_ALIGN {
+                PyMem_Malloc(layout.size()).cast()
+            } else {
+                alloc(nonzero(layout)).cast()
+            };
+            if block.is_null() {
+                handle_alloc_error(layout);
+            }
+            let unfilled = Unfilled { block, layout };
+            block.write(make());
+            std::mem::forget(unfilled);
+            Task {
+                body: NonNull::new_unchecked(block as *mut dyn PollTask),
+            }
         }
     }
 
@@ -219,10 +224,14 @@ impl<B> Drop for Unfilled<B> {
 /// # Safety
 /// `block` came from `Task::new` for `layout`; the GIL is held.
 unsafe fn release(block: *mut u8, layout: Layout) {
-    if layout.align() <= PYMALLOC_ALIGN {
-        PyMem_Free(block.cast());
-    } else {
-        dealloc(block, nonzero(layout));
+    // SAFETY: the caller's contract: `block` is `Task::new`'s for `layout`, so
+    // the same allocator frees it; the GIL is held for `PyMem_Free`.
+    unsafe {
+        if layout.align() <= PYMALLOC_ALIGN {
+            PyMem_Free(block.cast());
+        } else {
+            dealloc(block, nonzero(layout));
+        }
     }
 }
 

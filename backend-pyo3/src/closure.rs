@@ -126,7 +126,9 @@ impl<F> DeferClosure for F where
 /// Attached to the interpreter; `aw` is one of ours, live for the call.
 #[inline]
 unsafe fn awaitable<'a, 'py>(py: Python<'py>, aw: *mut PyObject) -> Borrowed<'a, 'py, PyAwaitable> {
-    Borrowed::from_ptr(py, aw).cast_unchecked()
+    // SAFETY: attached and `aw` one of ours, live for the call (the caller's
+    // contract), so borrowing it as a `PyAwaitable` without a check is sound.
+    unsafe { Borrowed::from_ptr(py, aw).cast_unchecked() }
 }
 
 /// `Err(e)` raised: the exception set, and `code`.
@@ -145,7 +147,10 @@ where
     Callback::rust(move |aw, value| {
         // SAFETY: the core calls back with the GIL held and both live.
         let py = unsafe { Python::assume_attached() };
+        // SAFETY: attached, and the core passes the awaitable it runs for.
         let aw = unsafe { awaitable(py, aw) };
+        // SAFETY: attached; the core passes a live value, borrowed for the
+        // call, of which `from_borrowed_ptr` takes its own reference.
         let value = unsafe { Bound::from_borrowed_ptr(py, value) };
         match f(&aw, value) {
             Ok(()) => 0,
@@ -165,6 +170,7 @@ where
     Callback::rust(move |aw, exc| {
         // SAFETY: the core calls back with the GIL held and both live.
         let py = unsafe { Python::assume_attached() };
+        // SAFETY: attached, and the core passes the awaitable it runs for.
         let aw = unsafe { awaitable(py, aw) };
         // SAFETY: the core passes error callbacks a live exception instance.
         let exc =
@@ -198,6 +204,7 @@ where
     Defer::rust(move |aw| {
         // SAFETY: the core calls back with the GIL held and `aw` live.
         let py = unsafe { Python::assume_attached() };
+        // SAFETY: attached, and the core passes the awaitable it runs for.
         let aw = unsafe { awaitable(py, aw) };
         match f(&aw) {
             Ok(()) => 0,

@@ -252,6 +252,8 @@ fn output(outcome: Result<Owned, Exception>) -> Result<Py<PyAny>, Raised> {
     match outcome {
         // SAFETY: new references.
         Ok(value) => Ok(unsafe { Bound::from_owned_ptr(py, value.into_ptr()) }.unbind()),
+        // SAFETY: attached (as above); a new reference to an exception
+        // instance, which `Exception` always holds.
         Err(exc) => Err(Raised::instance(unsafe {
             Bound::from_owned_ptr(py, exc.into_ptr()).cast_into_unchecked()
         })),
@@ -291,6 +293,7 @@ where
         // SAFETY: structural pinning of `future`, never moved out;
         // `awaited` is plain data.
         let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above: `future` is pinned with `self`, never moved out.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
         let polling = Polling::enter(&slot);
         let polled = future.poll(&mut Context::from_waker(&waker));

@@ -333,8 +333,12 @@ fn run_unattached(code: &std::ffi::CStr) {
             // SAFETY: takes the GIL back for this thread without telling
             // PyO3, and gives it up again below.
             let state = unsafe { pyo3::ffi::PyGILState_Ensure() };
+            // SAFETY: this thread holds the GIL from `PyGILState_Ensure` until
+            // the release below, and `py` is not used past it.
             let py = unsafe { Python::assume_attached() };
             let outcome = outcome(py, code, globals.bind(py));
+            // SAFETY: `state` is what `PyGILState_Ensure` gave this thread,
+            // released once, after the last use of `py`.
             unsafe { pyo3::ffi::PyGILState_Release(state) };
             outcome
         })

@@ -65,130 +65,167 @@ macro_rules! method {
 }
 
 /// A new `frozenset` of `names`, or null with an exception set.
+///
+/// # Safety
+/// GIL held.
 unsafe fn frozenset_of(names: &[&CStr]) -> *mut PyObject {
-    let list = PyList_New(0);
-    if list.is_null() {
-        return null_mut();
-    }
-    for name in names {
-        let text = PyUnicode_FromString(name.as_ptr());
-        if text.is_null() || PyList_Append(list, text) < 0 {
-            Py_XDECREF(text);
-            Py_DECREF(list);
+    // SAFETY: GIL held (the caller's contract); each new reference is released
+    // once, and the names are C strings.
+    unsafe {
+        let list = PyList_New(0);
+        if list.is_null() {
             return null_mut();
         }
-        Py_DECREF(text);
+        for name in names {
+            let text = PyUnicode_FromString(name.as_ptr());
+            if text.is_null() || PyList_Append(list, text) < 0 {
+                Py_XDECREF(text);
+                Py_DECREF(list);
+                return null_mut();
+            }
+            Py_DECREF(text);
+        }
+        let set = PyFrozenSet_New(list);
+        Py_DECREF(list);
+        set
     }
-    let set = PyFrozenSet_New(list);
-    Py_DECREF(list);
-    set
 }
 
 /// `module.<name> = frozenset(names)`.
+///
+/// # Safety
+/// GIL held; `module` a live module.
 unsafe fn add_frozenset(module: *mut PyObject, name: &CStr, names: &[&CStr]) -> c_int {
-    let set = frozenset_of(names);
-    if set.is_null() {
-        return -1;
+    // SAFETY: GIL held (the caller's contract); `module` live, the name a C
+    // string.
+    unsafe {
+        let set = frozenset_of(names);
+        if set.is_null() {
+            return -1;
+        }
+        let added = PyModule_AddObject(module, name.as_ptr(), set);
+        if added < 0 {
+            Py_DECREF(set);
+        }
+        added
     }
-    let added = PyModule_AddObject(module, name.as_ptr(), set);
-    if added < 0 {
-        Py_DECREF(set);
-    }
-    added
 }
 
 /// `BACKEND`, `CAPABILITIES`, and `FAST_PATHS` (the version-specific paths
 /// the backend takes on this interpreter).
+///
+/// # Safety
+/// GIL held; `module` a live module.
 unsafe fn add_attributes(module: *mut PyObject) -> c_int {
-    if PyModule_AddStringConstant(module, c"BACKEND".as_ptr(), BACKEND.as_ptr()) < 0 {
-        return -1;
+    // SAFETY: GIL held (the caller's contract); `module` live, the names C
+    // strings.
+    unsafe {
+        if PyModule_AddStringConstant(module, c"BACKEND".as_ptr(), BACKEND.as_ptr()) < 0 {
+            return -1;
+        }
+        if add_frozenset(module, c"CAPABILITIES", &CAPABILITIES) < 0 {
+            return -1;
+        }
+        let paths = crate::backend::fast_paths::fast_paths();
+        let taken = [
+            (paths.am_send, c"am_send"),
+            (paths.iter_send, c"iter_send"),
+            (paths.raised_exception, c"raised_exception"),
+        ];
+        let names: Vec<&CStr> = taken
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, name)| *name)
+            .collect();
+        add_frozenset(module, c"FAST_PATHS", &names)
     }
-    if add_frozenset(module, c"CAPABILITIES", &CAPABILITIES) < 0 {
-        return -1;
-    }
-    let paths = crate::backend::fast_paths::fast_paths();
-    let taken = [
-        (paths.am_send, c"am_send"),
-        (paths.iter_send, c"iter_send"),
-        (paths.raised_exception, c"raised_exception"),
-    ];
-    let names: Vec<&CStr> = taken
-        .iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, name)| *name)
-        .collect();
-    add_frozenset(module, c"FAST_PATHS", &names)
 }
 
 /// `PyInit_pyawaitable_conformance_ffi`.
+///
+/// # Safety
+/// CPython calls it on import, with the GIL held.
 #[cfg(feature = "ffi")]
 #[no_mangle]
 pub unsafe extern "C" fn PyInit_pyawaitable_conformance_ffi() -> *mut PyObject {
-    create_module()
+    // SAFETY: GIL held (the import contract).
+    unsafe { create_module() }
 }
 
 /// `PyInit_pyawaitable_conformance_abi3`.
+///
+/// # Safety
+/// CPython calls it on import, with the GIL held.
 #[cfg(feature = "abi3")]
 #[no_mangle]
 pub unsafe extern "C" fn PyInit_pyawaitable_conformance_abi3() -> *mut PyObject {
-    create_module()
+    // SAFETY: GIL held (the import contract).
+    unsafe { create_module() }
 }
 
 /// The module object, with its functions and attributes.
+///
+/// # Safety
+/// GIL held.
 unsafe fn create_module() -> *mut PyObject {
-    let methods = Box::leak(Box::new([
-        method!(new, NOARGS),
-        method!(type_object, NOARGS),
-        method!(driver, VARARGS),
-        method!(add_await, VARARGS),
-        method!(add_await_null, O),
-        method!(add_expr, VARARGS),
-        method!(defer, O),
-        method!(set_result, VARARGS),
-        method!(cancel, O),
-        method!(cancel_with_pending, VARARGS),
-        method!(async_with, VARARGS),
-        method!(save_values, VARARGS),
-        method!(unpack_values, VARARGS),
-        method!(get_value, VARARGS),
-        method!(set_value, VARARGS),
-        method!(save_arb_values, VARARGS),
-        method!(unpack_arb_values, VARARGS),
-        method!(get_arb_value, VARARGS),
-        method!(set_arb_value, VARARGS),
-        method!(trampoline, O),
-        #[cfg(feature = "ffi")]
-        method!(multiply, FASTCALL),
-        #[cfg(feature = "abi3")]
-        method!(multiply, VARARGS),
-        method!(sequence, O),
-        method!(loop_until, VARARGS),
-        method!(catch, O),
-        method!(cancel_and_readd, VARARGS),
-        method!(panic_in_callback, O),
-        PyMethodDef::zeroed(),
-    ]));
-    let def = Box::leak(Box::new(PyModuleDef {
-        m_base: PyModuleDef_HEAD_INIT,
-        m_name: NAME.as_ptr(),
-        m_doc: c"pyawaitable-rs conformance module".as_ptr(),
-        m_size: 0,
-        m_methods: methods.as_mut_ptr(),
-        m_slots: null_mut(),
-        m_traverse: None,
-        m_clear: None,
-        m_free: None,
-    }));
-    if genobject::type_object().is_null() {
-        return null_mut();
+    // SAFETY: GIL held (the caller's contract); the method table and module
+    // definition are leaked, so they outlive the module, and each method's
+    // function has the signature its flag calls for.
+    unsafe {
+        let methods = Box::leak(Box::new([
+            method!(new, NOARGS),
+            method!(type_object, NOARGS),
+            method!(driver, VARARGS),
+            method!(add_await, VARARGS),
+            method!(add_await_null, O),
+            method!(add_expr, VARARGS),
+            method!(defer, O),
+            method!(set_result, VARARGS),
+            method!(cancel, O),
+            method!(cancel_with_pending, VARARGS),
+            method!(async_with, VARARGS),
+            method!(save_values, VARARGS),
+            method!(unpack_values, VARARGS),
+            method!(get_value, VARARGS),
+            method!(set_value, VARARGS),
+            method!(save_arb_values, VARARGS),
+            method!(unpack_arb_values, VARARGS),
+            method!(get_arb_value, VARARGS),
+            method!(set_arb_value, VARARGS),
+            method!(trampoline, O),
+            #[cfg(feature = "ffi")]
+            method!(multiply, FASTCALL),
+            #[cfg(feature = "abi3")]
+            method!(multiply, VARARGS),
+            method!(sequence, O),
+            method!(loop_until, VARARGS),
+            method!(catch, O),
+            method!(cancel_and_readd, VARARGS),
+            method!(panic_in_callback, O),
+            PyMethodDef::zeroed(),
+        ]));
+        let def = Box::leak(Box::new(PyModuleDef {
+            m_base: PyModuleDef_HEAD_INIT,
+            m_name: NAME.as_ptr(),
+            m_doc: c"pyawaitable-rs conformance module".as_ptr(),
+            m_size: 0,
+            m_methods: methods.as_mut_ptr(),
+            m_slots: null_mut(),
+            m_traverse: None,
+            m_clear: None,
+            m_free: None,
+        }));
+        if genobject::type_object().is_null() {
+            return null_mut();
+        }
+        let module = PyModule_Create(def);
+        if module.is_null() {
+            return null_mut();
+        }
+        if add_attributes(module) < 0 {
+            Py_DECREF(module);
+            return null_mut();
+        }
+        module
     }
-    let module = PyModule_Create(def);
-    if module.is_null() {
-        return null_mut();
-    }
-    if add_attributes(module) < 0 {
-        Py_DECREF(module);
-        return null_mut();
-    }
-    module
 }

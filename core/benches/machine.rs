@@ -5,6 +5,8 @@
 //! shared out among its steps, so the cost of building the awaitable,
 //! starting and finishing it is included, amortized.
 
+#![forbid(unsafe_code)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

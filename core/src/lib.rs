@@ -37,6 +37,10 @@
 //! assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::int(42)));
 //! ```
 
+// The core is pure Rust: no `unsafe` anywhere in it.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 pub mod drive;
 mod entry;
 mod host;

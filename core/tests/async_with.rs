@@ -5,6 +5,8 @@
 //! awaitables, 12/13 the inner block's, 20-29 awaits inside the blocks and 30
 //! an await queued after the outer block.
 
+#![forbid(unsafe_code)]
+
 use pyawaitable_core::mock::{Action, Callback, Exc, MockHost, Obj, OnThrow, Script, Trace};
 use pyawaitable_core::{drive, Outcome, Stage, With};
 

@@ -1,6 +1,8 @@
 //! Result, error and deferred callbacks: their return codes, the errors they
 //! raise or fail to set, and what they do to the queue.
 
+#![forbid(unsafe_code)]
+
 use pyawaitable_core::mock::{Action, Callback, Exc, MockHost, Obj, Script, Trace};
 use pyawaitable_core::{drive, Outcome};
 

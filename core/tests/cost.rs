@@ -1,5 +1,7 @@
 //! Queued entries cost linear work: host calls are counted, never timed.
 
+#![forbid(unsafe_code)]
+
 use pyawaitable_core::mock::{Callback, MockHost, Obj, Script};
 use pyawaitable_core::{drive, Outcome};
 

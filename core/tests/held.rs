@@ -1,5 +1,7 @@
 //! What the machine holds: `traverse` (the GC's view) and `take_all`.
 
+#![forbid(unsafe_code)]
+
 use pyawaitable_core::mock::{Action, Callback, Exc, MockHost, Obj, Script};
 use pyawaitable_core::{drive, Held, Machine, Outcome, Stage, With};
 

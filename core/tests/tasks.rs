@@ -1,6 +1,8 @@
 //! Task entries: a Rust future awaiting one awaitable at a time, driven by
 //! the same transitions as every other entry.
 
+#![forbid(unsafe_code)]
+
 use pyawaitable_core::mock::{
     Exc, MockHost, Obj, OnClose, OnThrow, Script, Task, TaskAction, Trace,
 };

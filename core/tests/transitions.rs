@@ -1,6 +1,8 @@
 //! `send`, `throw`, `close` and `cancel` from every stage, and the three
 //! outcomes, following `Objects/genobject.c`.
 
+#![forbid(unsafe_code)]
+
 use pyawaitable_core::mock::{
     Action, Callback, Exc, MockHost, Obj, OnClose, OnThrow, Script, Trace,
 };

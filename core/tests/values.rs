@@ -1,5 +1,7 @@
 //! Stored object values, stored opaque values and the result slot.
 
+#![forbid(unsafe_code)]
+
 use pyawaitable_core::mock::{MockHost, Obj};
 use pyawaitable_core::{IndexOutOfRange, Machine};
 

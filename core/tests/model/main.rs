@@ -2,6 +2,8 @@
 //! machine (with the mock host) and on an independent reference
 //! interpreter (`model/reference.rs`); their event traces must be identical.
 
+#![forbid(unsafe_code)]
+
 mod reference;
 
 use pyawaitable_core::mock::{
