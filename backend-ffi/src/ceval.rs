@@ -81,6 +81,13 @@ pub(crate) unsafe fn guarded<T>(run: impl FnOnce() -> T, refused: impl FnOnce() 
     })
 }
 
+/// Whether a transition of ours runs on this thread now (so the thread was
+/// attached when it started).
+#[cfg(not(any(pyawaitable_limited, Py_3_12)))]
+pub(crate) fn in_transition() -> bool {
+    DEPTH.with(|depth| depth.nesting.get() > 0)
+}
+
 /// Whether this thread's C stack is nearly used up: what is nested deeper
 /// must not start now (a deallocation waits, see [`crate::trashcan`]).
 #[inline]
