@@ -48,7 +48,7 @@ enum Event<H: Host> {
 /// assert_eq!(drive::begin_await(&mut host).unwrap_err().class, "RuntimeError");
 /// ```
 pub fn begin_await<H: Host>(host: &mut H) -> Result<(), H::Error> {
-    let stage = host.machine().stage;
+    let stage = host.machine().stage();
     match stage {
         Stage::Suspended => Err(host.fault(Fault::BeingAwaited, None)),
         Stage::Created | Stage::Running | Stage::Finished => Ok(()),
@@ -67,9 +67,9 @@ pub fn begin_await<H: Host>(host: &mut H) -> Result<(), H::Error> {
 #[inline(always)]
 pub fn send<H: Host>(host: &mut H, value: H::Object) -> Outcome<H::Object, H::Error> {
     let machine = host.machine();
-    match machine.stage {
+    match machine.stage() {
         Stage::Suspended => {
-            machine.stage.resume();
+            machine.resume_running();
             resume(host, value)
         }
         Stage::Created => first_send(host, value),
@@ -93,7 +93,7 @@ fn first_send<H: Host>(host: &mut H, value: H::Object) -> Outcome<H::Object, H::
     if !host.is_none(&value) {
         return Outcome::Raise(host.fault(Fault::NonNoneFirstSend, None));
     }
-    host.machine().stage.start();
+    host.machine().start_running();
     run(host, Event::Next)
 }
 
@@ -107,15 +107,15 @@ fn first_send<H: Host>(host: &mut H, value: H::Object) -> Outcome<H::Object, H::
 /// assert_eq!(drive::throw(&mut host, Exc::new("E")), Outcome::Raise(Exc::new("E")));
 /// ```
 pub fn throw<H: Host>(host: &mut H, exc: H::Error) -> Outcome<H::Object, H::Error> {
-    let stage = host.machine().stage;
+    let stage = host.machine().stage();
     match stage {
         // A created coroutine raises the exception at its first line.
         Stage::Created => {
-            host.machine().stage.start();
+            host.machine().start_running();
             run(host, Event::Unwind(exc))
         }
         Stage::Suspended => {
-            host.machine().stage.resume();
+            host.machine().resume_running();
             run(host, Event::Throw(exc))
         }
         // _gen_throw on an exhausted coroutine: "cannot reuse".
@@ -136,17 +136,17 @@ pub fn throw<H: Host>(host: &mut H, exc: H::Error) -> Outcome<H::Object, H::Erro
 /// assert_eq!(host.machine.stage(), Stage::Finished);
 /// ```
 pub fn close<H: Host>(host: &mut H) -> Result<Option<H::Object>, H::Error> {
-    let stage = host.machine().stage;
+    let stage = host.machine().stage();
     match stage {
         Stage::Created => {
-            host.machine().stage.start();
+            host.machine().start_running();
             finish(host);
             Ok(None)
         }
         Stage::Finished => Ok(None),
         Stage::Running => Err(refusal(host, stage)),
         Stage::Suspended => {
-            host.machine().stage.resume();
+            host.machine().resume_running();
             let exit = host.fault(Fault::GeneratorExit, None);
             // gen_close: a value yielded instead is an error, and the
             // coroutine stays suspended; GeneratorExit escaping is success,
@@ -231,7 +231,7 @@ fn resume<H: Host>(host: &mut H, value: H::Object) -> Outcome<H::Object, H::Erro
                 Some(current) => current.iter = Some(iter),
                 None => unreachable!("only this send takes an await in flight"),
             }
-            machine.stage.suspend();
+            machine.suspend_running();
             Outcome::Yield(out)
         }
         Outcome::Return(value) => {
@@ -256,7 +256,7 @@ fn landed<H: Host>(host: &mut H) -> Then<H> {
 /// The run loop shared by every transition; the stage is `Running` on entry.
 fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Error> {
     debug_assert!(
-        host.machine().stage.is_running(),
+        host.machine().stage().is_running(),
         "the run loop starts running"
     );
     loop {
@@ -501,7 +501,7 @@ fn suspend<H: Host>(
         iter: Some(iter),
         then,
     });
-    machine.stage.suspend();
+    machine.suspend_running();
     Outcome::Yield(out)
 }
 
@@ -509,7 +509,7 @@ fn suspend<H: Host>(
 /// result.
 fn finish<H: Host>(host: &mut H) -> Option<H::Object> {
     let machine = host.machine();
-    machine.stage.finish();
+    machine.finish_running();
     let result = machine.result.take();
     if !machine.is_idle() {
         let (entries, current) = machine.take_pending();

@@ -15,7 +15,10 @@ use crate::{Entry, Host, IndexOutOfRange, Queue, Stage, ValueStore, With};
 /// assert_eq!(machine.stage(), Stage::Created);
 /// ```
 pub struct Machine<H: Host> {
-    pub(crate) stage: Stage,
+    /// Private to this module: it changes only through the transitions
+    /// below ([`Machine::start_running`] and the rest), which assert where
+    /// they start from.
+    stage: Stage,
     pub(crate) queue: Queue<Entry<H>>,
     pub(crate) current: Option<Current<H>>,
     pub(crate) result: Option<H::Object>,
@@ -81,8 +84,57 @@ impl<H: Host> Machine<H> {
     /// use pyawaitable_core::{mock::MockHost, Machine, Stage};
     /// assert_eq!(Machine::<MockHost>::new().stage(), Stage::Created);
     /// ```
+    #[inline(always)]
     pub fn stage(&self) -> Stage {
         self.stage
+    }
+
+    /// `Created → Running`: the first `send`, `throw` or `close` begins the
+    /// program (a `send` only once its value is known to be `None`).
+    #[inline(always)]
+    pub(crate) fn start_running(&mut self) {
+        debug_assert_eq!(
+            self.stage,
+            Stage::Created,
+            "only a created awaitable starts running"
+        );
+        self.stage = Stage::Running;
+    }
+
+    /// `Suspended → Running`: a `send`, `throw` or `close` reaches the await
+    /// in progress.
+    #[inline(always)]
+    pub(crate) fn resume_running(&mut self) {
+        debug_assert_eq!(
+            self.stage,
+            Stage::Suspended,
+            "only a suspended awaitable resumes running"
+        );
+        self.stage = Stage::Running;
+    }
+
+    /// `Running → Suspended`: the inner awaitable yielded, and its value is
+    /// about to go out to the caller.
+    #[inline(always)]
+    pub(crate) fn suspend_running(&mut self) {
+        debug_assert_eq!(
+            self.stage,
+            Stage::Running,
+            "only a running awaitable suspends"
+        );
+        self.stage = Stage::Suspended;
+    }
+
+    /// `Running → Finished`: the program returned, raised, or was closed;
+    /// from here on `send` and `throw` are refused and entries given back.
+    #[inline(always)]
+    pub(crate) fn finish_running(&mut self) {
+        debug_assert_eq!(
+            self.stage,
+            Stage::Running,
+            "only a running awaitable finishes"
+        );
+        self.stage = Stage::Finished;
     }
 
     /// Queues an entry in the innermost open `async with` block, or at the
@@ -430,7 +482,9 @@ impl<H: Host> Machine<H> {
 
     /// Empties the machine (the GC's `tp_clear`, or before freeing) and
     /// returns what it held, for the caller to release once no borrow is
-    /// left. The machine is [`Stage::Finished`] afterwards.
+    /// left. The machine is [`Stage::Finished`] afterwards, from any stage:
+    /// this is the teardown, not a step of the program, so it asserts
+    /// nothing about where it starts.
     ///
     /// ```
     /// use pyawaitable_core::{mock::{MockHost, Obj}, Machine, Stage};
@@ -523,5 +577,140 @@ impl<H: Host> Machine<H> {
                 cancelled_unawaited: false,
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The lifecycle transitions, one at a time: each moves the stage where
+    //! its name says, and (in debug builds) refuses to start anywhere else.
+
+    use crate::mock::MockHost;
+    use crate::{Machine, Stage};
+
+    /// A machine brought to `stage` through the transitions themselves.
+    fn at(stage: Stage) -> Machine<MockHost> {
+        let mut machine = Machine::new();
+        match stage {
+            Stage::Created => {}
+            Stage::Running => machine.start_running(),
+            Stage::Suspended => {
+                machine.start_running();
+                machine.suspend_running();
+            }
+            Stage::Finished => {
+                machine.start_running();
+                machine.finish_running();
+            }
+        }
+        machine
+    }
+
+    #[test]
+    fn a_new_machine_is_created() {
+        assert_eq!(Machine::<MockHost>::new().stage(), Stage::Created);
+    }
+
+    #[test]
+    fn a_created_machine_starts_running() {
+        let mut machine = at(Stage::Created);
+        machine.start_running();
+        assert_eq!(machine.stage(), Stage::Running);
+    }
+
+    #[test]
+    fn a_running_machine_suspends_at_a_yield() {
+        let mut machine = at(Stage::Running);
+        machine.suspend_running();
+        assert_eq!(machine.stage(), Stage::Suspended);
+    }
+
+    #[test]
+    fn a_suspended_machine_runs_again_on_resume() {
+        let mut machine = at(Stage::Suspended);
+        machine.resume_running();
+        assert_eq!(machine.stage(), Stage::Running);
+    }
+
+    #[test]
+    fn a_running_machine_finishes() {
+        let mut machine = at(Stage::Running);
+        machine.finish_running();
+        assert_eq!(machine.stage(), Stage::Finished);
+    }
+
+    #[test]
+    fn a_machine_suspends_and_resumes_any_number_of_times_before_it_finishes() {
+        let mut machine = at(Stage::Running);
+        for _ in 0..3 {
+            machine.suspend_running();
+            machine.resume_running();
+        }
+        machine.finish_running();
+        assert_eq!(machine.stage(), Stage::Finished);
+    }
+
+    #[test]
+    fn the_teardown_leaves_a_machine_finished_from_every_stage() {
+        for stage in [
+            Stage::Created,
+            Stage::Running,
+            Stage::Suspended,
+            Stage::Finished,
+        ] {
+            let mut machine = at(stage);
+            let held = machine.take_all();
+            assert_eq!(held.stage(), stage);
+            assert_eq!(machine.stage(), Stage::Finished);
+        }
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "only a running awaitable finishes")]
+    fn finishing_twice_panics_in_debug_builds() {
+        at(Stage::Finished).finish_running();
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "only a running awaitable finishes")]
+    fn finishing_a_suspended_machine_panics_in_debug_builds() {
+        at(Stage::Suspended).finish_running();
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "only a created awaitable starts running")]
+    fn starting_a_finished_machine_panics_in_debug_builds() {
+        at(Stage::Finished).start_running();
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "only a created awaitable starts running")]
+    fn starting_a_suspended_machine_panics_in_debug_builds() {
+        at(Stage::Suspended).start_running();
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "only a suspended awaitable resumes running")]
+    fn resuming_a_running_machine_panics_in_debug_builds() {
+        at(Stage::Running).resume_running();
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "only a suspended awaitable resumes running")]
+    fn resuming_a_created_machine_panics_in_debug_builds() {
+        at(Stage::Created).resume_running();
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "only a running awaitable suspends")]
+    fn suspending_a_suspended_machine_panics_in_debug_builds() {
+        at(Stage::Suspended).suspend_running();
     }
 }

@@ -1,19 +1,25 @@
 //! The lifecycle of an awaitable: where it is, and how it moves.
 //!
 //! ```text
-//!            start                     suspend
-//!  Created ─────────────► Running ──────────────────────────────► Suspended
-//!                          │   ▲                                      │
-//!                          │   └───────────────── resume ─────────────┘
-//!                          ▼ finish
-//!                       Finished
+//!            start_running                suspend_running
+//!  Created ─────────────────► Running ─────────────────────► Suspended
+//!                              │   ▲                            │
+//!                              │   └────── resume_running ──────┘
+//!                              ▼ finish_running
+//!                           Finished ◄── take_all (the teardown, from any stage)
 //! ```
 //!
-//! Every change of stage is one of these four named transitions
-//! ([`Stage::start`], [`Stage::resume`], [`Stage::suspend`],
-//! [`Stage::finish`]), each asserting where it starts from. `send`, `throw`
-//! and `close` start a created awaitable or resume a suspended one; a
-//! `close` or `throw` before the first send starts it and finishes it at once.
+//! The stage is a private field of [`Machine`](crate::Machine), and every
+//! change of it is one of these four named transitions
+//! ([`Machine::start_running`](crate::Machine::start_running),
+//! [`Machine::resume_running`](crate::Machine::resume_running),
+//! [`Machine::suspend_running`](crate::Machine::suspend_running),
+//! [`Machine::finish_running`](crate::Machine::finish_running)), each
+//! asserting in debug builds where it starts from. `send`, `throw` and
+//! `close` start a created awaitable or resume a suspended one; a `close` or
+//! `throw` before the first send starts it and finishes it at once. Outside
+//! the program, [`Machine::take_all`](crate::Machine::take_all) (the
+//! teardown) leaves a machine `Finished` from any stage.
 //!
 //! This mirrors the frame states of `Objects/genobject.c` (`FRAME_CREATED`,
 //! `FRAME_EXECUTING`, `FRAME_SUSPENDED`, `FRAME_COMPLETED`).
@@ -73,38 +79,5 @@ impl Stage {
     /// ```
     pub fn is_finished(self) -> bool {
         self == Stage::Finished
-    }
-
-    /// `Created → Running`: the first `send`, `throw` or `close`.
-    #[inline(always)]
-    pub(crate) fn start(&mut self) {
-        debug_assert_eq!(*self, Stage::Created, "only a created awaitable starts");
-        *self = Stage::Running;
-    }
-
-    /// `Suspended → Running`: `send`, `throw` or `close` at the await in
-    /// progress.
-    #[inline(always)]
-    pub(crate) fn resume(&mut self) {
-        debug_assert_eq!(
-            *self,
-            Stage::Suspended,
-            "only a suspended awaitable resumes"
-        );
-        *self = Stage::Running;
-    }
-
-    /// `Running → Suspended`: the inner awaitable yielded.
-    #[inline(always)]
-    pub(crate) fn suspend(&mut self) {
-        debug_assert_eq!(*self, Stage::Running, "only a running awaitable suspends");
-        *self = Stage::Suspended;
-    }
-
-    /// `Running → Finished`: returned, raised or closed.
-    #[inline(always)]
-    pub(crate) fn finish(&mut self) {
-        debug_assert_eq!(*self, Stage::Running, "only a running awaitable finishes");
-        *self = Stage::Finished;
     }
 }
