@@ -22,8 +22,7 @@ pub type Resumed = Option<Result<Owned, Exception>>;
 ///
 /// ```
 /// use std::pin::Pin;
-/// use pyawaitable_core::TaskStep;
-/// use pyawaitable_ffi::{Driver, Exception, Owned, PollTask, Resumed};
+/// use pyawaitable_ffi::{Driver, Exception, Owned, PollTask, Resumed, TaskStep};
 ///
 /// /// Finishes at once with the outcome it is resumed with.
 /// struct Echo;
@@ -65,8 +64,7 @@ impl Driver<'_> {
     ///
     /// ```
     /// use std::pin::Pin;
-    /// use pyawaitable_core::{Started, TaskStep};
-    /// use pyawaitable_ffi::{api, Driver, Exception, Owned, PollTask, Resumed, Task};
+    /// use pyawaitable_ffi::{api, Driver, Exception, Owned, PollTask, Resumed, Started, Task, TaskStep};
     ///
     /// /// `await 42`: a `TypeError` from the first step, raised on.
     /// struct AwaitsAnInt;
@@ -111,8 +109,7 @@ const PYMALLOC_ALIGN: usize = 2 * std::mem::size_of::<usize>();
 ///
 /// ```
 /// # use std::pin::Pin;
-/// # use pyawaitable_core::TaskStep;
-/// # use pyawaitable_ffi::{Driver, Exception, Owned, PollTask, Resumed};
+/// # use pyawaitable_ffi::{Driver, Exception, Owned, PollTask, Resumed, TaskStep};
 /// struct Never;
 /// impl PollTask for Never {
 ///     fn poll(self: Pin<&mut Self>, _: &mut Driver<'_>, _: Resumed) -> TaskStep<Owned, Exception> {
