@@ -10,7 +10,7 @@ use pyo3_ffi::*;
 use crate::intern::SEND;
 #[cfg(pyawaitable_limited)]
 use crate::intern::{AWAIT, NEXT};
-use crate::intern::{CLOSE, CO_FLAGS, GI_CODE, THROW, VALUE};
+use crate::intern::{CLOSE, CO_FLAGS, F_CODE, GI_CODE, THROW, VALUE};
 #[cfg(pyawaitable_limited)]
 use crate::limited::{is_heap_type, runtime};
 use crate::pyerrors::raise_type_error;
@@ -26,6 +26,8 @@ extern "C" {
 
 /// `CO_ITERABLE_COROUTINE`: a generator made awaitable by `types.coroutine`.
 const CO_ITERABLE_COROUTINE: c_long = 0x0100;
+/// `CO_COROUTINE`: an `async def` function's code.
+const CO_COROUTINE: c_long = 0x0080;
 
 /// What resuming an inner awaitable gave.
 pub(crate) type Step = Outcome<Owned, Exception>;
@@ -124,26 +126,56 @@ unsafe fn await_slot(obj: *mut PyObject) -> Option<AwaitSlot> {
     }
 }
 
+/// The `co_flags` of the code object `holder.<code>` (a generator's
+/// `gi_code`, a frame's `f_code`); `0` where there is none.
+///
+/// # Safety
+/// GIL held; `holder` live, no exception set; `code` a live string.
+unsafe fn code_flags(holder: *mut PyObject, code: *mut PyObject) -> c_long {
+    // SAFETY: GIL held, `holder` and `code` live (the caller's contract); the
+    // lookups may run Python code but borrow nothing of ours.
+    unsafe {
+        let Some(code) = Owned::from_owned(PyObject_GetAttr(holder, code)) else {
+            PyErr_Clear();
+            return 0;
+        };
+        let Some(flags) = Owned::from_owned(PyObject_GetAttr(code.as_ptr(), CO_FLAGS.get())) else {
+            PyErr_Clear();
+            return 0;
+        };
+        let flags = PyLong_AsLong(flags.as_ptr());
+        if flags == -1 {
+            PyErr_Clear();
+            return 0;
+        }
+        flags
+    }
+}
+
 /// A generator whose code carries `CO_ITERABLE_COROUTINE`.
 ///
 /// # Safety
 /// GIL held; `obj` live, no exception set.
 unsafe fn is_iterable_coroutine(obj: *mut PyObject) -> bool {
     // SAFETY: GIL held and `obj` live (the caller's contract); the attribute
-    // names are interned strings that live as long as the module.
+    // name is an interned string that lives as long as the module.
+    unsafe { is_generator(obj) && code_flags(obj, GI_CODE.get()) & CO_ITERABLE_COROUTINE != 0 }
+}
+
+/// Whether the Python code running now is a coroutine's or a
+/// `types.coroutine` generator's: the only code that may `yield from` a
+/// coroutine (`GET_YIELD_FROM_ITER`, `Python/ceval.c`).
+///
+/// # Safety
+/// GIL held, no exception set.
+pub(crate) unsafe fn running_code_is_coroutine() -> bool {
+    // SAFETY: GIL held (the caller's contract); the frame is borrowed from
+    // the running thread state and outlives this call, which runs no code
+    // that could end it; the attribute name is interned.
     unsafe {
-        if !is_generator(obj) {
-            return false;
-        }
-        let Some(code) = Owned::from_owned(PyObject_GetAttr(obj, GI_CODE.get())) else {
-            PyErr_Clear();
-            return false;
-        };
-        let Some(flags) = Owned::from_owned(PyObject_GetAttr(code.as_ptr(), CO_FLAGS.get())) else {
-            PyErr_Clear();
-            return false;
-        };
-        PyLong_AsLong(flags.as_ptr()) & CO_ITERABLE_COROUTINE != 0
+        let frame = PyEval_GetFrame();
+        !frame.is_null()
+            && code_flags(frame.cast(), F_CODE.get()) & (CO_COROUTINE | CO_ITERABLE_COROUTINE) != 0
     }
 }
 

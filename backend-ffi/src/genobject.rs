@@ -186,6 +186,25 @@ unsafe fn send_result(outcome: Outcome<Owned, Exception>) -> *mut PyObject {
     }
 }
 
+/// `tp_iter`, for `yield from aw` in a `types.coroutine` generator, which
+/// CPython lets through to a native coroutine only there and in coroutines
+/// (`GET_YIELD_FROM_ITER`): the same as `await aw`. Anywhere else the
+/// awaitable is not iterable, as a native coroutine is not.
+///
+/// # Safety
+/// CPython calls it with the GIL held and `slf` a live awaitable of ours.
+unsafe extern "C" fn iter(slf: *mut PyObject) -> *mut PyObject {
+    // SAFETY: GIL held and `slf` ours (the slot contract), as both calls ask;
+    // no exception is set when CPython calls a slot.
+    unsafe {
+        if crate::abstract_::running_code_is_coroutine() {
+            return am_await(slf);
+        }
+        raise_type_error(c"'", slf, c"' object is not iterable");
+        null_mut()
+    }
+}
+
 /// `am_await`: the awaitable is its own iterator, unless another `await` is
 /// suspended in it.
 ///
@@ -798,6 +817,7 @@ unsafe fn create_type() -> *mut PyTypeObject {
         let mut slots = vec![
             slot(Py_am_await, am_await as *mut c_void),
             slot(Py_tp_new, new as *mut c_void),
+            slot(Py_tp_iter, iter as *mut c_void),
             slot(Py_tp_iternext, iternext as *mut c_void),
             slot(Py_tp_dealloc, dealloc as *mut c_void),
             slot(Py_tp_traverse, traverse as *mut c_void),

@@ -64,6 +64,8 @@ pub(crate) static AENTER: Interned = Interned::new(c"__aenter__");
 pub(crate) static AEXIT: Interned = Interned::new(c"__aexit__");
 /// `"gi_code"`.
 pub(crate) static GI_CODE: Interned = Interned::new(c"gi_code");
+/// `"f_code"`.
+pub(crate) static F_CODE: Interned = Interned::new(c"f_code");
 /// `"co_flags"`.
 pub(crate) static CO_FLAGS: Interned = Interned::new(c"co_flags");
 /// `"value"`.
