@@ -414,10 +414,12 @@ pub(crate) unsafe fn discard(awaitable: Owned) {
             || is_generator(obj)
             || crate::genobject::downcast(obj).is_some();
         if closable {
-            if let Err(exc) = close(awaitable) {
+            // Reported naming the object, as `_PyGen_Finalize` does.
+            if let Err(exc) = close(Owned::from_borrowed(obj)) {
                 exc.restore();
-                PyErr_WriteUnraisable(std::ptr::null_mut());
+                PyErr_WriteUnraisable(obj);
             }
+            drop(awaitable);
         }
     }
 }

@@ -32,11 +32,12 @@ thread_local! {
     };
 }
 
-/// Nesting shallower than this is never refused, so the guard reads the
-/// recursion limit only past it (reading it costs more than the rest of the
-/// guard). Native coroutines count the driver's frames too, which ours
-/// cannot see, so the depth of the refusal is approximate either way.
-const UNCHECKED_NESTING: std::ffi::c_int = 32;
+/// The outermost transition is never refused by the count (a recursion
+/// limit is at least 1), so the guard reads the limit only for nested ones:
+/// the common, unnested transition does not pay for the read. Native
+/// coroutines count the driver's Python frames too, which ours cannot see,
+/// so the refusal comes a few levels later than a native chain's.
+const UNCHECKED_NESTING: std::ffi::c_int = 1;
 
 /// Runs a transition under the recursion guard: nested deeper than the
 /// interpreter's recursion limit, or with the C stack nearly used up, it is
