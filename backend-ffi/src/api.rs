@@ -35,17 +35,17 @@ use crate::intern::{AENTER, AEXIT};
 use crate::pyerrors::{raise_type_error, SavedError};
 use crate::{abstract_, Callback, Defer, Owned, Task};
 
-/// The machine of `aw`, or `TypeError` if it is not one of ours.
+/// `aw` if it is one of ours, or `None` with `TypeError` set. Only a
+/// check: the machine is reached through [`with_machine`], for as long as
+/// one operation on it lasts.
 ///
 /// # Safety
-/// GIL held; `aw` null or live; no other reference to its machine is
-/// live while the result is.
-unsafe fn checked<'a>(aw: *mut PyObject) -> Option<&'a mut Machine<FfiHost>> {
-    // SAFETY: GIL held and `aw` null or live (the caller's contract);
-    // `downcast` confirms it is one of ours before its machine is borrowed.
+/// GIL held; `aw` null or live.
+unsafe fn ours(aw: *mut PyObject) -> Option<*mut PyObject> {
+    // SAFETY: GIL held and `aw` null or live (the caller's contract).
     unsafe {
         match downcast(aw) {
-            Some(obj) => Some(crate::genobject::PyAwaitableObject::machine(obj.cast())),
+            Some(obj) => Some(obj),
             None if aw.is_null() => {
                 PyErr_SetString(
                     PyExc_TypeError,
@@ -64,6 +64,25 @@ unsafe fn checked<'a>(aw: *mut PyObject) -> Option<&'a mut Machine<FfiHost>> {
             }
         }
     }
+}
+
+/// Runs `operate` on the machine of `aw`: the only way this module reaches a
+/// machine, so no `&mut Machine` outlives the one operation. `operate` calls
+/// no Python code and releases nothing: what it removes (a refused entry, a
+/// replaced value) it hands back, to be released after the borrow ends,
+/// where a `__del__` may re-enter `aw`.
+///
+/// # Safety
+/// GIL held; `aw` one of ours (from [`ours`]), live; no other reference to
+/// its machine is live (none is held across a call into Python).
+unsafe fn with_machine<R>(
+    aw: *mut PyObject,
+    operate: impl FnOnce(&mut Machine<FfiHost>) -> R,
+) -> R {
+    // SAFETY: `aw` is a live awaitable of ours and its machine is not
+    // borrowed elsewhere (the caller's contract); the borrow ends with
+    // `operate`, which runs no Python code.
+    unsafe { operate(crate::genobject::PyAwaitableObject::machine(aw.cast())) }
 }
 
 /// Reports an entry refused by a finished awaitable, releasing it.
@@ -108,10 +127,10 @@ pub unsafe fn add_await(
     on_error: Option<Callback>,
 ) -> c_int {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `checked` confirms `aw` is one of ours before its machine is borrowed,
-    // and that borrow ends before any call into Python.
+    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
+    // machine, for one operation that calls no Python code.
     unsafe {
-        let Some(machine) = checked(aw) else {
+        let Some(aw) = ours(aw) else {
             return -1;
         };
         if awaitable.is_null() {
@@ -131,7 +150,10 @@ pub unsafe fn add_await(
         if check_awaitable(awaitable) < 0 {
             return -1;
         }
-        match machine.add_await(Owned::from_borrowed(awaitable), on_result, on_error) {
+        let awaitable = Owned::from_borrowed(awaitable);
+        match with_machine(aw, |machine| {
+            machine.add_await(awaitable, on_result, on_error)
+        }) {
             Ok(()) => 0,
             Err(entry) => refused(entry),
         }
@@ -145,8 +167,8 @@ pub unsafe fn add_await(
 /// GIL held; `obj` live.
 pub unsafe fn check_awaitable(obj: *mut PyObject) -> c_int {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `checked` confirms `aw` is one of ours before its machine is borrowed,
-    // and that borrow ends before any call into Python.
+    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
+    // machine, for one operation that calls no Python code.
     unsafe {
         if abstract_::is_awaitable(obj) {
             return 0;
@@ -168,8 +190,8 @@ pub unsafe fn add_expr(
     on_error: Option<Callback>,
 ) -> c_int {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `checked` confirms `aw` is one of ours before its machine is borrowed,
-    // and that borrow ends before any call into Python.
+    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
+    // machine, for one operation that calls no Python code.
     unsafe {
         let Some(expr) = Owned::from_owned(expr) else {
             if PyErr_Occurred().is_null() {
@@ -191,13 +213,13 @@ pub unsafe fn add_expr(
 /// GIL held; every pointer argument null or live.
 pub unsafe fn defer_await(aw: *mut PyObject, callback: Defer) -> c_int {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `checked` confirms `aw` is one of ours before its machine is borrowed,
-    // and that borrow ends before any call into Python.
+    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
+    // machine, for one operation that calls no Python code.
     unsafe {
-        let Some(machine) = checked(aw) else {
+        let Some(aw) = ours(aw) else {
             return -1;
         };
-        match machine.add_defer(callback) {
+        match with_machine(aw, |machine| machine.add_defer(callback)) {
             Ok(()) => 0,
             Err(entry) => refused(entry),
         }
@@ -212,13 +234,13 @@ pub unsafe fn defer_await(aw: *mut PyObject, callback: Defer) -> c_int {
 /// GIL held; every pointer argument null or live.
 pub unsafe fn add_task(aw: *mut PyObject, task: Task) -> c_int {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `checked` confirms `aw` is one of ours before its machine is borrowed,
-    // and that borrow ends before any call into Python.
+    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
+    // machine, for one operation that calls no Python code.
     unsafe {
-        let Some(machine) = checked(aw) else {
+        let Some(aw) = ours(aw) else {
             return -1;
         };
-        match machine.add_task(task) {
+        match with_machine(aw, |machine| machine.add_task(task)) {
             Ok(()) => 0,
             Err(entry) => refused(entry),
         }
@@ -231,10 +253,10 @@ pub unsafe fn add_task(aw: *mut PyObject, task: Task) -> c_int {
 /// GIL held; every pointer argument null or live.
 pub unsafe fn set_result(aw: *mut PyObject, result: *mut PyObject) -> c_int {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `checked` confirms `aw` is one of ours before its machine is borrowed,
-    // and that borrow ends before any call into Python.
+    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
+    // machine, for one operation that calls no Python code.
     unsafe {
-        let Some(machine) = checked(aw) else {
+        let Some(aw) = ours(aw) else {
             return -1;
         };
         if result.is_null() {
@@ -244,7 +266,8 @@ pub unsafe fn set_result(aw: *mut PyObject, result: *mut PyObject) -> c_int {
             );
             return -1;
         }
-        let previous = machine.set_result(Owned::from_borrowed(result));
+        let result = Owned::from_borrowed(result);
+        let previous = with_machine(aw, |machine| machine.set_result(result));
         drop(previous);
         0
     }
@@ -261,10 +284,10 @@ pub unsafe fn set_result(aw: *mut PyObject, result: *mut PyObject) -> c_int {
 /// GIL held; every pointer argument null or live.
 pub unsafe fn cancel(aw: *mut PyObject) -> c_int {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `checked` confirms `aw` is one of ours before its machine is borrowed,
-    // and that borrow ends before any call into Python.
+    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
+    // machine, for one operation that calls no Python code.
     unsafe {
-        if checked(aw).is_none() {
+        if ours(aw).is_none() {
             return -1;
         }
         let pending = SavedError::take();
@@ -300,10 +323,10 @@ pub unsafe fn async_with(
     on_error: Option<Callback>,
 ) -> c_int {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `checked` confirms `aw` is one of ours before its machine is borrowed,
-    // and that borrow ends before any call into Python.
+    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
+    // machine, for one operation that calls no Python code.
     unsafe {
-        if checked(aw).is_none() {
+        if ours(aw).is_none() {
             return -1;
         }
         if ctx.is_null() {
@@ -327,14 +350,16 @@ pub unsafe fn async_with(
         let Some(entered) = Owned::from_owned(compat::PyObject_CallNoArgs(enter.as_ptr())) else {
             return -1;
         };
-        let Some(machine) = checked(aw) else {
+        let Some(aw) = ours(aw) else {
             return -1;
         };
-        match machine.add_with(With {
-            enter: entered,
-            exit,
-            body,
-            on_error,
+        match with_machine(aw, |machine| {
+            machine.add_with(With {
+                enter: entered,
+                exit,
+                body,
+                on_error,
+            })
         }) {
             Ok(()) => 0,
             Err(entry) => refused(entry),
@@ -348,10 +373,10 @@ pub unsafe fn async_with(
 /// GIL held; every pointer in `values` null or live.
 pub unsafe fn save_values(aw: *mut PyObject, values: &[*mut PyObject]) -> c_int {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `checked` confirms `aw` is one of ours before its machine is borrowed,
-    // and that borrow ends before any call into Python.
+    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
+    // machine, for one operation that calls no Python code.
     unsafe {
-        let Some(machine) = checked(aw) else {
+        let Some(aw) = ours(aw) else {
             return -1;
         };
         if values.iter().any(|value| value.is_null()) {
@@ -361,7 +386,11 @@ pub unsafe fn save_values(aw: *mut PyObject, values: &[*mut PyObject]) -> c_int 
             );
             return -1;
         }
-        machine.save_values(values.iter().map(|&value| Owned::from_borrowed(value)));
+        let values: Vec<Owned> = values
+            .iter()
+            .map(|&value| Owned::from_borrowed(value))
+            .collect();
+        with_machine(aw, |machine| machine.save_values(values));
         0
     }
 }
@@ -372,9 +401,13 @@ pub unsafe fn save_values(aw: *mut PyObject, values: &[*mut PyObject]) -> c_int 
 /// GIL held; every pointer argument null or live.
 pub unsafe fn value_count(aw: *mut PyObject) -> Py_ssize_t {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `checked` confirms `aw` is one of ours before its machine is borrowed,
-    // and that borrow ends before any call into Python.
-    unsafe { checked(aw).map_or(-1, |machine| machine.values().len() as Py_ssize_t) }
+    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
+    // machine, for one operation that calls no Python code.
+    unsafe {
+        ours(aw).map_or(-1, |aw| {
+            with_machine(aw, |machine| machine.values().len() as Py_ssize_t)
+        })
+    }
 }
 
 /// The stored object value at `index` (borrowed), or null with `IndexError`.
@@ -383,14 +416,14 @@ pub unsafe fn value_count(aw: *mut PyObject) -> Py_ssize_t {
 /// GIL held; every pointer argument null or live.
 pub unsafe fn get_value(aw: *mut PyObject, index: Py_ssize_t) -> *mut PyObject {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `checked` confirms `aw` is one of ours before its machine is borrowed,
-    // and that borrow ends before any call into Python.
+    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
+    // machine, for one operation that calls no Python code.
     unsafe {
-        let Some(machine) = checked(aw) else {
+        let Some(aw) = ours(aw) else {
             return null_mut();
         };
-        match machine.value(index) {
-            Ok(value) => value.as_ptr(),
+        match with_machine(aw, |machine| machine.value(index).map(Owned::as_ptr)) {
+            Ok(value) => value,
             Err(err) => index_error(&err),
         }
     }
@@ -402,10 +435,10 @@ pub unsafe fn get_value(aw: *mut PyObject, index: Py_ssize_t) -> *mut PyObject {
 /// GIL held; every pointer argument null or live.
 pub unsafe fn set_value(aw: *mut PyObject, index: Py_ssize_t, value: *mut PyObject) -> c_int {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `checked` confirms `aw` is one of ours before its machine is borrowed,
-    // and that borrow ends before any call into Python.
+    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
+    // machine, for one operation that calls no Python code.
     unsafe {
-        let Some(machine) = checked(aw) else {
+        let Some(aw) = ours(aw) else {
             return -1;
         };
         if value.is_null() {
@@ -415,7 +448,8 @@ pub unsafe fn set_value(aw: *mut PyObject, index: Py_ssize_t, value: *mut PyObje
             );
             return -1;
         }
-        match machine.replace_value(index, Owned::from_borrowed(value)) {
+        let value = Owned::from_borrowed(value);
+        match with_machine(aw, |machine| machine.replace_value(index, value)) {
             Ok(old) => {
                 drop(old);
                 0
@@ -435,13 +469,15 @@ pub unsafe fn set_value(aw: *mut PyObject, index: Py_ssize_t, value: *mut PyObje
 /// GIL held; every pointer argument null or live.
 pub unsafe fn save_arb_values(aw: *mut PyObject, values: &[*mut c_void]) -> c_int {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `checked` confirms `aw` is one of ours before its machine is borrowed,
-    // and that borrow ends before any call into Python.
+    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
+    // machine, for one operation that calls no Python code.
     unsafe {
-        let Some(machine) = checked(aw) else {
+        let Some(aw) = ours(aw) else {
             return -1;
         };
-        machine.save_arb_values(values.iter().copied());
+        with_machine(aw, |machine| {
+            machine.save_arb_values(values.iter().copied())
+        });
         0
     }
 }
@@ -452,9 +488,13 @@ pub unsafe fn save_arb_values(aw: *mut PyObject, values: &[*mut c_void]) -> c_in
 /// GIL held; every pointer argument null or live.
 pub unsafe fn arb_value_count(aw: *mut PyObject) -> Py_ssize_t {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `checked` confirms `aw` is one of ours before its machine is borrowed,
-    // and that borrow ends before any call into Python.
-    unsafe { checked(aw).map_or(-1, |machine| machine.arb_values().len() as Py_ssize_t) }
+    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
+    // machine, for one operation that calls no Python code.
+    unsafe {
+        ours(aw).map_or(-1, |aw| {
+            with_machine(aw, |machine| machine.arb_values().len() as Py_ssize_t)
+        })
+    }
 }
 
 /// The opaque value at `index`, or null with `IndexError` set.
@@ -463,14 +503,14 @@ pub unsafe fn arb_value_count(aw: *mut PyObject) -> Py_ssize_t {
 /// GIL held; every pointer argument null or live.
 pub unsafe fn get_arb_value(aw: *mut PyObject, index: Py_ssize_t) -> *mut c_void {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `checked` confirms `aw` is one of ours before its machine is borrowed,
-    // and that borrow ends before any call into Python.
+    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
+    // machine, for one operation that calls no Python code.
     unsafe {
-        let Some(machine) = checked(aw) else {
+        let Some(aw) = ours(aw) else {
             return null_mut();
         };
-        match machine.arb_value(index) {
-            Ok(&value) => value,
+        match with_machine(aw, |machine| machine.arb_value(index).copied()) {
+            Ok(value) => value,
             Err(err) => index_error(&err).cast(),
         }
     }
@@ -482,13 +522,13 @@ pub unsafe fn get_arb_value(aw: *mut PyObject, index: Py_ssize_t) -> *mut c_void
 /// GIL held; every pointer argument null or live.
 pub unsafe fn set_arb_value(aw: *mut PyObject, index: Py_ssize_t, value: *mut c_void) -> c_int {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `checked` confirms `aw` is one of ours before its machine is borrowed,
-    // and that borrow ends before any call into Python.
+    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
+    // machine, for one operation that calls no Python code.
     unsafe {
-        let Some(machine) = checked(aw) else {
+        let Some(aw) = ours(aw) else {
             return -1;
         };
-        match machine.replace_arb_value(index, value) {
+        match with_machine(aw, |machine| machine.replace_arb_value(index, value)) {
             Ok(_) => 0,
             Err((err, _)) => {
                 index_error(&err);
