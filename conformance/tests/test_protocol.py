@@ -16,7 +16,7 @@ from helpers import drive
 # --- type ---------------------------------------------------------------------
 
 
-def test_item5_abcs_and_inspect(mod, caps):
+def test_abcs_and_inspect(mod, caps):
     aw = mod.trampoline(helpers.plain(1))
     try:
         assert isinstance(aw, collections.abc.Coroutine)
@@ -34,7 +34,7 @@ def test_item5_abcs_and_inspect(mod, caps):
         aw.close()
 
 
-def test_item5_type_object(mod):
+def test_type_object(mod):
     tp = mod.type_object()
     assert isinstance(tp, type)
     assert mod.type_object() is tp
@@ -43,18 +43,18 @@ def test_item5_type_object(mod):
         aw.close()
 
 
-def test_item5_gc_tracked(mod):
+def test_gc_tracked(mod):
     aw = mod.new()
     assert gc.is_tracked(aw)
     aw.close()
 
 
-def test_item5_asyncio_run(mod):
+def test_asyncio_run(mod):
     assert asyncio.run(mod.trampoline(helpers.ret_after("run", helpers.aio_checkpoint, 2))) == "run"
     assert asyncio.run(mod.multiply(3, lambda: helpers.ret(4))) == 12
 
 
-def test_item5_create_task(mod, asyncio_runner):
+def test_create_task(mod, asyncio_runner):
     async def main():
         loop = asyncio.get_running_loop()
         t1 = loop.create_task(mod.trampoline(helpers.ret_after("a", helpers.aio_checkpoint, 2)))
@@ -64,7 +64,7 @@ def test_item5_create_task(mod, asyncio_runner):
     assert asyncio_runner.run(main) == ("a", [0, 1, 2])
 
 
-def test_item5_await_protocol_direct(mod):
+def test_await_protocol_direct(mod):
     aw = mod.trampoline(helpers.gen_return("direct", 2))
     it = aw.__await__()
     assert hasattr(it, "__next__")
@@ -75,7 +75,7 @@ def test_item5_await_protocol_direct(mod):
     assert info.value.value == "direct"
 
 
-def test_item5_send_non_none_to_unstarted_is_typeerror(mod):
+def test_send_non_none_to_unstarted_is_typeerror(mod):
     aw = mod.trampoline(helpers.plain(1))
     with pytest.raises(TypeError):
         aw.send("not none")
@@ -85,7 +85,7 @@ def test_item5_send_non_none_to_unstarted_is_typeerror(mod):
 # --- reuse and re-entry --------------------------------------------------------
 
 
-def test_item5_await_finished_is_runtimeerror(mod):
+def test_await_finished_is_runtimeerror(mod):
     aw = mod.trampoline(helpers.ret(1))
     assert drive(aw) == 1
     with pytest.raises(RuntimeError):
@@ -98,7 +98,7 @@ def test_item5_await_finished_is_runtimeerror(mod):
         drive(again())
 
 
-def test_item5_await_after_error_is_runtimeerror(mod):
+def test_await_after_error_is_runtimeerror(mod):
     aw = mod.trampoline(helpers.raise_(KeyError("x")))
     with pytest.raises(KeyError):
         drive(aw)
@@ -106,7 +106,7 @@ def test_item5_await_after_error_is_runtimeerror(mod):
         aw.send(None)
 
 
-def test_item5_await_after_close_is_runtimeerror(mod):
+def test_await_after_close_is_runtimeerror(mod):
     aw = mod.trampoline(helpers.gen_return(1, 3))
     aw.send(None)
     aw.close()
@@ -114,7 +114,7 @@ def test_item5_await_after_close_is_runtimeerror(mod):
         aw.send(None)
 
 
-def test_item5_empty_awaitable_finished_once(mod):
+def test_empty_awaitable_finished_once(mod):
     aw = mod.new()
     assert drive(aw) is None
     with pytest.raises(RuntimeError):
@@ -122,7 +122,7 @@ def test_item5_empty_awaitable_finished_once(mod):
 
 
 @pytest.mark.parametrize("method", ["send", "throw", "close"])
-def test_item5_reentry_from_inner_is_valueerror(mod, method):
+def test_reentry_from_inner_is_valueerror(mod, method):
     holder = []
     caught = []
 
@@ -145,7 +145,7 @@ def test_item5_reentry_from_inner_is_valueerror(mod, method):
     assert len(caught) == 1
 
 
-def test_item5_reentry_from_callback_is_valueerror(mod):
+def test_reentry_from_callback_is_valueerror(mod):
     caught = []
 
     def on_result(aw, value):
@@ -162,7 +162,7 @@ def test_item5_reentry_from_callback_is_valueerror(mod):
     assert len(caught) == 1
 
 
-def test_item5_two_tasks_awaiting_one_object(mod, asyncio_runner):
+def test_two_tasks_awaiting_one_object(mod, asyncio_runner):
     async def main():
         shared = mod.trampoline(helpers.ret_after("first wins", helpers.aio_checkpoint, 5))
 
@@ -181,7 +181,7 @@ def test_item5_two_tasks_awaiting_one_object(mod, asyncio_runner):
     assert type(second) is RuntimeError
 
 
-def test_item5_two_tasks_trio(mod, trio_runner):
+def test_two_tasks_trio(mod, trio_runner):
     import trio
 
     async def main():
@@ -208,7 +208,7 @@ def test_item5_two_tasks_trio(mod, trio_runner):
 # --- attributes --------------------------------------------------------------
 
 
-def test_item5_names_and_repr(mod):
+def test_names_and_repr(mod):
     aw = mod.trampoline(helpers.plain(1))
     try:
         assert isinstance(aw.__name__, str) and aw.__name__
@@ -220,7 +220,7 @@ def test_item5_names_and_repr(mod):
         aw.close()
 
 
-def test_item5_cr_running(mod):
+def test_cr_running(mod):
     states = []
     holder = []
 
@@ -241,7 +241,7 @@ def test_item5_cr_running(mod):
     assert states == [False, True, False, True, False]
 
 
-def test_item5_cr_await_with_custom_iterator(mod):
+def test_cr_await_with_custom_iterator(mod):
     it = helpers.FullIter("v", 2)
     aw = mod.trampoline(helpers.CustomAwaitable(lambda: it))
     assert aw.cr_await is None
@@ -251,7 +251,7 @@ def test_item5_cr_await_with_custom_iterator(mod):
     assert aw.cr_await is None
 
 
-def test_item5_cr_await_with_generator(mod):
+def test_cr_await_with_generator(mod):
     gen = helpers.gen_return("v", 2)
     aw = mod.trampoline(gen)
     aw.send(None)
@@ -260,7 +260,7 @@ def test_item5_cr_await_with_generator(mod):
     assert aw.cr_await is None
 
 
-def test_item5_cr_await_with_coroutine(mod):
+def test_cr_await_with_coroutine(mod):
     coro = helpers.ret_after("v", helpers.suspend, 2)
     aw = mod.trampoline(coro)
     aw.send(None)
@@ -271,7 +271,7 @@ def test_item5_cr_await_with_coroutine(mod):
     assert aw.cr_await is None
 
 
-def test_item5_cr_await_nested(mod):
+def test_cr_await_nested(mod):
     gen = helpers.gen_return("v", 2)
     middle = mod.trampoline(gen)
     aw = mod.trampoline(middle)
@@ -292,13 +292,13 @@ def _drop(make):
     return helpers.never_awaited_warnings(recorded)
 
 
-def test_item5_never_awaited_warns_once(mod):
+def test_never_awaited_warns_once(mod):
     found = _drop(mod.new)
     assert len(found) == 1
     assert found[0].category is helpers.NEVER_AWAITED
 
 
-def test_item5_never_awaited_with_entries_warns_once_for_itself(mod):
+def test_never_awaited_with_entries_warns_once_for_itself(mod):
     with helpers.record_warnings() as recorded:
         aw = mod.trampoline(helpers.CustomAwaitable(lambda: helpers.FullIter(1)))
         del aw
@@ -307,7 +307,7 @@ def test_item5_never_awaited_with_entries_warns_once_for_itself(mod):
     assert len(found) == 1 and found[0].category is helpers.NEVER_AWAITED
 
 
-def test_item5_never_awaited_in_cycle_warns_once(mod):
+def test_never_awaited_in_cycle_warns_once(mod):
     def make():
         aw = mod.new()
         box = [aw]
@@ -318,7 +318,7 @@ def test_item5_never_awaited_in_cycle_warns_once(mod):
     assert len(found) == 1 and found[0].category is helpers.NEVER_AWAITED
 
 
-def test_item5_cancelled_before_its_first_await_drops_quietly(mod):
+def test_cancelled_before_its_first_await_drops_quietly(mod):
     def make():
         aw = mod.new()
         mod.add_await(aw, helpers.gen_return(1, 3), False, False)
@@ -329,7 +329,7 @@ def test_item5_cancelled_before_its_first_await_drops_quietly(mod):
     assert len(found) == (0 if "quiet_cancel" in mod.CAPABILITIES else 1)
 
 
-def test_item5_awaits_added_after_a_cancel_warn_again(mod):
+def test_awaits_added_after_a_cancel_warn_again(mod):
     def make():
         aw = mod.new()
         mod.cancel(aw)
@@ -340,14 +340,14 @@ def test_item5_awaits_added_after_a_cancel_warn_again(mod):
     assert len(found) == 1 and found[0].category is helpers.NEVER_AWAITED
 
 
-def test_item5_a_cancelled_awaitable_still_runs_what_is_added_later(mod):
+def test_a_cancelled_awaitable_still_runs_what_is_added_later(mod):
     aw = mod.driver(lambda aw, value: mod.set_result(aw, value), None, None)
     mod.cancel(aw)
     mod.add_await(aw, helpers.ret(5), True, False)
     assert drive(aw) == 5
 
 
-def test_item5_started_or_closed_does_not_warn(mod):
+def test_started_or_closed_does_not_warn(mod):
     def started():
         aw = mod.trampoline(helpers.gen_return(1, 3))
         aw.send(None)
@@ -367,7 +367,7 @@ def test_item5_started_or_closed_does_not_warn(mod):
         assert _drop(make) == [], make.__name__
 
 
-def test_item5_started_then_dropped_closes_inner(mod):
+def test_started_then_dropped_closes_inner(mod):
     log = []
 
     async def inner():
@@ -416,7 +416,7 @@ print("unraisable:", [t.__name__ for t in unraisable])
 """
 
 
-def test_item5_never_awaited_under_W_error():
+def test_never_awaited_under_W_error():
     category = helpers.NEVER_AWAITED.__name__
     result = helpers.run_python(_WARN_SCRIPT, flags=["-W", "error::%s" % category])
     assert result.returncode == 0, result.stderr
@@ -444,7 +444,7 @@ def _collected(build):
         return ref() is None
 
 
-def test_item5_gc_cycle_through_values(mod):
+def test_gc_cycle_through_values(mod):
     def build():
         s = helpers.Sentinel()
         aw = mod.new()
@@ -455,7 +455,7 @@ def test_item5_gc_cycle_through_values(mod):
     assert _collected(build)
 
 
-def test_item5_gc_cycle_through_set_value(mod):
+def test_gc_cycle_through_set_value(mod):
     def build():
         s = helpers.Sentinel()
         aw = mod.new()
@@ -467,7 +467,7 @@ def test_item5_gc_cycle_through_set_value(mod):
     assert _collected(build)
 
 
-def test_item5_gc_cycle_through_result(mod):
+def test_gc_cycle_through_result(mod):
     def build():
         s = helpers.Sentinel()
         aw = mod.trampoline(helpers.ret(s))
@@ -478,7 +478,7 @@ def test_item5_gc_cycle_through_result(mod):
     assert _collected(build)
 
 
-def test_item5_gc_cycle_through_result_unawaited(mod):
+def test_gc_cycle_through_result_unawaited(mod):
     def build():
         s = helpers.Sentinel()
         aw = mod.new()
@@ -489,7 +489,7 @@ def test_item5_gc_cycle_through_result_unawaited(mod):
     assert _collected(build)
 
 
-def test_item5_gc_cycle_through_current_inner(mod):
+def test_gc_cycle_through_current_inner(mod):
     def build():
         s = helpers.Sentinel()
 
@@ -504,7 +504,7 @@ def test_item5_gc_cycle_through_current_inner(mod):
     assert _collected(build)
 
 
-def test_item5_gc_cycle_through_queue(mod):
+def test_gc_cycle_through_queue(mod):
     def build():
         s = helpers.Sentinel()
         aw = mod.new()
@@ -516,7 +516,7 @@ def test_item5_gc_cycle_through_queue(mod):
     assert _collected(build)
 
 
-def test_item5_gc_cycle_through_async_with(mod):
+def test_gc_cycle_through_async_with(mod):
     def build():
         s = helpers.Sentinel()
         aw = mod.driver(None, None, None)
@@ -527,7 +527,7 @@ def test_item5_gc_cycle_through_async_with(mod):
     assert _collected(build)
 
 
-def test_item5_gc_cycle_through_driver_callbacks(mod):
+def test_gc_cycle_through_driver_callbacks(mod):
     def build():
         s = helpers.Sentinel()
         holder = []
@@ -543,7 +543,7 @@ def test_item5_gc_cycle_through_driver_callbacks(mod):
     assert _collected(build)
 
 
-def test_item5_gc_collects_suspended_chain(mod):
+def test_gc_collects_suspended_chain(mod):
     def build():
         s = helpers.Sentinel()
 

@@ -8,7 +8,7 @@ import helpers
 from helpers import drive, suspend
 
 
-def test_item1_yields_and_sends_pass_through_unchanged(mod):
+def test_yields_and_sends_pass_through_unchanged(mod):
     out_tokens = [object(), ("tuple", 1), None, 0, "text"]
     in_values = [object(), ("reply",), 42, None, "back"]
     received = []
@@ -34,7 +34,7 @@ def test_item1_yields_and_sends_pass_through_unchanged(mod):
         assert got is sent
 
 
-def test_item1_sends_reach_a_nested_chain(mod):
+def test_sends_reach_a_nested_chain(mod):
     received = []
 
     @types.coroutine
@@ -53,7 +53,7 @@ def test_item1_sends_reach_a_nested_chain(mod):
     assert received == [1, 2]
 
 
-def test_item1_send_into_second_entry(mod):
+def test_send_into_second_entry(mod):
     # Values keep flowing after the first entry finished.
     aw = mod.sequence([suspend("first"), suspend("second")])
     assert aw.send(None) == "first"
@@ -66,7 +66,7 @@ def test_item1_send_into_second_entry(mod):
         raise AssertionError("did not finish")
 
 
-def test_item1_trampoline_on_every_loop(mod, runner):
+def test_trampoline_on_every_loop(mod, runner):
     async def main():
         value = await mod.trampoline(helpers.ret_after(("v", 1), runner.checkpoint, 3))
         return value
@@ -74,7 +74,7 @@ def test_item1_trampoline_on_every_loop(mod, runner):
     assert runner.run(main) == ("v", 1)
 
 
-def test_item1_sleep_on_every_loop(mod, runner):
+def test_sleep_on_every_loop(mod, runner):
     async def inner():
         await runner.sleep(0.001)
         await runner.checkpoint()
@@ -86,7 +86,7 @@ def test_item1_sleep_on_every_loop(mod, runner):
     assert runner.run(main) == "slept"
 
 
-def test_item1_nested_and_looping_on_every_loop(mod, runner):
+def test_nested_and_looping_on_every_loop(mod, runner):
     counter = iter(range(10))
 
     def get():
@@ -104,7 +104,7 @@ def test_item1_nested_and_looping_on_every_loop(mod, runner):
     assert runner.run(main) == ("deep", [0, 1, 2, 3], [0, 1, 2, 3], 42)
 
 
-def test_item1_driver_callbacks_on_every_loop(mod, runner):
+def test_driver_callbacks_on_every_loop(mod, runner):
     seen = []
 
     def on_result(aw, value):
@@ -122,7 +122,7 @@ def test_item1_driver_callbacks_on_every_loop(mod, runner):
     assert runner.run(main) == [0, 1, 2, 3]
 
 
-def test_item1_many_concurrent_tasks_asyncio(mod, asyncio_runner):
+def test_many_concurrent_tasks_asyncio(mod, asyncio_runner):
     import asyncio
 
     async def one(i):
@@ -134,7 +134,7 @@ def test_item1_many_concurrent_tasks_asyncio(mod, asyncio_runner):
     assert asyncio_runner.run(main) == list(range(200))
 
 
-def test_item1_trio_event_across_tasks(mod, trio_runner):
+def test_trio_event_across_tasks(mod, trio_runner):
     import trio
 
     async def main():
@@ -159,7 +159,7 @@ def test_item1_trio_event_across_tasks(mod, trio_runner):
     assert trio_runner.run(main) == ["waiter-task"]
 
 
-def test_item1_anyio_task_group(mod, anyio_runner):
+def test_anyio_task_group(mod, anyio_runner):
     import anyio
 
     async def main():
@@ -180,7 +180,7 @@ def test_item1_anyio_task_group(mod, anyio_runner):
     assert anyio_runner.run(main) == [0, 10, 20, 30, 40]
 
 
-def test_item1_contextvars_visible_inside(mod, runner):
+def test_contextvars_visible_inside(mod, runner):
     var = contextvars.ContextVar("conformance_var", default="unset")
 
     async def inner():
@@ -197,7 +197,7 @@ def test_item1_contextvars_visible_inside(mod, runner):
     assert runner.run(main) == ("outer", "changed-inside")
 
 
-def test_item1_contextvars_in_callbacks(mod):
+def test_contextvars_in_callbacks(mod):
     var = contextvars.ContextVar("conformance_cb_var", default="unset")
     seen = []
 
@@ -214,7 +214,7 @@ def test_item1_contextvars_in_callbacks(mod):
     assert seen == ["in-context"]
 
 
-def test_item1_no_event_loop_created():
+def test_no_event_loop_created():
     result = helpers.run_python(
         "\n".join(
             [

@@ -217,14 +217,14 @@ PATHS = _paths()
 
 
 @pytest.mark.parametrize("path", sorted(PATHS))
-def test_item7_no_leak(path):
+def test_no_leak(path):
     step, watch = PATHS[path]
     with helpers.record_warnings():
         step()  # the path works at all
     assert_flat(step, watch)
 
 
-def test_item7_no_leak_on_asyncio():
+def test_no_leak_on_asyncio():
     import asyncio
 
     x = Payload()
@@ -245,7 +245,7 @@ def test_item7_no_leak_on_asyncio():
         loop.close()
 
 
-def test_item7_leak_checker_detects_leaks():
+def test_leak_checker_detects_leaks():
     # The checker itself must fail on a leak of one small object per iteration.
     kept = []
     x = Payload()

@@ -36,13 +36,13 @@ KIND_NAMES = sorted(_kinds(helpers.MOD))
 
 
 @pytest.mark.parametrize("kind", KIND_NAMES)
-def test_item4_awaits_every_kind(mod, kind):
+def test_awaits_every_kind(mod, kind):
     value = ("value", kind)
     assert drive(mod.trampoline(_kinds(mod)[kind](value))) is value
 
 
 @pytest.mark.parametrize("kind", KIND_NAMES)
-def test_item4_every_kind_in_driver_and_expr(mod, kind):
+def test_every_kind_in_driver_and_expr(mod, kind):
     make = _kinds(mod)[kind]
     seen = []
 
@@ -58,7 +58,7 @@ def test_item4_every_kind_in_driver_and_expr(mod, kind):
 
 
 @pytest.mark.parametrize("kind", KIND_NAMES)
-def test_item4_every_kind_raising(mod, kind):
+def test_every_kind_raising(mod, kind):
     # The same kinds, raising instead of returning, reach the error callback.
     class Err(Exception):
         pass
@@ -118,7 +118,7 @@ def test_item4_every_kind_raising(mod, kind):
     assert drive(mod.catch(makers[kind]())) is err
 
 
-def test_item4_asyncio_future(mod, asyncio_runner):
+def test_asyncio_future(mod, asyncio_runner):
     async def main():
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
@@ -128,7 +128,7 @@ def test_item4_asyncio_future(mod, asyncio_runner):
     assert asyncio_runner.run(main) == ("from", "future")
 
 
-def test_item4_asyncio_future_exception(mod, asyncio_runner):
+def test_asyncio_future_exception(mod, asyncio_runner):
     class Err(Exception):
         pass
 
@@ -143,7 +143,7 @@ def test_item4_asyncio_future_exception(mod, asyncio_runner):
     assert asyncio_runner.run(main) is True
 
 
-def test_item4_asyncio_task_as_inner(mod, asyncio_runner):
+def test_asyncio_task_as_inner(mod, asyncio_runner):
     async def main():
         task = asyncio.ensure_future(helpers.ret_after(5, helpers.aio_checkpoint, 3))
         return await mod.multiply(3, lambda: task)
@@ -151,7 +151,7 @@ def test_item4_asyncio_task_as_inner(mod, asyncio_runner):
     assert asyncio_runner.run(main) == 15
 
 
-def test_item4_asyncio_gather_as_inner(mod, asyncio_runner):
+def test_asyncio_gather_as_inner(mod, asyncio_runner):
     async def main():
         return await mod.trampoline(
             asyncio.gather(*[helpers.ret_after(i, helpers.aio_checkpoint) for i in range(3)])
@@ -160,7 +160,7 @@ def test_item4_asyncio_gather_as_inner(mod, asyncio_runner):
     assert asyncio_runner.run(main) == [0, 1, 2]
 
 
-def test_item4_trio_coroutines(mod, trio_runner):
+def test_trio_coroutines(mod, trio_runner):
     import trio
 
     async def main():
@@ -172,7 +172,7 @@ def test_item4_trio_coroutines(mod, trio_runner):
     assert trio_runner.run(main) == (None, None, "t")
 
 
-def test_item4_nested_library_awaitables_mixed(mod, runner):
+def test_nested_library_awaitables_mixed(mod, runner):
     async def main():
         inner = mod.sequence(
             [
@@ -188,7 +188,7 @@ def test_item4_nested_library_awaitables_mixed(mod, runner):
     assert type(result[2]) is KeyError
 
 
-def test_item4_await_returning_non_iterator_is_typeerror_at_await(mod):
+def test_await_returning_non_iterator_is_typeerror_at_await(mod):
     class BadAwait(object):
         def __await__(self):
             return 42
@@ -198,7 +198,7 @@ def test_item4_await_returning_non_iterator_is_typeerror_at_await(mod):
         drive(aw)
 
 
-def test_item4_await_returning_coroutine_is_typeerror_at_await(mod):
+def test_await_returning_coroutine_is_typeerror_at_await(mod):
     # As for `await`: __await__ must not return a coroutine.
     coro = helpers.ret(1)
     got = drive(mod.catch(helpers.CustomAwaitable(lambda: coro)))
@@ -206,7 +206,7 @@ def test_item4_await_returning_coroutine_is_typeerror_at_await(mod):
     assert type(got) is TypeError
 
 
-def test_item4_await_raising_goes_to_error_callback(mod):
+def test_await_raising_goes_to_error_callback(mod):
     class Err(Exception):
         pass
 
@@ -219,7 +219,7 @@ def test_item4_await_raising_goes_to_error_callback(mod):
     assert drive(mod.catch(RaisingAwait())) is err
 
 
-def test_item4_already_awaited_coroutine_fails_at_await(mod):
+def test_already_awaited_coroutine_fails_at_await(mod):
     coro = helpers.ret(1)
     assert drive(coro) == 1
     got = drive(mod.catch(coro))

@@ -23,7 +23,7 @@ def _finish(aw, value=None):
     raise AssertionError("awaitable did not finish")
 
 
-def test_item2_throw_reaches_inner_which_recovers(mod):
+def test_throw_reaches_inner_which_recovers(mod):
     log = []
 
     @types.coroutine
@@ -47,7 +47,7 @@ def test_item2_throw_reaches_inner_which_recovers(mod):
     assert log == [exc]
 
 
-def test_item2_throw_reaches_inner_which_yields_again(mod):
+def test_throw_reaches_inner_which_yields_again(mod):
     @types.coroutine
     def inner():
         try:
@@ -63,7 +63,7 @@ def test_item2_throw_reaches_inner_which_yields_again(mod):
     assert _finish(aw, "after-throw") == "after-throw"
 
 
-def test_item2_thrown_exception_goes_to_error_callback(mod):
+def test_thrown_exception_goes_to_error_callback(mod):
     seen = []
     finally_ran = []
 
@@ -93,7 +93,7 @@ def test_item2_thrown_exception_goes_to_error_callback(mod):
     assert finally_ran == [True]
 
 
-def test_item2_throw_into_iterator_without_throw(mod):
+def test_throw_into_iterator_without_throw(mod):
     # The exception is raised at the await itself, as for a native coroutine.
     seen = []
 
@@ -115,7 +115,7 @@ def test_item2_throw_into_iterator_without_throw(mod):
     assert seen == [exc]
 
 
-def test_item2_throw_without_error_callback_propagates(mod):
+def test_throw_without_error_callback_propagates(mod):
     aw = mod.trampoline(helpers.gen_return("never", 5))
     aw.send(None)
     exc = Boom()
@@ -126,7 +126,7 @@ def test_item2_throw_without_error_callback_propagates(mod):
         aw.send(None)
 
 
-def test_item2_three_argument_throw_is_deprecated_as_natively(mod):
+def test_three_argument_throw_is_deprecated_as_natively(mod):
     # gen_throw: the (type, value, tb) form warns from 3.12 on, decided by the
     # running interpreter (the one abi3 build too).
     aw = mod.trampoline(helpers.gen_return("never", 5))
@@ -156,7 +156,7 @@ INVALID_THROWS = {
 
 
 @pytest.mark.parametrize("args", list(INVALID_THROWS.values()), ids=list(INVALID_THROWS))
-def test_item2_invalid_throw_while_suspended_raises_in_the_awaiting_frames(mod, args):
+def test_invalid_throw_while_suspended_raises_in_the_awaiting_frames(mod, args):
     # _gen_throw: the innermost frame rejects the arguments; the coroutine
     # awaiting it gets the TypeError at its await, and the awaitable ends.
     seen = []
@@ -178,7 +178,7 @@ def test_item2_invalid_throw_while_suspended_raises_in_the_awaiting_frames(mod, 
 
 
 @pytest.mark.parametrize("args", list(INVALID_THROWS.values()), ids=list(INVALID_THROWS))
-def test_item2_invalid_throw_before_the_first_send_leaves_it_unstarted(mod, args):
+def test_invalid_throw_before_the_first_send_leaves_it_unstarted(mod, args):
     aw = mod.trampoline(helpers.ret("value"))
     with pytest.raises(TypeError):
         _three_arg_throw(aw, *args)
@@ -202,7 +202,7 @@ THROW_FORMS = {
 
 
 @pytest.mark.parametrize("form", sorted(THROW_FORMS))
-def test_item2_throw_forms_reach_inner(mod, form):
+def test_throw_forms_reach_inner(mod, form):
     args, message = THROW_FORMS[form]()
     caught = []
 
@@ -230,7 +230,7 @@ def test_item2_throw_forms_reach_inner(mod, form):
 
 
 @pytest.mark.parametrize("form", sorted(THROW_FORMS))
-def test_item2_throw_forms_propagate(mod, form):
+def test_throw_forms_propagate(mod, form):
     args, message = THROW_FORMS[form]()
     aw = mod.trampoline(helpers.gen_return(None, 3))
     aw.send(None)
@@ -248,7 +248,7 @@ def test_item2_throw_forms_propagate(mod, form):
         assert "_make_tb" in frames
 
 
-def test_item2_throw_before_start(mod):
+def test_throw_before_start(mod):
     inner = helpers.CustomAwaitable(lambda: helpers.FullIter(1))
     aw = mod.trampoline(inner)
     with pytest.raises(Boom):
@@ -258,7 +258,7 @@ def test_item2_throw_before_start(mod):
         aw.send(None)
 
 
-def test_item2_close_reaches_inner(mod):
+def test_close_reaches_inner(mod):
     log = []
 
     async def inner():
@@ -277,7 +277,7 @@ def test_item2_close_reaches_inner(mod):
     assert aw.close() is None
 
 
-def test_item2_close_reaches_nested_inner(mod):
+def test_close_reaches_nested_inner(mod):
     log = []
 
     async def inner():
@@ -292,7 +292,7 @@ def test_item2_close_reaches_nested_inner(mod):
     assert log == ["finally"]
 
 
-def test_item2_close_calls_iterator_close(mod):
+def test_close_calls_iterator_close(mod):
     it_log = []
     aw = mod.trampoline(helpers.CustomAwaitable(lambda: helpers.FullIter(1, 5, it_log)))
     aw.send(None)
@@ -300,7 +300,7 @@ def test_item2_close_calls_iterator_close(mod):
     assert ("close",) in it_log
 
 
-def test_item2_close_inner_ignoring_generatorexit_is_runtimeerror(mod):
+def test_close_inner_ignoring_generatorexit_is_runtimeerror(mod):
     @types.coroutine
     def stubborn():
         try:
@@ -315,7 +315,7 @@ def test_item2_close_inner_ignoring_generatorexit_is_runtimeerror(mod):
         aw.close()
 
 
-def test_item2_close_before_start(mod):
+def test_close_before_start(mod):
     inner = helpers.CustomAwaitable(lambda: helpers.FullIter(1))
     with helpers.record_warnings() as recorded:
         aw = mod.trampoline(inner)
@@ -328,7 +328,7 @@ def test_item2_close_before_start(mod):
     assert helpers.never_awaited_warnings(recorded) == []
 
 
-def test_item2_close_inner_raising_propagates(mod):
+def test_close_inner_raising_propagates(mod):
     @types.coroutine
     def inner():
         try:
@@ -345,7 +345,7 @@ def test_item2_close_inner_raising_propagates(mod):
 # --- cancellation on real loops --------------------------------------------
 
 
-def test_item2_asyncio_task_cancel_reaches_inner_and_error_callback(mod, asyncio_runner):
+def test_asyncio_task_cancel_reaches_inner_and_error_callback(mod, asyncio_runner):
     import asyncio
 
     log = []
@@ -373,7 +373,7 @@ def test_item2_asyncio_task_cancel_reaches_inner_and_error_callback(mod, asyncio
     assert log == ["inner finally", "CancelledError"]
 
 
-def test_item2_asyncio_task_cancel_propagates(mod, asyncio_runner):
+def test_asyncio_task_cancel_propagates(mod, asyncio_runner):
     import asyncio
 
     log = []
@@ -398,7 +398,7 @@ def test_item2_asyncio_task_cancel_propagates(mod, asyncio_runner):
     assert log == ["inner finally"]
 
 
-def test_item2_asyncio_wait_for_timeout(mod, asyncio_runner):
+def test_asyncio_wait_for_timeout(mod, asyncio_runner):
     import asyncio
 
     log = []
@@ -420,7 +420,7 @@ def test_item2_asyncio_wait_for_timeout(mod, asyncio_runner):
     assert log == ["inner finally"]
 
 
-def test_item2_asyncio_wait_for_in_time(mod, asyncio_runner):
+def test_asyncio_wait_for_in_time(mod, asyncio_runner):
     import asyncio
 
     async def main():
@@ -429,7 +429,7 @@ def test_item2_asyncio_wait_for_in_time(mod, asyncio_runner):
     assert asyncio_runner.run(main) == "fast"
 
 
-def test_item2_trio_cancel_scope(mod, trio_runner):
+def test_trio_cancel_scope(mod, trio_runner):
     import trio
 
     log = []
@@ -449,7 +449,7 @@ def test_item2_trio_cancel_scope(mod, trio_runner):
     assert log == ["inner finally"]
 
 
-def test_item2_trio_cancel_caught_by_error_callback_then_reraised(mod, trio_runner):
+def test_trio_cancel_caught_by_error_callback_then_reraised(mod, trio_runner):
     import trio
 
     log = []
@@ -469,7 +469,7 @@ def test_item2_trio_cancel_caught_by_error_callback_then_reraised(mod, trio_runn
     assert log == ["Cancelled"]
 
 
-def test_item2_anyio_cancel_scope(mod, anyio_runner):
+def test_anyio_cancel_scope(mod, anyio_runner):
     import anyio
 
     log = []
@@ -489,7 +489,7 @@ def test_item2_anyio_cancel_scope(mod, anyio_runner):
     assert log == ["inner finally"]
 
 
-def test_item2_anyio_fail_after(mod, anyio_runner):
+def test_anyio_fail_after(mod, anyio_runner):
     import anyio
 
     async def main():
@@ -503,7 +503,7 @@ def test_item2_anyio_fail_after(mod, anyio_runner):
     assert anyio_runner.run(main) == "timed out"
 
 
-def test_item2_keyboardinterrupt_thrown_passes_through(mod):
+def test_keyboardinterrupt_thrown_passes_through(mod):
     aw = mod.catch(helpers.gen_return(None, 3))
     aw.send(None)
     # catch() handles every exception, so even KeyboardInterrupt becomes the result,
@@ -518,7 +518,7 @@ def test_item2_keyboardinterrupt_thrown_passes_through(mod):
     assert sys.exc_info() == (None, None, None)
 
 
-def test_item2_error_callback_runs_as_an_except_block(mod):
+def test_error_callback_runs_as_an_except_block(mod):
     # Like `except BaseException as exc:`: inside the error callback the
     # exception is the one being handled; after it, the outer one is back.
     err = ValueError("boom")
@@ -542,7 +542,7 @@ def test_item2_error_callback_runs_as_an_except_block(mod):
     assert seen == [err]
 
 
-def test_item2_close_returns_as_a_native_coroutine_does(mod):
+def test_close_returns_as_a_native_coroutine_does(mod):
     # A coroutine that returns after GeneratorExit: close() gives that value
     # back on 3.13+ and None before, whatever awaits the awaitable.
     async def native_body():

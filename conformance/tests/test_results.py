@@ -37,19 +37,19 @@ RESULTS = {
 
 
 @pytest.mark.parametrize("kind", sorted(RESULTS))
-def test_item3_result_through_inner_await(mod, kind):
+def test_result_through_inner_await(mod, kind):
     value = RESULTS[kind]()
     assert drive(mod.trampoline(helpers.ret(value))) is value
 
 
 @pytest.mark.parametrize("kind", sorted(RESULTS))
-def test_item3_result_after_suspension(mod, kind):
+def test_result_after_suspension(mod, kind):
     value = RESULTS[kind]()
     assert drive(mod.trampoline(helpers.gen_return(value, 2))) is value
 
 
 @pytest.mark.parametrize("kind", sorted(RESULTS))
-def test_item3_result_set_without_entries(mod, kind):
+def test_result_set_without_entries(mod, kind):
     value = RESULTS[kind]()
     aw = mod.new()
     mod.set_result(aw, value)
@@ -57,7 +57,7 @@ def test_item3_result_set_without_entries(mod, kind):
 
 
 @pytest.mark.parametrize("kind", sorted(RESULTS))
-def test_item3_result_awaited_from_async_def(mod, kind):
+def test_result_awaited_from_async_def(mod, kind):
     value = RESULTS[kind]()
 
     async def outer():
@@ -67,7 +67,7 @@ def test_item3_result_awaited_from_async_def(mod, kind):
 
 
 @pytest.mark.parametrize("kind", ["tuple2", "none", "exception", "stopiteration", "tuple1"])
-def test_item3_result_on_every_loop(mod, runner, kind):
+def test_result_on_every_loop(mod, runner, kind):
     value = RESULTS[kind]()
 
     async def main():
@@ -77,7 +77,7 @@ def test_item3_result_on_every_loop(mod, runner, kind):
 
 
 @pytest.mark.parametrize("kind", ["tuple2", "none", "stopiteration", "exception"])
-def test_item3_result_as_task_result(mod, kind):
+def test_result_as_task_result(mod, kind):
     value = RESULTS[kind]()
 
     async def main():
@@ -89,7 +89,7 @@ def test_item3_result_as_task_result(mod, kind):
 
 
 @pytest.mark.parametrize("kind", ["tuple2", "stopiteration", "exception"])
-def test_item3_result_through_nesting(mod, kind):
+def test_result_through_nesting(mod, kind):
     value = RESULTS[kind]()
     aw = helpers.ret(value)
     for _ in range(5):
@@ -97,7 +97,7 @@ def test_item3_result_through_nesting(mod, kind):
     assert drive(aw) is value
 
 
-def test_item3_result_from_callback_value(mod):
+def test_result_from_callback_value(mod):
     value = (StopIteration(2), 3)
 
     def on_result(aw, got):
@@ -109,14 +109,14 @@ def test_item3_result_from_callback_value(mod):
     assert result[0] is value and result[1] == "extra"
 
 
-def test_item3_default_result_is_none(mod):
+def test_default_result_is_none(mod):
     assert drive(mod.new()) is None
     aw = mod.driver(None, None, None)
     mod.add_await(aw, helpers.ret("ignored"), False, False)
     assert drive(aw) is None
 
 
-def test_item3_set_result_replaces_and_releases(mod):
+def test_set_result_replaces_and_releases(mod):
     first, second = Obj(), Obj()
     before = sys.getrefcount(first)
     aw = mod.new()
@@ -126,7 +126,7 @@ def test_item3_set_result_replaces_and_releases(mod):
     assert drive(aw) is second
 
 
-def test_item3_set_result_in_several_callbacks(mod):
+def test_set_result_in_several_callbacks(mod):
     def on_result(aw, got):
         mod.set_result(aw, got)
 
@@ -136,14 +136,14 @@ def test_item3_set_result_in_several_callbacks(mod):
     assert drive(aw) == "c"
 
 
-def test_item3_stopiteration_value_not_unwrapped(mod):
+def test_stopiteration_value_not_unwrapped(mod):
     stop = StopIteration(StopIteration("nested"))
     got = drive(mod.trampoline(helpers.ret(stop)))
     assert got is stop
     assert got.value.value == "nested"
 
 
-def test_item3_caught_stopiteration_looks_like_a_native_one(mod):
+def test_caught_stopiteration_looks_like_a_native_one(mod):
     # What Python code catches from send() carries the value in args too, as
     # a native coroutine's does, and marks left on one caught before do not
     # come back on a later one.
@@ -166,7 +166,7 @@ def test_item3_caught_stopiteration_looks_like_a_native_one(mod):
         del stop, info, expected
 
 
-def test_item3_caught_stopiteration_reads_as_the_builtin_one(mod):
+def test_caught_stopiteration_reads_as_the_builtin_one(mod):
     # 3.12+ backends may raise a private subclass, to release the result the
     # moment the interpreter drops it (docs/DESIGN.md, item 3): everything but
     # `type(exc) is StopIteration` reads as for a native coroutine.
@@ -183,7 +183,7 @@ def test_item3_caught_stopiteration_reads_as_the_builtin_one(mod):
     assert copy.args == ((1, 2),) and copy.value == (1, 2)
 
 
-def test_item3_caught_stopiterations_stay_independent(mod):
+def test_caught_stopiterations_stay_independent(mod):
     # A backend may reuse one StopIteration for results nobody else sees; one
     # that user code holds must keep its value while later results come.
     values = [1, (2, 3), None, "x", ValueError("v")]
@@ -203,7 +203,7 @@ class _Cyclic(object):
         self.me = self
 
 
-def test_item3_result_released_as_soon_as_the_awaiting_code_drops_it(mod):
+def test_result_released_as_soon_as_the_awaiting_code_drops_it(mod):
     # As from a native coroutine: nothing of the library keeps the result
     # once it is handed over (3.12+ carry it in a StopIteration).
     async def main():
@@ -215,7 +215,7 @@ def test_item3_result_released_as_soon_as_the_awaiting_code_drops_it(mod):
     assert drive(main()) is True
 
 
-def test_item3_result_in_a_cycle_is_collected_once_dropped(mod):
+def test_result_in_a_cycle_is_collected_once_dropped(mod):
     async def main():
         value = await mod.trampoline(helpers.ret(_Cyclic()))
         ref = weakref.ref(value)
@@ -226,7 +226,7 @@ def test_item3_result_in_a_cycle_is_collected_once_dropped(mod):
     assert drive(main()) is True
 
 
-def test_item3_result_caught_from_send_is_released_with_the_exception(mod):
+def test_result_caught_from_send_is_released_with_the_exception(mod):
     aw = mod.trampoline(helpers.ret(Obj()))
     with pytest.raises(StopIteration) as info:
         aw.send(None)
@@ -259,7 +259,7 @@ print("walk-ok")
 """
 
 
-def test_item3_what_carried_a_result_is_whole_to_code_that_walks_the_collector():
+def test_what_carried_a_result_is_whole_to_code_that_walks_the_collector():
     result = helpers.run_python(_WALK_THE_COLLECTOR)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "walk-ok"
@@ -297,7 +297,7 @@ print("collect-ok")
 """
 
 
-def test_item3_results_come_back_after_their_carriers_die_in_a_collection():
+def test_results_come_back_after_their_carriers_die_in_a_collection():
     result = helpers.run_python(_COLLECT_THE_CARRIERS)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "collect-ok"
