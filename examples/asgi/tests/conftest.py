@@ -34,7 +34,7 @@ class Server(object):
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.environ["ASGI_MODULES"], HERE]))
         self.process = subprocess.Popen(
             [sys.executable, os.path.join(HERE, "server.py"), "--impl", impl, "--server", server,
-             "--port", str(self.port)],
+             "--port", str(self.port), "--observe"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 20
         while time.time() < deadline:

@@ -1,9 +1,11 @@
 """The showcase application over real HTTP: every route, bodies large and
-chunked, the error paths, a client leaving mid-stream, 200 concurrent
+chunked, the error paths, a client leaving mid-stream and mid-body (the
+application must see `http.disconnect` and return), 200 concurrent
 requests; lifespan startup and shutdown are checked by the fixture."""
 
 import asyncio
 import socket
+import time
 
 import httpx
 import pytest
@@ -78,6 +80,23 @@ def test_client_leaves_mid_stream(server):
     # The application finishes or stops on its own; the server keeps serving.
     for _ in range(3):
         assert get(server, "/").text == "hello\n"
+
+
+def test_client_leaves_mid_body_and_the_app_sees_the_disconnect(server):
+    before = get(server, "/_observed").text.split()
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.sendall(b"POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 100000\r\n\r\n" + b"x" * 100)
+    sock.close()
+    # The application is reading the body: its next receive() gets
+    # http.disconnect, and it returns quietly (the fixture also checks that
+    # the server logged no error). Waited for, not timed.
+    deadline = time.monotonic() + 30
+    while True:
+        after = get(server, "/_observed").text.split()
+        if int(after[1]) > int(before[1]) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert [int(n) - int(m) for n, m in zip(after, before)] == [1, 1], (before, after)
 
 
 def test_200_concurrent_requests(server):
