@@ -1,6 +1,6 @@
 """Build every conformance target and run the suite on every interpreter.
 
-Usage: python3 conformance/run.py [--interpreters 3.9,3.11] [--targets reference,ffi,pyo3,abi3,c]
+Usage: python3 conformance/run.py [--interpreters 3.9,3.11] [--targets reference,ffi,pyo3,abi3,c] [--soak N]
 
 For each CPython asked for (default: every one from 3.9 to 3.15) this makes a
 venv with the suite's requirements, builds the targets that interpreter needs,
@@ -219,10 +219,12 @@ def pytest_counts(xml_path):
     return total - failed, failed
 
 
-def run_suite(label, vpython, module, path, report):
-    """One cell: the suite against one target on one interpreter. Its output
-    goes to a log beside the report, printed whole only when the cell fails,
-    so cells running beside a build do not interleave."""
+def run_suite(label, vpython, module, path, report, soak=0):
+    """One cell: the suite against one target on one interpreter, then, if
+    `soak`, that many runs of soak.py's paths (a failed soak counts as one
+    failed test). Its output goes to a log beside the report, printed whole
+    only when the cell fails, so cells running beside a build do not
+    interleave."""
     env = dict(os.environ, PYAWAITABLE_TARGET=module, PYTHONPATH=path)
     cmd = [vpython, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", "--junitxml", report]
     started = time.time()
@@ -235,6 +237,13 @@ def run_suite(label, vpython, module, path, report):
     log("%s: %s (%.0f s)" % (label, summary, time.time() - started))
     if counts[1] or not counts[0]:
         print(text, flush=True)
+    if soak:
+        soaked = subprocess.run([vpython, os.path.join(CONF, "soak.py"), str(soak)], cwd=CONF, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+        log("%s: %s" % (label, soaked.stdout.strip().splitlines()[-1] if soaked.stdout.strip() else "no output"))
+        if soaked.returncode:
+            print(soaked.stdout, flush=True)
+            counts = (counts[0], counts[1] + 1)
     return counts
 
 
@@ -242,6 +251,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--interpreters", default=",".join(VERSIONS))
     parser.add_argument("--targets", default=",".join(TARGETS))
+    parser.add_argument("--soak", type=int, default=0, metavar="N",
+                        help="after each suite, N runs of soak.py's paths (resident set must grow < 1 MB)")
     args = parser.parse_args()
     wanted_versions = [v for v in args.interpreters.split(",") if v]
     unknown = set(wanted_versions) - set(VERSIONS)
@@ -280,7 +291,7 @@ def main():
                     report = os.path.join(out, "report-%s.xml" % target)
                     path = shared.get(target, out)
                     matrix[target, version] = cells.submit(cell, "%s on %s" % (target, version), vpython,
-                                                                 TARGETS[target], path, report)
+                                                                 TARGETS[target], path, report, args.soak)
     matrix = {key: future.result() for key, future in matrix.items()}
     width = max(len(t) for t in targets) + 2
     print()

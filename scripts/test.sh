@@ -116,7 +116,7 @@ echo "== ASGI showcase on CPython $newest_version"
 "$newest" examples/asgi/run.py test
 
 echo "== conformance"
-python3 conformance/run.py "$@"
+python3 conformance/run.py --soak 1000000 "$@"
 
 echo "== C extensions: the pyawaitable-rs wheel, and a sample that pip builds from it"
 bash scripts/wheel.sh
