@@ -105,7 +105,7 @@ def test_cr_suspended_is_true_only_while_paused_at_an_await(mod):
     during = []
 
     async def inner():
-        during.append(holder[0].cr_suspended)
+        during.append(getattr(holder[0], "cr_suspended", None))
         await bare_checkpoint()
         return "done"
 
