@@ -30,6 +30,8 @@ pub mod capi;
 mod ceval;
 #[path = "shared/fast_paths.rs"]
 pub mod fast_paths;
+#[path = "shared/frameobject.rs"]
+mod frameobject;
 #[path = "shared/free_threading.rs"]
 mod free_threading;
 #[path = "shared/genobject.rs"]

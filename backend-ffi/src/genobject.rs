@@ -11,6 +11,7 @@ use pyo3_ffi::*;
 
 use crate::ceval;
 use crate::host::FfiHost;
+use crate::intern;
 use crate::pyerrors::{raise_stop_iteration, raise_type_error, SavedError};
 use crate::{Exception, Owned};
 
@@ -734,14 +735,89 @@ unsafe extern "C" fn get_cr_running(slf: *mut PyObject, _: *mut c_void) -> *mut 
     unsafe { PyBool_FromLong(machine_of(slf).stage().is_running().into()) }
 }
 
-/// `cr_frame`: an awaitable of this library has no Python frame.
+/// `cr_suspended` (3.11+ natively; `inspect.getcoroutinestate` reads it):
+/// paused at an inner awaitable's yield.
+///
+/// # Safety
+/// CPython calls it (a getter) with the GIL held and `slf` a live
+/// awaitable of ours.
+unsafe extern "C" fn get_cr_suspended(slf: *mut PyObject, _: *mut c_void) -> *mut PyObject {
+    // SAFETY: GIL held and `slf` ours (the getter contract).
+    unsafe { PyBool_FromLong((machine_of(slf).stage() == Stage::Suspended).into()) }
+}
+
+/// `cr_frame`: a synthetic frame (`frameobject`) while created, running or
+/// suspended, `None` once finished, as `cr_getframe` gives for a coroutine.
+///
+/// # Safety
+/// CPython calls it (a getter) with the GIL held and `slf` a live
+/// awaitable of ours.
+unsafe extern "C" fn get_cr_frame(slf: *mut PyObject, _: *mut c_void) -> *mut PyObject {
+    // SAFETY: GIL held and `slf` ours (the getter contract); the machine is
+    // read before `frame` runs Python code, and not after.
+    unsafe {
+        match machine_of(slf).stage() {
+            Stage::Finished => Owned::from_borrowed(Py_None()).into_ptr(),
+            Stage::Created => crate::frameobject::frame(false),
+            Stage::Running | Stage::Suspended => crate::frameobject::frame(true),
+        }
+    }
+}
+
+/// `cr_code`: the synthetic code object (`frameobject`) shared by every
+/// awaitable, as `cr_getcode` gives a coroutine's.
 ///
 /// # Safety
 /// CPython calls it (a getter) with the GIL held.
-unsafe extern "C" fn get_cr_frame(_: *mut PyObject, _: *mut c_void) -> *mut PyObject {
+unsafe extern "C" fn get_cr_code(_: *mut PyObject, _: *mut c_void) -> *mut PyObject {
+    // SAFETY: GIL held (the getter contract).
+    unsafe { crate::frameobject::code() }
+}
+
+/// `cr_origin`: always `None`, what a coroutine has while
+/// `sys.set_coroutine_origin_tracking_depth` is 0 (the default). Tracking
+/// would cost every awaitable a stack walk and a stored tuple
+/// (`compute_cr_origin`), so an awaitable does not honour it.
+///
+/// # Safety
+/// CPython calls it (a getter) with the GIL held.
+unsafe extern "C" fn get_cr_origin(_: *mut PyObject, _: *mut c_void) -> *mut PyObject {
     // SAFETY: GIL held (the getter contract); `None` lives as long as the
     // interpreter.
     unsafe { Owned::from_borrowed(Py_None()).into_ptr() }
+}
+
+/// `cr_state` (3.15+, what `inspect.getcoroutinestate` returns there): one of
+/// the interned strings `inspect.CORO_*`, as `cr_getstate` gives.
+///
+/// # Safety
+/// CPython calls it (a getter) with the GIL held and `slf` a live
+/// awaitable of ours.
+unsafe extern "C" fn get_cr_state(slf: *mut PyObject, _: *mut c_void) -> *mut PyObject {
+    // SAFETY: GIL held and `slf` ours (the getter contract); an interned
+    // string is kept for the process and gets its own reference here.
+    unsafe {
+        let state = match machine_of(slf).stage() {
+            Stage::Created => &intern::CORO_CREATED,
+            Stage::Running => &intern::CORO_RUNNING,
+            Stage::Suspended => &intern::CORO_SUSPENDED,
+            Stage::Finished => &intern::CORO_CLOSED,
+        }
+        .get();
+        if state.is_null() {
+            return null_mut();
+        }
+        Owned::from_borrowed(state).into_ptr()
+    }
+}
+
+/// Whether coroutines of the running interpreter have `cr_state` (3.15+).
+///
+/// # Safety
+/// GIL held.
+unsafe fn has_cr_state() -> bool {
+    // SAFETY: GIL held (the caller's contract).
+    unsafe { running_at_least(15, cfg!(Py_3_15)) }
 }
 
 /// Builds the heap type and registers it as a `collections.abc.Coroutine`.
@@ -783,7 +859,7 @@ unsafe fn create_type() -> *mut PyTypeObject {
                 closure: null_mut(),
             }
         };
-        let getsets = Box::leak(Box::new([
+        let mut getsets = vec![
             getset(c"__name__", get_name, c"name of the awaitable"),
             getset(
                 c"__qualname__",
@@ -800,9 +876,32 @@ unsafe fn create_type() -> *mut PyTypeObject {
                 get_cr_running,
                 c"whether the awaitable is executing",
             ),
-            getset(c"cr_frame", get_cr_frame, c"always None: no Python frame"),
-            PyGetSetDef::default(),
-        ]));
+            getset(
+                c"cr_suspended",
+                get_cr_suspended,
+                c"whether the awaitable is suspended at an await",
+            ),
+            getset(
+                c"cr_frame",
+                get_cr_frame,
+                c"a synthetic frame while not finished, else None",
+            ),
+            getset(c"cr_code", get_cr_code, c"a synthetic code object"),
+            getset(
+                c"cr_origin",
+                get_cr_origin,
+                c"always None: origins are not tracked",
+            ),
+        ];
+        if has_cr_state() {
+            getsets.push(getset(
+                c"cr_state",
+                get_cr_state,
+                c"state of the awaitable, an inspect.CORO_* string",
+            ));
+        }
+        getsets.push(PyGetSetDef::default());
+        let getsets = Box::leak(getsets.into_boxed_slice());
         let members = Box::leak(Box::new([
             PyMemberDef {
                 name: c"__weaklistoffset__".as_ptr(),

@@ -73,3 +73,11 @@ pub(crate) static VALUE: Interned = Interned::new(c"value");
 /// `"args"` (a reused `StopIteration`'s, on the limited API).
 #[cfg(pyawaitable_limited)]
 pub(crate) static ARGS: Interned = Interned::new(c"args");
+/// `"CORO_CREATED"`, a value of `cr_state` (3.15+).
+pub(crate) static CORO_CREATED: Interned = Interned::new(c"CORO_CREATED");
+/// `"CORO_RUNNING"`, a value of `cr_state` (3.15+).
+pub(crate) static CORO_RUNNING: Interned = Interned::new(c"CORO_RUNNING");
+/// `"CORO_SUSPENDED"`, a value of `cr_state` (3.15+).
+pub(crate) static CORO_SUSPENDED: Interned = Interned::new(c"CORO_SUSPENDED");
+/// `"CORO_CLOSED"`, a value of `cr_state` (3.15+).
+pub(crate) static CORO_CLOSED: Interned = Interned::new(c"CORO_CLOSED");

@@ -19,6 +19,7 @@ mod callback;
 pub mod capi;
 mod ceval;
 pub mod fast_paths;
+mod frameobject;
 mod free_threading;
 pub mod genobject;
 mod host;
