@@ -18,9 +18,8 @@ pub type CDefer = unsafe extern "C" fn(*mut PyObject) -> c_int;
 /// callback returns `0` (handled), `-1` (re-raise the original) or `-2`
 /// (raise the exception it set).
 ///
-/// Two words, so an `Option<Callback>` moves in registers: a wider value
-/// goes through memory, and reading it back right after it was written in
-/// parts stalls the CPU on every queued await.
+/// Two words, a data pointer and a table pointer; the table pointer is never
+/// null, so an `Option<Callback>` is two words as well.
 ///
 /// ```
 /// use pyawaitable_ffi::Callback;

@@ -127,9 +127,8 @@ pub struct Task {
 }
 
 impl Task {
-    /// Builds the body with `make` straight into its own block, where it
-    /// stays pinned (built first and moved in, it was copied right after
-    /// being written, which stalls). A panic in `make` frees the block.
+    /// Builds the body with `make` in its own block, where it stays pinned
+    /// until the task is dropped. A panic in `make` frees the block.
     ///
     /// # Safety
     /// Attached to the interpreter, here and wherever the task is dropped

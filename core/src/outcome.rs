@@ -30,8 +30,7 @@ pub enum Outcome<O, E> {
 /// assert!(matches!(step, TaskStep::Return(3)));
 /// ```
 ///
-/// Flat, one payload per variant, so a step comes back from a poll without
-/// a nested enum to unpack (a nested `Result` made it stall).
+/// Flat, one payload per variant: the run loop reads a step with one match.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TaskStep<O, E, I = O> {
     /// Suspended on this awaitable: await it, then poll again with its
