@@ -188,7 +188,10 @@ unsafe fn is_coroutine(obj: *mut PyObject) -> bool {
     unsafe { is_native_coroutine(obj) || is_iterable_coroutine(obj) }
 }
 
-/// Whether `await obj` is allowed, without calling anything.
+/// Whether `await obj` is allowed, without calling `obj.__await__`: reads
+/// its type's `am_await` slot (a static type's `__await__` attribute on 3.9
+/// under the limited API), and a generator's code flags. The attribute
+/// lookups among these may run Python code; a slot read runs none.
 ///
 /// # Safety
 /// GIL held; `obj` live, no exception set.

@@ -161,14 +161,14 @@ pub unsafe fn add_await(
 }
 
 /// `0` if `await obj` is allowed, else `-1` with the `TypeError` that
-/// `await obj` would raise; nothing is called.
+/// `await obj` would raise. `obj.__await__` is not called, but the check
+/// looks attributes up (a generator's code flags), which may run Python code.
 ///
 /// # Safety
 /// GIL held; `obj` live.
 pub unsafe fn check_awaitable(obj: *mut PyObject) -> c_int {
-    // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
-    // machine, for one operation that calls no Python code.
+    // SAFETY: GIL held and `obj` live (the caller's contract); no machine is
+    // borrowed here, so Python code a lookup runs may re-enter any awaitable.
     unsafe {
         if abstract_::is_awaitable(obj) {
             return 0;

@@ -18,15 +18,12 @@ pub type CDefer = unsafe extern "C" fn(*mut PyObject) -> c_int;
 /// callback returns `0` (handled), `-1` (re-raise the original) or `-2`
 /// (raise the exception it set).
 ///
-/// Two words, so an `Option<Callback>` moves in registers: a wider value
-/// goes through memory, and reading it back right after it was written in
-/// parts stalls the CPU on every queued await.
+/// Two words, a data pointer and a table pointer; the table pointer is never
+/// null, so an `Option<Callback>` is two words as well.
 ///
 /// ```
 /// use pyawaitable_ffi::Callback;
-/// let keep = Callback::rust(|_awaitable, _value| 0);
 /// assert_eq!(std::mem::size_of::<Option<Callback>>(), 2 * std::mem::size_of::<usize>());
-/// # drop(keep);
 /// ```
 pub struct Callback(Erased<(*mut PyObject, *mut PyObject)>);
 
@@ -34,11 +31,27 @@ impl Callback {
     /// A C function as a callback.
     ///
     /// ```
-    /// # use std::ffi::c_int;
-    /// # use pyo3_ffi::PyObject;
-    /// unsafe extern "C" fn keep(_: *mut PyObject, _: *mut PyObject) -> c_int { 0 }
-    /// let cb = pyawaitable_ffi::Callback::c(keep);
-    /// # drop(cb);
+    /// use std::ffi::c_int;
+    /// use pyo3_ffi::*;
+    /// use pyawaitable_ffi::{api, Callback};
+    ///
+    /// /// Sets the awaitable's result to the awaited value.
+    /// unsafe extern "C" fn keep(aw: *mut PyObject, value: *mut PyObject) -> c_int {
+    ///     unsafe { api::set_result(aw, value) }
+    /// }
+    ///
+    /// # unsafe { Py_InitializeEx(0) };
+    /// unsafe {
+    ///     let (aw, inner, seven) = (api::new(), api::new(), PyLong_FromLong(7));
+    ///     assert_eq!(api::set_result(inner, seven), 0); // awaiting `inner` gives 7
+    ///     assert_eq!(api::add_await(aw, inner, Some(Callback::c(keep)), None), 0);
+    ///     let mut out = std::ptr::null_mut();
+    ///     assert_eq!(PyIter_Send(aw, Py_None(), &mut out), PySendResult::PYGEN_RETURN);
+    ///     assert_eq!(PyLong_AsLong(out), 7);
+    ///     for obj in [out, seven, inner, aw] {
+    ///         Py_DecRef(obj);
+    ///     }
+    /// }
     /// ```
     pub fn c(f: CCallback) -> Callback {
         /// Calls the C function `data` is.
@@ -64,8 +77,33 @@ impl Callback {
     /// nothing).
     ///
     /// ```
-    /// let cb = pyawaitable_ffi::Callback::rust(|_, _| -1);
-    /// # drop(cb);
+    /// use std::{cell::Cell, rc::Rc};
+    /// use pyo3_ffi::*;
+    /// use pyawaitable_ffi::{api, Callback};
+    ///
+    /// # unsafe { Py_InitializeEx(0) };
+    /// unsafe {
+    ///     let (aw, inner) = (api::new(), api::new());
+    ///     // `-1`: the exception it sets goes to the error callback...
+    ///     let fails = Callback::rust(|_aw, _value| {
+    ///         unsafe { PyErr_SetString(PyExc_ValueError, c"bad value".as_ptr()) };
+    ///         -1
+    ///     });
+    ///     // ...which sees it and handles it (`0`).
+    ///     let handled = Rc::new(Cell::new(false));
+    ///     let seen = Rc::clone(&handled);
+    ///     let handles = Callback::rust(move |_aw, exc| {
+    ///         seen.set(unsafe { PyErr_GivenExceptionMatches(exc, PyExc_ValueError) } == 1);
+    ///         0
+    ///     });
+    ///     assert_eq!(api::add_await(aw, inner, Some(fails), Some(handles)), 0);
+    ///     let mut out = std::ptr::null_mut();
+    ///     assert_eq!(PyIter_Send(aw, Py_None(), &mut out), PySendResult::PYGEN_RETURN);
+    ///     assert!(handled.get());
+    ///     for obj in [out, inner, aw] {
+    ///         Py_DecRef(obj);
+    ///     }
+    /// }
     /// ```
     pub fn rust(f: impl FnOnce(*mut PyObject, *mut PyObject) -> c_int + 'static) -> Callback {
         Callback(Erased::rust(f))
@@ -86,8 +124,25 @@ impl Callback {
 /// words, as [`Callback`].
 ///
 /// ```
-/// let step = pyawaitable_ffi::Defer::rust(|_awaitable| 0);
-/// # drop(step);
+/// use pyo3_ffi::*;
+/// use pyawaitable_ffi::{api, Defer};
+///
+/// assert_eq!(std::mem::size_of::<Option<Defer>>(), 2 * std::mem::size_of::<usize>());
+/// # unsafe { Py_InitializeEx(0) };
+/// unsafe {
+///     let aw = api::new();
+///     let fails = Defer::rust(|_aw| {
+///         unsafe { PyErr_SetString(PyExc_ValueError, c"failed".as_ptr()) };
+///         -1
+///     });
+///     assert_eq!(api::defer_await(aw, fails), 0);
+///     // Its exception propagates out of the awaitable.
+///     let mut out = std::ptr::null_mut();
+///     assert_eq!(PyIter_Send(aw, Py_None(), &mut out), PySendResult::PYGEN_ERROR);
+///     assert_eq!(PyErr_ExceptionMatches(PyExc_ValueError), 1);
+///     PyErr_Clear();
+///     Py_DecRef(aw);
+/// }
 /// ```
 pub struct Defer(Erased<(*mut PyObject,)>);
 
@@ -95,11 +150,30 @@ impl Defer {
     /// A C function as a deferred callback.
     ///
     /// ```
-    /// # use std::ffi::c_int;
-    /// # use pyo3_ffi::PyObject;
-    /// unsafe extern "C" fn step(_: *mut PyObject) -> c_int { 0 }
-    /// let step = pyawaitable_ffi::Defer::c(step);
-    /// # drop(step);
+    /// use std::ffi::c_int;
+    /// use pyo3_ffi::*;
+    /// use pyawaitable_ffi::{api, Defer};
+    ///
+    /// /// Sets the awaitable's result to 3.
+    /// unsafe extern "C" fn three(aw: *mut PyObject) -> c_int {
+    ///     unsafe {
+    ///         let three = PyLong_FromLong(3);
+    ///         let code = api::set_result(aw, three);
+    ///         Py_DecRef(three);
+    ///         code
+    ///     }
+    /// }
+    ///
+    /// # unsafe { Py_InitializeEx(0) };
+    /// unsafe {
+    ///     let aw = api::new();
+    ///     assert_eq!(api::defer_await(aw, Defer::c(three)), 0);
+    ///     let mut out = std::ptr::null_mut();
+    ///     assert_eq!(PyIter_Send(aw, Py_None(), &mut out), PySendResult::PYGEN_RETURN);
+    ///     assert_eq!(PyLong_AsLong(out), 3);
+    ///     Py_DecRef(out);
+    ///     Py_DecRef(aw);
+    /// }
     /// ```
     pub fn c(f: CDefer) -> Defer {
         /// Calls the C function `data` is.
@@ -123,8 +197,28 @@ impl Defer {
     /// Boxes a Rust closure as a deferred callback.
     ///
     /// ```
-    /// let step = pyawaitable_ffi::Defer::rust(|_| 0);
-    /// # drop(step);
+    /// use std::{cell::RefCell, rc::Rc};
+    /// use pyo3_ffi::*;
+    /// use pyawaitable_ffi::{api, Defer};
+    ///
+    /// # unsafe { Py_InitializeEx(0) };
+    /// unsafe {
+    ///     let aw = api::new();
+    ///     let ran = Rc::new(RefCell::new(Vec::new()));
+    ///     for n in [1, 2] {
+    ///         let ran = Rc::clone(&ran);
+    ///         assert_eq!(api::defer_await(aw, Defer::rust(move |_aw| {
+    ///             ran.borrow_mut().push(n);
+    ///             0
+    ///         })), 0);
+    ///     }
+    ///     assert!(ran.borrow().is_empty()); // queued, not run
+    ///     let mut out = std::ptr::null_mut();
+    ///     assert_eq!(PyIter_Send(aw, Py_None(), &mut out), PySendResult::PYGEN_RETURN);
+    ///     assert_eq!(*ran.borrow(), [1, 2]); // run once each, in order
+    ///     Py_DecRef(out);
+    ///     Py_DecRef(aw);
+    /// }
     /// ```
     pub fn rust(f: impl FnOnce(*mut PyObject) -> c_int + 'static) -> Defer {
         Defer(Erased::rust(f))

@@ -108,18 +108,27 @@ const PYMALLOC_ALIGN: usize = 2 * std::mem::size_of::<usize>();
 /// becomes a `RuntimeError` raised from the awaitable.
 ///
 /// ```
-/// # use std::pin::Pin;
-/// # use pyawaitable_ffi::{Driver, Exception, Owned, PollTask, Resumed, TaskStep};
-/// struct Never;
-/// impl PollTask for Never {
+/// use std::pin::Pin;
+/// use pyo3_ffi::*;
+/// use pyawaitable_ffi::{api, Driver, Exception, Owned, PollTask, Resumed, Task, TaskStep};
+///
+/// struct Panics;
+/// impl PollTask for Panics {
 ///     fn poll(self: Pin<&mut Self>, _: &mut Driver<'_>, _: Resumed) -> TaskStep<Owned, Exception> {
-///         unreachable!()
+///         panic!("poll failed")
 ///     }
 /// }
-/// # unsafe { pyo3_ffi::Py_InitializeEx(0) };
-/// // SAFETY: attached to the interpreter (initialized above).
-/// let task = unsafe { pyawaitable_ffi::Task::new(|| Never) };
-/// drop(task);
+///
+/// # unsafe { Py_InitializeEx(0) };
+/// unsafe {
+///     let aw = api::new();
+///     assert_eq!(api::add_task(aw, Task::new(|| Panics)), 0);
+///     let mut out = std::ptr::null_mut();
+///     assert_eq!(PyIter_Send(aw, Py_None(), &mut out), PySendResult::PYGEN_ERROR);
+///     assert_eq!(PyErr_ExceptionMatches(PyExc_RuntimeError), 1);
+///     PyErr_Clear();
+///     Py_DecRef(aw);
+/// }
 /// ```
 pub struct Task {
     /// The body; it never moves until dropped.
@@ -127,9 +136,8 @@ pub struct Task {
 }
 
 impl Task {
-    /// Builds the body with `make` straight into its own block, where it
-    /// stays pinned (built first and moved in, it was copied right after
-    /// being written, which stalls). A panic in `make` frees the block.
+    /// Builds the body with `make` in its own block, where it stays pinned
+    /// until the task is dropped. A panic in `make` frees the block.
     ///
     /// # Safety
     /// Attached to the interpreter, here and wherever the task is dropped

@@ -334,9 +334,10 @@ fn exception(py: Python<'_>, err: PyErr) -> Exception {
     unsafe { Exception::fetch_or_system_error() }
 }
 
-/// Raises the `TypeError` that `await obj` would, without calling anything:
-/// for checking arguments when they are given, as the callback API does,
-/// rather than when the async block reaches them.
+/// Raises the `TypeError` that `await obj` would, without calling
+/// `obj.__await__` (the check's attribute lookups may still run Python
+/// code): for checking arguments when they are given, as the callback API
+/// does, rather than when the async block reaches them.
 ///
 /// ```
 /// use pyo3::prelude::*;

@@ -465,8 +465,7 @@ fn completed<H: Host>(host: &mut H, then: Then<H>, value: H::Object) -> Event<H>
 }
 
 /// Polls a task, resumed with the outcome of the await it waited on (`None`
-/// on its first poll): it waits on the next await, or finishes. Inline: its
-/// event, returned through memory, stalled the loop that reads it at once.
+/// on its first poll): it waits on the next await, or finishes.
 #[inline(always)]
 fn polled<H: Host>(
     host: &mut H,

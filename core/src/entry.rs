@@ -6,9 +6,20 @@ use crate::{Host, Queue};
 /// One step of an awaitable's program, in the order added.
 ///
 /// ```
-/// use pyawaitable_core::{mock::MockHost, Entry};
-/// let entry: Entry<MockHost> = Entry::Defer(Default::default());
-/// assert!(matches!(entry, Entry::Defer(_)));
+/// use pyawaitable_core::{drive, mock::{Callback, MockHost, Obj, Script, Trace}, Entry, Outcome};
+/// let mut host = MockHost::new();
+/// let keep = Callback::named("keep").then_set_result_to_arg();
+/// let awaitable = Obj::script(Script::yields(0).id(1).returning(5));
+/// host.machine.push(Entry::Defer(Callback::named("first"))).ok().unwrap();
+/// host.machine.push(Entry::Await { awaitable, on_result: Some(keep), on_error: None }).ok().unwrap();
+/// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::int(5)));
+/// // In the order added: the deferred callback, then the await and its callback.
+/// assert_eq!(host.trace, vec![
+///     Trace::Defer("first".into()),
+///     Trace::Iterate(1),
+///     Trace::Send(1, Obj::None),
+///     Trace::OnResult("keep".into(), Obj::int(5)),
+/// ]);
 /// ```
 pub enum Entry<H: Host> {
     /// `value = await awaitable`, then the result callback; an exception goes

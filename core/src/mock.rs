@@ -33,8 +33,12 @@ impl Exc {
     /// An exception of class `class`, without a cause.
     ///
     /// ```
-    /// use pyawaitable_core::mock::Exc;
-    /// assert_eq!(Exc::new("E").class, "E");
+    /// use pyawaitable_core::{mock::{Exc, MockHost}, ErrorKind, Host};
+    /// let host = MockHost::new();
+    /// // The class decides how the machine treats it.
+    /// assert_eq!(host.kind(&Exc::new("GeneratorExit")), ErrorKind::GeneratorExit);
+    /// assert_eq!(host.kind(&Exc::new("ValueError")), ErrorKind::Other);
+    /// assert_eq!(Exc::new("ValueError").cause, None);
     /// ```
     pub fn new(class: &str) -> Self {
         Exc {
@@ -61,8 +65,12 @@ impl Obj {
     /// An integer object.
     ///
     /// ```
-    /// use pyawaitable_core::mock::Obj;
-    /// assert_eq!(Obj::int(1), Obj::Int(1));
+    /// use pyawaitable_core::{drive, mock::{Exc, MockHost, Obj}, Host, Outcome};
+    /// let mut host = MockHost::new();
+    /// // Truthy unless zero, as `__aexit__`'s answer; not awaitable.
+    /// assert_eq!((host.is_true(Obj::int(2)), host.is_true(Obj::int(0))), (Ok(true), Ok(false)));
+    /// host.machine.add_await(Obj::int(1), None, None).ok().unwrap();
+    /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Raise(Exc::new("TypeError")));
     /// ```
     pub fn int(value: i64) -> Self {
         Obj::Int(value)
@@ -71,8 +79,13 @@ impl Obj {
     /// A scripted awaitable object.
     ///
     /// ```
-    /// use pyawaitable_core::mock::{Obj, Script};
-    /// assert!(matches!(Obj::script(Script::yields(0)), Obj::Script(_)));
+    /// use pyawaitable_core::{drive, mock::{Callback, MockHost, Obj, Script}, Outcome};
+    /// let mut host = MockHost::new();
+    /// let keep = Callback::named("keep").then_set_result_to_arg();
+    /// host.machine.add_await(Obj::script(Script::yields(1).returning(2)), Some(keep), None).ok().unwrap();
+    /// // Awaiting it runs the script.
+    /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Yield(Obj::int(0)));
+    /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::int(2)));
     /// ```
     pub fn script(script: Script) -> Self {
         Obj::Script(Rc::new(script))
@@ -144,8 +157,12 @@ impl Script {
     /// An awaitable that yields `n` values, then returns `None`.
     ///
     /// ```
-    /// use pyawaitable_core::mock::Script;
-    /// assert_eq!(Script::yields(2).yields, 2);
+    /// use pyawaitable_core::{drive, mock::{MockHost, Obj, Script}, Outcome};
+    /// let mut host = MockHost::new();
+    /// host.machine.add_await(Obj::script(Script::yields(2)), None, None).ok().unwrap();
+    /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Yield(Obj::int(0)));
+    /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Yield(Obj::int(1)));
+    /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::None));
     /// ```
     pub fn yields(n: u32) -> Self {
         Script {
@@ -161,8 +178,11 @@ impl Script {
     /// The same awaitable, named `id` in traces.
     ///
     /// ```
-    /// use pyawaitable_core::mock::Script;
-    /// assert_eq!(Script::yields(0).id(4).id, 4);
+    /// use pyawaitable_core::{drive, mock::{MockHost, Obj, Script, Trace}};
+    /// let mut host = MockHost::new();
+    /// host.machine.add_await(Obj::script(Script::yields(0).id(4)), None, None).ok().unwrap();
+    /// drive::send(&mut host, Obj::None);
+    /// assert_eq!(host.trace, vec![Trace::Iterate(4), Trace::Send(4, Obj::None)]);
     /// ```
     pub fn id(mut self, id: u32) -> Self {
         self.id = id;
@@ -172,8 +192,10 @@ impl Script {
     /// The same awaitable, returning the integer `value`.
     ///
     /// ```
-    /// use pyawaitable_core::mock::{End, Obj, Script};
-    /// assert_eq!(Script::yields(0).returning(3).end, End::Return(Obj::int(3)));
+    /// use pyawaitable_core::{drive, mock::{MockHost, Obj, Script}, Started};
+    /// let mut host = MockHost::new();
+    /// let done = drive::start(&mut host, Obj::script(Script::yields(0).returning(3)));
+    /// assert!(matches!(done, Started::Finished(Ok(Obj::Int(3)))));
     /// ```
     pub fn returning(mut self, value: i64) -> Self {
         self.end = End::Return(Obj::int(value));
@@ -183,8 +205,11 @@ impl Script {
     /// The same awaitable, raising an exception of class `class`.
     ///
     /// ```
-    /// use pyawaitable_core::mock::{End, Exc, Script};
-    /// assert_eq!(Script::yields(0).raising("E").end, End::Raise(Exc::new("E")));
+    /// use pyawaitable_core::{drive, mock::{Exc, MockHost, Obj, Script}, Outcome};
+    /// let mut host = MockHost::new();
+    /// host.machine.add_await(Obj::script(Script::yields(1).raising("E")), None, None).ok().unwrap();
+    /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Yield(Obj::int(0)));
+    /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Raise(Exc::new("E")));
     /// ```
     pub fn raising(mut self, class: &str) -> Self {
         self.end = End::Raise(Exc::new(class));
@@ -194,9 +219,15 @@ impl Script {
     /// The same awaitable, reacting to `throw` as `on_throw` says.
     ///
     /// ```
-    /// use pyawaitable_core::mock::{Obj, OnThrow, Script};
+    /// use pyawaitable_core::{drive, mock::{Callback, Exc, MockHost, Obj, OnThrow, Script, Trace}, Outcome};
+    /// let mut host = MockHost::new();
+    /// let keep = Callback::named("keep").then_set_result_to_arg();
     /// let script = Script::yields(1).on_throw(OnThrow::Catch(Obj::int(2)));
-    /// assert_eq!(script.on_throw, OnThrow::Catch(Obj::int(2)));
+    /// host.machine.add_await(Obj::script(script), Some(keep), None).ok().unwrap();
+    /// drive::send(&mut host, Obj::None);
+    /// // It catches the exception and returns 2, the value of the await.
+    /// assert_eq!(drive::throw(&mut host, Exc::new("E")), Outcome::Return(Obj::int(2)));
+    /// assert!(host.trace.contains(&Trace::Throw(0, Exc::new("E"))));
     /// ```
     pub fn on_throw(mut self, on_throw: OnThrow) -> Self {
         self.on_throw = on_throw;
@@ -206,9 +237,12 @@ impl Script {
     /// The same awaitable, reacting to `close` as `on_close` says.
     ///
     /// ```
-    /// use pyawaitable_core::mock::{OnClose, Script};
+    /// use pyawaitable_core::{drive, mock::{MockHost, Obj, OnClose, Script}};
+    /// let mut host = MockHost::new();
     /// let script = Script::yields(1).on_close(OnClose::IgnoreGeneratorExit);
-    /// assert_eq!(script.on_close, OnClose::IgnoreGeneratorExit);
+    /// host.machine.add_await(Obj::script(script), None, None).ok().unwrap();
+    /// drive::send(&mut host, Obj::None);
+    /// assert_eq!(drive::close(&mut host).unwrap_err().class, "RuntimeError");
     /// ```
     pub fn on_close(mut self, on_close: OnClose) -> Self {
         self.on_close = on_close;
@@ -218,8 +252,10 @@ impl Script {
     /// The same object, without `__await__`: awaiting it raises `TypeError`.
     ///
     /// ```
-    /// use pyawaitable_core::mock::Script;
-    /// assert!(!Script::yields(0).not_awaitable().awaitable);
+    /// use pyawaitable_core::{drive, mock::{Exc, MockHost, Obj, Script}, Outcome};
+    /// let mut host = MockHost::new();
+    /// host.machine.add_await(Obj::script(Script::yields(0).not_awaitable()), None, None).ok().unwrap();
+    /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Raise(Exc::new("TypeError")));
     /// ```
     pub fn not_awaitable(mut self) -> Self {
         self.awaitable = false;
@@ -331,9 +367,14 @@ pub enum TaskAction {
 /// task is dropped, as a future's `Drop` would run.
 ///
 /// ```
-/// use pyawaitable_core::mock::{Obj, Task, TaskAction};
+/// use pyawaitable_core::{drive, mock::{MockHost, Obj, Task, TaskAction}, Outcome};
+/// let mut host = MockHost::new();
 /// let task = Task::new("t", vec![TaskAction::Return(Obj::int(1))]);
-/// assert!(!task.dropped.get());
+/// let dropped = task.dropped.clone();
+/// host.machine.add_task(task).ok().unwrap();
+/// assert!(!dropped.get());
+/// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::int(1)));
+/// assert!(dropped.get());
 /// ```
 #[derive(Debug, Default)]
 pub struct Task {
@@ -349,8 +390,17 @@ impl Task {
     /// A task taking `actions` in order.
     ///
     /// ```
-    /// use pyawaitable_core::mock::Task;
-    /// assert_eq!(Task::new("t", vec![]).name, "t");
+    /// use pyawaitable_core::{drive, mock::{MockHost, Obj, Script, Task, TaskAction, Trace}, Outcome};
+    /// let mut host = MockHost::new();
+    /// let inner = Obj::script(Script::yields(0).returning(7));
+    /// let task = Task::new("t", vec![TaskAction::Await(inner), TaskAction::ReturnResumed]);
+    /// host.machine.add_task(task).ok().unwrap();
+    /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::int(7)));
+    /// let polls: Vec<_> = host.trace.into_iter().filter(|t| matches!(t, Trace::Poll(..))).collect();
+    /// assert_eq!(polls, vec![
+    ///     Trace::Poll("t".into(), None),
+    ///     Trace::Poll("t".into(), Some(Ok(Obj::int(7)))),
+    /// ]);
     /// ```
     pub fn new(name: &str, actions: Vec<TaskAction>) -> Self {
         Task {
@@ -384,8 +434,13 @@ impl Callback {
     /// A callback that does nothing and returns `0`.
     ///
     /// ```
-    /// use pyawaitable_core::mock::Callback;
-    /// assert_eq!(Callback::named("c").code, 0);
+    /// use pyawaitable_core::{drive, mock::{Callback, MockHost, Obj, Script, Trace}, Outcome};
+    /// let mut host = MockHost::new();
+    /// let callback = Callback::named("c");
+    /// host.machine.add_await(Obj::script(Script::yields(0).returning(5)), Some(callback), None).ok().unwrap();
+    /// // It sees the value, leaves the result as it is, and the program goes on.
+    /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::None));
+    /// assert!(host.trace.contains(&Trace::OnResult("c".into(), Obj::int(5))));
     /// ```
     pub fn named(name: &str) -> Self {
         Callback {
@@ -397,8 +452,12 @@ impl Callback {
     /// The same callback, also setting the result to its argument.
     ///
     /// ```
-    /// use pyawaitable_core::mock::Callback;
-    /// assert_eq!(Callback::named("c").then_set_result_to_arg().actions.len(), 1);
+    /// use pyawaitable_core::{drive, mock::{Callback, Exc, MockHost, Obj, Script}, Outcome};
+    /// let mut host = MockHost::new();
+    /// let keep = Callback::named("keep").then_set_result_to_arg();
+    /// // As an error callback, its argument is the exception.
+    /// host.machine.add_await(Obj::script(Script::yields(0).raising("E")), None, Some(keep)).ok().unwrap();
+    /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::Exc(Exc::new("E"))));
     /// ```
     pub fn then_set_result_to_arg(mut self) -> Self {
         self.actions.push(crate::mock::Action::SetResultToArg);
@@ -408,8 +467,10 @@ impl Callback {
     /// The same callback, returning `code` with exception `raise` set.
     ///
     /// ```
-    /// use pyawaitable_core::mock::{Callback, Exc};
-    /// assert_eq!(Callback::named("c").returning(-1, Some(Exc::new("E"))).code, -1);
+    /// use pyawaitable_core::{drive, mock::{Callback, Exc, MockHost, Obj}, Outcome};
+    /// let mut host = MockHost::new();
+    /// host.machine.add_defer(Callback::named("c").returning(-1, Some(Exc::new("E")))).ok().unwrap();
+    /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Raise(Exc::new("E")));
     /// ```
     pub fn returning(mut self, code: i32, raise: Option<Exc>) -> Self {
         self.code = code;
@@ -420,9 +481,14 @@ impl Callback {
     /// The same callback, also doing `action` (after those it already does).
     ///
     /// ```
-    /// use pyawaitable_core::mock::{Action, Callback};
-    /// let callback = Callback::named("c").then(Action::Cancel).then(Action::Reenter);
-    /// assert_eq!(callback.actions.len(), 2);
+    /// use pyawaitable_core::{drive, mock::{Action, Callback, MockHost, Obj}, Outcome};
+    /// let mut host = MockHost::new();
+    /// let callback = Callback::named("c")
+    ///     .then(Action::SetResult(Obj::int(1)))
+    ///     .then(Action::SetResult(Obj::int(2)));
+    /// host.machine.add_defer(callback).ok().unwrap();
+    /// // The action added last runs last.
+    /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::int(2)));
     /// ```
     pub fn then(mut self, action: Action) -> Self {
         self.actions.push(action);
@@ -488,8 +554,12 @@ impl MockHost {
     /// A host with an empty machine, tracing on.
     ///
     /// ```
-    /// use pyawaitable_core::mock::MockHost;
-    /// assert!(MockHost::new().trace.is_empty());
+    /// use pyawaitable_core::{drive, mock::{Callback, MockHost, Obj, Trace}};
+    /// let mut host = MockHost::new();
+    /// assert!(host.trace.is_empty());
+    /// host.machine.add_defer(Callback::named("d")).ok().unwrap();
+    /// drive::send(&mut host, Obj::None);
+    /// assert_eq!((host.trace, host.steps), (vec![Trace::Defer("d".into())], 1));
     /// ```
     pub fn new() -> Self {
         MockHost {

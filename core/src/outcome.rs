@@ -6,9 +6,16 @@ use std::ffi::CStr;
 /// or `throw` can end.
 ///
 /// ```
-/// use pyawaitable_core::Outcome;
-/// let o: Outcome<i32, &str> = Outcome::Yield(1);
-/// assert!(matches!(o, Outcome::Yield(1)));
+/// use pyawaitable_core::{drive, mock::{Exc, MockHost, Obj, Script}, Outcome};
+/// let mut host = MockHost::new();
+/// host.machine.add_await(Obj::script(Script::yields(1)), None, None).ok().unwrap();
+/// // The inner awaitable's yield goes out; then the program ends.
+/// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Yield(Obj::int(0)));
+/// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::None));
+///
+/// let mut host = MockHost::new();
+/// host.machine.add_await(Obj::script(Script::yields(0).raising("E")), None, None).ok().unwrap();
+/// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Raise(Exc::new("E")));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome<O, E> {
@@ -25,13 +32,18 @@ pub enum Outcome<O, E> {
 /// ([`crate::Host::Iter`]), the object type unless the host says otherwise.
 ///
 /// ```
-/// use pyawaitable_core::TaskStep;
-/// let step: TaskStep<i32, &str> = TaskStep::Return(3);
-/// assert!(matches!(step, TaskStep::Return(3)));
+/// use pyawaitable_core::{drive, mock::{MockHost, Obj, Script, Task, TaskAction, Trace}, Outcome};
+/// let mut host = MockHost::new();
+/// // `return await inner`: the first poll gives `Await`, the second `Return`.
+/// let inner = Obj::script(Script::yields(1).returning(4));
+/// let task = Task::new("t", vec![TaskAction::Await(inner), TaskAction::ReturnResumed]);
+/// host.machine.add_task(task).ok().unwrap();
+/// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Yield(Obj::int(0)));
+/// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::int(4)));
+/// assert!(host.trace.contains(&Trace::Poll("t".into(), Some(Ok(Obj::int(4))))));
 /// ```
 ///
-/// Flat, one payload per variant, so a step comes back from a poll without
-/// a nested enum to unpack (a nested `Result` made it stall).
+/// Flat, one payload per variant: the run loop reads a step with one match.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TaskStep<O, E, I = O> {
     /// Suspended on this awaitable: await it, then poll again with its
@@ -53,9 +65,16 @@ pub enum TaskStep<O, E, I = O> {
 /// the host's iterator type, the object type unless the host says otherwise.
 ///
 /// ```
-/// use pyawaitable_core::Started;
-/// let started: Started<i32, &str> = Started::Yielded(1, 2);
-/// assert!(matches!(started, Started::Yielded(1, 2)));
+/// use pyawaitable_core::{drive, mock::{MockHost, Obj, Script}, Started};
+/// let mut host = MockHost::new();
+/// let done = drive::start(&mut host, Obj::script(Script::yields(0).returning(4)));
+/// assert!(matches!(done, Started::Finished(Ok(Obj::Int(4)))));
+/// let refused = drive::start(&mut host, Obj::int(4));
+/// assert!(matches!(refused, Started::Finished(Err(exc)) if exc.class == "TypeError"));
+/// match drive::start(&mut host, Obj::script(Script::yields(2).id(7))) {
+///     Started::Yielded(iter, out) => assert_eq!((iter.id(), out), (7, Obj::int(0))),
+///     Started::Finished(_) => panic!("it yields first"),
+/// }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Started<O, E, I = O> {
@@ -73,9 +92,22 @@ pub enum Started<O, E, I = O> {
 /// skips the error callback whatever the code.
 ///
 /// ```
-/// use pyawaitable_core::ResultOutcome;
-/// let code: ResultOutcome<&str> = ResultOutcome::from_code(-2, || Some("boom"));
-/// assert_eq!(code, ResultOutcome::SkipHandler(Some("boom")));
+/// use pyawaitable_core::{drive, mock::{Callback, Exc, MockHost, Obj, Script, Trace}, Outcome};
+/// // What `send` gives when the result callback reports `code` with `raised`.
+/// fn run(code: i32, raised: Option<Exc>) -> (Outcome<Obj, Exc>, bool) {
+///     let mut host = MockHost::new();
+///     let on_result = Callback::named("r").returning(code, raised);
+///     let on_error = Callback::named("e");
+///     host.machine.add_await(Obj::script(Script::yields(0)), Some(on_result), Some(on_error)).ok().unwrap();
+///     let outcome = drive::send(&mut host, Obj::None);
+///     (outcome, host.trace.iter().any(|t| matches!(t, Trace::OnError(..))))
+/// }
+/// // `ToHandler`: the error callback gets it, and handles it.
+/// assert_eq!(run(-1, Some(Exc::new("E"))), (Outcome::Return(Obj::None), true));
+/// // `SkipHandler`: it propagates past the error callback.
+/// assert_eq!(run(-2, Some(Exc::new("E"))), (Outcome::Raise(Exc::new("E")), false));
+/// // No exception set: `SystemError`, past the error callback too.
+/// assert_eq!(run(-1, None), (Outcome::Raise(Exc::new("SystemError")), false));
 /// ```
 #[derive(Debug, PartialEq, Eq)]
 pub enum ResultOutcome<E> {
@@ -94,8 +126,11 @@ impl<E> ResultOutcome<E> {
     ///
     /// ```
     /// use pyawaitable_core::ResultOutcome;
-    /// assert_eq!(ResultOutcome::<()>::from_code(0, || None), ResultOutcome::Ok);
-    /// assert_eq!(ResultOutcome::<()>::from_code(-1, || None), ResultOutcome::ToHandler(None));
+    /// // Success: no exception is fetched.
+    /// assert_eq!(ResultOutcome::<&str>::from_code(0, || unreachable!()), ResultOutcome::Ok);
+    /// assert_eq!(ResultOutcome::<&str>::from_code(1, || unreachable!()), ResultOutcome::Ok);
+    /// assert_eq!(ResultOutcome::from_code(-1, || Some("E")), ResultOutcome::ToHandler(Some("E")));
+    /// assert_eq!(ResultOutcome::from_code(-3, || Some("E")), ResultOutcome::SkipHandler(Some("E")));
     /// ```
     pub fn from_code(code: i32, take_error: impl FnOnce() -> Option<E>) -> Self {
         match code {
@@ -109,9 +144,17 @@ impl<E> ResultOutcome<E> {
 /// What an error callback reports (`PyAwaitable_Error`'s return code).
 ///
 /// ```
-/// use pyawaitable_core::ErrorOutcome;
-/// let code: ErrorOutcome<&str> = ErrorOutcome::from_code(-1, || None);
-/// assert_eq!(code, ErrorOutcome::Reraise);
+/// use pyawaitable_core::{drive, mock::{Callback, Exc, MockHost, Obj, Script}, Outcome};
+/// // What `send` gives when the await raises `E` and its error callback is `on_error`.
+/// fn run(on_error: Callback) -> Outcome<Obj, Exc> {
+///     let mut host = MockHost::new();
+///     host.machine.add_await(Obj::script(Script::yields(0).raising("E")), None, Some(on_error)).ok().unwrap();
+///     drive::send(&mut host, Obj::None)
+/// }
+/// assert_eq!(run(Callback::named("handled")), Outcome::Return(Obj::None));
+/// assert_eq!(run(Callback::named("reraise").returning(-1, None)), Outcome::Raise(Exc::new("E")));
+/// let new = Callback::named("raise_new").returning(-2, Some(Exc::new("F")));
+/// assert_eq!(run(new), Outcome::Raise(Exc::new("F")));
 /// ```
 #[derive(Debug, PartialEq, Eq)]
 pub enum ErrorOutcome<E> {
@@ -129,7 +172,9 @@ impl<E> ErrorOutcome<E> {
     ///
     /// ```
     /// use pyawaitable_core::ErrorOutcome;
-    /// assert_eq!(ErrorOutcome::<()>::from_code(0, || None), ErrorOutcome::Handled);
+    /// // Only a new error is fetched: `Handled` and `Reraise` leave it be.
+    /// assert_eq!(ErrorOutcome::<i32>::from_code(0, || unreachable!()), ErrorOutcome::Handled);
+    /// assert_eq!(ErrorOutcome::<i32>::from_code(-1, || unreachable!()), ErrorOutcome::Reraise);
     /// assert_eq!(ErrorOutcome::from_code(-2, || Some(7)), ErrorOutcome::RaiseNew(Some(7)));
     /// ```
     pub fn from_code(code: i32, take_error: impl FnOnce() -> Option<E>) -> Self {
@@ -144,8 +189,15 @@ impl<E> ErrorOutcome<E> {
 /// The exception classes the machine must recognise, as a host reports them.
 ///
 /// ```
-/// use pyawaitable_core::ErrorKind;
-/// assert_ne!(ErrorKind::GeneratorExit, ErrorKind::Other);
+/// use pyawaitable_core::{drive, mock::{Callback, Exc, MockHost, Obj, Script}, ErrorKind, Host, Outcome};
+/// let mut host = MockHost::new();
+/// assert_eq!(host.kind(&Exc::new("StopIteration")), ErrorKind::StopIteration);
+/// // A callback's `StopIteration` does not escape: a `RuntimeError` from it does.
+/// let stops = Callback::named("r").returning(-2, Some(Exc::new("StopIteration")));
+/// host.machine.add_await(Obj::script(Script::yields(0)), Some(stops), None).ok().unwrap();
+/// let Outcome::Raise(exc) = drive::send(&mut host, Obj::None) else { panic!("it raises") };
+/// assert_eq!(exc.class, "RuntimeError");
+/// assert_eq!(exc.cause, Some(Box::new(Exc::new("StopIteration"))));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {

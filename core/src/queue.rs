@@ -37,8 +37,7 @@ impl<T> Queue<T> {
     /// q.push_back("a");
     /// assert!(matches!(q, Queue::One("a")));
     /// ```
-    // Inline, so an element built by the caller is written into place
-    // rather than passed through memory (a wide copy of it stalls).
+    // Inlined into the caller, so the element is built where it is stored.
     #[inline(always)]
     pub fn push_back(&mut self, item: T) {
         match self {
