@@ -307,11 +307,13 @@ impl MockIter {
 ///     on_error: None,
 /// };
 /// host.machine.add_await(Obj::script(Script::yields(0).id(1)), Some(twice), None).ok().unwrap();
-/// host.machine.add_defer(close.then(block)).ok().unwrap();
+/// let task = Action::AddTask("t".into(), vec![]);
+/// host.machine.add_defer(close.then(block).then(task)).ok().unwrap();
 /// assert_eq!(drive::send(&mut host, Obj::None), Outcome::Return(Obj::None));
 /// assert!(host.trace.contains(&Trace::Iterate(2)));
 /// assert!(host.trace.contains(&Trace::ReentryClose(Err(Exc::new("ValueError")))));
 /// assert!(host.trace.contains(&Trace::Exit(None)));
+/// assert!(host.trace.contains(&Trace::Poll("t".into(), None)));
 /// ```
 #[derive(Clone, Debug)]
 pub enum Action {
@@ -331,6 +333,8 @@ pub enum Action {
         /// Handles an exception escaping the block.
         on_error: Option<Callback>,
     },
+    /// Queues a task ([`Task::new`] with this name and these actions).
+    AddTask(String, Vec<TaskAction>),
     /// Sets the result.
     SetResult(Obj),
     /// Sets the result to the value or exception the callback was given.
@@ -600,6 +604,9 @@ impl MockHost {
                         on_error: on_error.clone(),
                     };
                     drop(self.machine.add_with(block));
+                }
+                Action::AddTask(name, actions) => {
+                    drop(self.machine.add_task(Task::new(name, actions.clone())));
                 }
                 Action::SetResult(value) => drop(self.machine.set_result(value.clone())),
                 Action::SetResultToArg => {

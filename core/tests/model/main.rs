@@ -7,20 +7,34 @@
 mod reference;
 
 use pyawaitable_core::mock::{
-    Action, Callback, End, Exc, MockHost, Obj, OnClose, OnThrow, Script, Trace,
+    Action, Callback, End, Exc, MockHost, Obj, OnClose, OnThrow, Script, Task, TaskAction, Trace,
 };
-use pyawaitable_core::{drive, Outcome, Stage};
+use pyawaitable_core::{drive, Outcome, Stage, With};
 
 const SEEDS: [u64; 8] = [1, 2, 3, 5, 8, 13, 21, 0x5eed_cafe];
 const PROGRAMS_PER_SEED: usize = 2_500;
 /// How deep callbacks that add callbacks may nest.
 const MAX_DEPTH: u32 = 2;
 
-/// An entry of a random program (no `async with`: directed tests cover it).
+/// An entry of a random program.
 #[derive(Clone, Debug)]
 enum Entry {
     Await(Box<Script>, Option<Callback>, Option<Callback>),
     Defer(Callback),
+    /// `async with`: `__aenter__`'s awaitable, `__aexit__`'s awaitable, the
+    /// body callback and the statement's error callback.
+    With(Box<Block>),
+    /// A task: its name and what it does on each poll.
+    Task(String, Vec<TaskAction>),
+}
+
+/// The parts of an `async with` entry (as [`Action::AddWith`] has them).
+#[derive(Clone, Debug)]
+struct Block {
+    enter: Script,
+    exit: Script,
+    body: Callback,
+    on_error: Option<Callback>,
 }
 
 /// One call of the driver.
@@ -45,11 +59,13 @@ enum Reply {
 }
 
 /// One observable event: a host call, or a driver call's reply and the
-/// stage it left the awaitable in.
+/// stage it left the awaitable in, or after it which of the program's own
+/// tasks are still alive (not yet dropped), in program order.
 #[derive(Debug, PartialEq)]
 enum Event {
     Host(Trace),
     Reply(Reply, Stage),
+    Alive(Vec<String>),
 }
 
 /// splitmix64.
@@ -88,6 +104,8 @@ enum Kind {
     Result,
     Error,
     Defer,
+    /// The body of an `async with`.
+    Body,
 }
 
 impl Generator {
@@ -104,12 +122,58 @@ impl Generator {
     }
 
     fn entry(&mut self) -> Entry {
-        if self.rng.percent(80) {
-            let (script, on_result, on_error) = self.await_parts(0);
-            Entry::Await(Box::new(script), on_result, on_error)
-        } else {
-            Entry::Defer(self.callback(Kind::Defer, 0))
+        match self.rng.below(100) {
+            0..=54 => {
+                let (script, on_result, on_error) = self.await_parts(0);
+                Entry::Await(Box::new(script), on_result, on_error)
+            }
+            55..=69 => Entry::Defer(self.callback(Kind::Defer, 0)),
+            70..=84 => Entry::With(Box::new(self.block(0))),
+            _ => {
+                let (name, actions) = self.task();
+                Entry::Task(name, actions)
+            }
         }
+    }
+
+    /// An `async with` block whose body callback runs at `depth`.
+    fn block(&mut self, depth: u32) -> Block {
+        let enter = self.script();
+        let mut exit = self.script();
+        // What the awaited `__aexit__` gives decides suppression.
+        exit.end = match self.rng.below(20) {
+            0..=6 => End::Return(Obj::None),
+            7..=13 => End::Return(Obj::int(1)),
+            14 | 15 => End::Return(Obj::int(0)),
+            16 => End::Return(Obj::Exc(Exc::new("V"))),
+            _ => End::Raise(Exc::new("X")),
+        };
+        let body = self.callback(Kind::Body, depth);
+        let on_error = self
+            .rng
+            .percent(50)
+            .then(|| self.callback(Kind::Error, depth));
+        Block {
+            enter,
+            exit,
+            body,
+            on_error,
+        }
+    }
+
+    /// A task: its name and its actions, one or more per poll.
+    fn task(&mut self) -> (String, Vec<TaskAction>) {
+        let name = format!("t{}", self.id());
+        let actions = (0..self.rng.below(5))
+            .map(|_| match self.rng.below(100) {
+                0..=34 => TaskAction::Await(Obj::script(self.script())),
+                35..=59 => TaskAction::Start(Obj::script(self.script())),
+                60..=67 => TaskAction::Return(Obj::int(self.rng.below(1000) as i64)),
+                68..=75 => TaskAction::Raise(Exc::new(self.rng.pick(&["K", "StopIteration"]))),
+                _ => TaskAction::ReturnResumed,
+            })
+            .collect();
+        (name, actions)
     }
 
     fn await_parts(&mut self, depth: u32) -> (Script, Option<Callback>, Option<Callback>) {
@@ -153,6 +217,7 @@ impl Generator {
             Kind::Result => ("r", &[0, 0, 0, 0, -1, -2]),
             Kind::Error => ("h", &[0, 0, 0, -1, -2]),
             Kind::Defer => ("d", &[0, 0, 0, 0, -1]),
+            Kind::Body => ("b", &[0, 0, 0, 0, 0, -1, -2]),
         };
         let name = format!("{prefix}{}", self.id());
         let code = self.rng.pick(codes);
@@ -160,7 +225,14 @@ impl Generator {
             .then(|| self.rng.pick(&[Some("R"), Some("StopIteration"), None]))
             .flatten()
             .map(Exc::new);
-        let actions = (0..self.rng.below(3)).map(|_| self.action(depth)).collect();
+        // A body is where a block's awaits come from: give it more to do.
+        let most = match kind {
+            Kind::Body => 4,
+            _ => 3,
+        };
+        let actions = (0..self.rng.below(most))
+            .map(|_| self.action(depth))
+            .collect();
         Callback {
             name,
             actions,
@@ -171,7 +243,7 @@ impl Generator {
 
     fn action(&mut self, depth: u32) -> Action {
         let deeper = depth + 1;
-        match self.rng.below(100) {
+        match self.rng.below(120) {
             0..=29 if deeper <= MAX_DEPTH => {
                 let (script, on_result, on_error) = self.await_parts(deeper);
                 Action::AddAwait(script, on_result, on_error)
@@ -183,6 +255,24 @@ impl Generator {
             85..=89 => Action::Reenter,
             90..=94 => Action::ReenterThrow(Exc::new("T")),
             95..=99 => Action::ReenterClose,
+            100..=109 if deeper <= MAX_DEPTH => {
+                let Block {
+                    enter,
+                    exit,
+                    body,
+                    on_error,
+                } = self.block(deeper);
+                Action::AddWith {
+                    enter,
+                    exit,
+                    body,
+                    on_error,
+                }
+            }
+            110..=119 if deeper <= MAX_DEPTH => {
+                let (name, actions) = self.task();
+                Action::AddTask(name, actions)
+            }
             _ => Action::SetResultToArg,
         }
     }
@@ -200,6 +290,7 @@ impl Generator {
 
 fn run_machine(program: &Program) -> Vec<Event> {
     let mut host = MockHost::new();
+    let mut tasks = Vec::new();
     for entry in &program.entries {
         let added = match entry.clone() {
             Entry::Await(script, on_result, on_error) => {
@@ -207,6 +298,17 @@ fn run_machine(program: &Program) -> Vec<Event> {
                     .add_await(Obj::script(*script), on_result, on_error)
             }
             Entry::Defer(callback) => host.machine.add_defer(callback),
+            Entry::With(block) => host.machine.add_with(With {
+                enter: Obj::script(block.enter),
+                exit: Obj::script(block.exit),
+                body: block.body,
+                on_error: block.on_error,
+            }),
+            Entry::Task(name, actions) => {
+                let task = Task::new(&name, actions);
+                tasks.push((name, task.dropped.clone()));
+                host.machine.add_task(task)
+            }
         };
         assert!(added.is_ok());
     }
@@ -219,6 +321,8 @@ fn run_machine(program: &Program) -> Vec<Event> {
         };
         events.extend(host.trace.drain(..).map(Event::Host));
         events.push(Event::Reply(reply, host.machine.stage()));
+        let alive = tasks.iter().filter(|(_, dropped)| !dropped.get());
+        events.push(Event::Alive(alive.map(|(name, _)| name.clone()).collect()));
     }
     events
 }
@@ -234,6 +338,7 @@ fn run_reference(program: &Program) -> Vec<Event> {
         };
         events.extend(coroutine.take_trace().into_iter().map(Event::Host));
         events.push(Event::Reply(reply, coroutine.stage()));
+        events.push(Event::Alive(coroutine.alive_tasks()));
     }
     events
 }
@@ -252,13 +357,23 @@ struct Seen {
     reentered: usize,
     discarded: usize,
     reused: usize,
+    exited_cleanly: usize,
+    exited_with_error: usize,
+    body_ran: usize,
+    polled_first: usize,
+    polled_with_value: usize,
+    polled_with_error: usize,
+    /// A block's body ran inside another block.
+    nested_blocks: usize,
+    /// A task was polled inside a block.
+    tasks_in_blocks: usize,
 }
 
 impl Seen {
     fn note(&mut self, program: &Program, events: &[Event]) {
         let replies = events.iter().filter_map(|event| match event {
             Event::Reply(reply, stage) => Some((reply, stage)),
-            Event::Host(_) => None,
+            Event::Host(_) | Event::Alive(_) => None,
         });
         for ((reply, stage), call) in replies.zip(&program.calls) {
             match (reply, call) {
@@ -291,6 +406,29 @@ impl Seen {
                 }
                 Event::Host(Trace::Reentry(_) | Trace::ReentryClose(_)) => self.reentered += 1,
                 Event::Host(Trace::Discard(_)) => self.discarded += 1,
+                Event::Host(Trace::Exit(None)) => self.exited_cleanly += 1,
+                Event::Host(Trace::Exit(Some(_))) => self.exited_with_error += 1,
+                Event::Host(Trace::OnResult(name, _)) if name.starts_with('b') => {
+                    self.body_ran += 1
+                }
+                Event::Host(Trace::Poll(_, None)) => self.polled_first += 1,
+                Event::Host(Trace::Poll(_, Some(Ok(_)))) => self.polled_with_value += 1,
+                Event::Host(Trace::Poll(_, Some(Err(_)))) => self.polled_with_error += 1,
+                _ => {}
+            }
+        }
+        // Every body that ran opened a block, and its exit closes it.
+        let mut open_blocks = 0_usize;
+        for event in events {
+            match event {
+                Event::Host(Trace::OnResult(name, _)) if name.starts_with('b') => {
+                    if open_blocks > 0 {
+                        self.nested_blocks += 1;
+                    }
+                    open_blocks += 1;
+                }
+                Event::Host(Trace::Exit(_)) => open_blocks = open_blocks.saturating_sub(1),
+                Event::Host(Trace::Poll(..)) if open_blocks > 0 => self.tasks_in_blocks += 1,
                 _ => {}
             }
         }
@@ -308,6 +446,14 @@ impl Seen {
             self.reentered,
             self.discarded,
             self.reused,
+            self.exited_cleanly,
+            self.exited_with_error,
+            self.body_ran,
+            self.polled_first,
+            self.polled_with_value,
+            self.polled_with_error,
+            self.nested_blocks,
+            self.tasks_in_blocks,
         ];
         assert!(
             counts.iter().all(|&count| count >= 10),
