@@ -169,10 +169,22 @@ typedef int (*PyAwaitable_Defer)(PyObject *aw);
  */
 
 /*
- * Creates the awaitable type, once per process; later calls do nothing.
- * Returns 0, or -1 with an exception set.
+ * Readies the calling interpreter: creates the awaitable type, once per
+ * process, and registers it as a collections.abc.Coroutine in this
+ * interpreter, once per interpreter (each has its own collections.abc, and
+ * asyncio's create_task checks it). Returns 0, or -1 with an exception set.
  *
- * Call it from the module's init function, and fail the import if it fails:
+ * Interpreters: the type is one per process and needs the GIL it was made
+ * under, so it serves the main interpreter and legacy (shared-GIL)
+ * subinterpreters, whichever imports first. Use multi-phase init and call
+ * PyAwaitable_Init from the Py_mod_exec slot, which runs in every
+ * interpreter that imports the module; declare Py_mod_multiple_interpreters
+ * as Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED (the default for multi-phase
+ * modules), never Py_MOD_PER_INTERPRETER_GIL_SUPPORTED: an interpreter with
+ * its own GIL then refuses the module with ImportError before PyAwaitable_Init
+ * runs there. examples/c-extension/sample.c does this.
+ *
+ * Call it from the module's init, and fail the import if it fails:
  * it is where configuration mistakes are reported. The other functions
  * create the type too when it has not run, but only this one reports them
  * at import:

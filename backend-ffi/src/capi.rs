@@ -11,20 +11,16 @@ use pyo3_ffi::*;
 use crate::genobject::type_object;
 use crate::{api, CCallback, CDefer, Callback};
 
-/// `PyAwaitable_Init`: makes the type; `0`, or `-1` with an exception.
+/// `PyAwaitable_Init`: makes the type (once per process) and registers it
+/// in the calling interpreter ([`crate::genobject::init`]); `0`, or `-1`
+/// with an exception.
 ///
 /// # Safety
 /// Called from C with the GIL held.
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_Init() -> c_int {
-    // SAFETY: GIL held (the caller's contract), all that `type_object` asks.
-    unsafe {
-        if type_object().is_null() {
-            -1
-        } else {
-            0
-        }
-    }
+    // SAFETY: GIL held (the caller's contract), all that `init` asks.
+    unsafe { crate::genobject::init() }
 }
 
 /// `PyAwaitable_Init` as `pyawaitable.h` calls it under `Py_LIMITED_API`:

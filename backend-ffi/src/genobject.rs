@@ -957,6 +957,43 @@ unsafe fn create_type() -> *mut PyTypeObject {
     }
 }
 
+/// Readies the calling interpreter for awaitables, from a module's init
+/// (`PyAwaitable_Init`): makes the type, once per process, and registers it
+/// as a `collections.abc.Coroutine` of this interpreter, once per
+/// interpreter. Each interpreter has its own `collections.abc`: a legacy
+/// subinterpreter that imports a module after another interpreter made the
+/// type sees awaitables as coroutines only once its own import ran this.
+/// `0`, or `-1` with an exception set.
+///
+/// # Safety
+/// GIL held.
+pub unsafe fn init() -> c_int {
+    /// The key of this interpreter's dict that marks it registered.
+    const REGISTERED: &std::ffi::CStr = c"pyawaitable-rs: Coroutine.register";
+    // SAFETY: GIL held (the caller's contract), so there is a current
+    // interpreter, whose dict lives as long as it; the key is a static C
+    // string; `ty` is the process's type, kept alive by `TYPE`.
+    unsafe {
+        let ty = type_object();
+        if ty.is_null() {
+            return -1;
+        }
+        let dict = PyInterpreterState_GetDict(PyInterpreterState_Get());
+        if dict.is_null() {
+            // No per-interpreter dict to remember it in: registering again
+            // is harmless (`ABCMeta.register` of a registered class).
+            return register_coroutine(ty.cast());
+        }
+        if !PyDict_GetItemString(dict, REGISTERED.as_ptr()).is_null() {
+            return 0;
+        }
+        if register_coroutine(ty.cast()) < 0 {
+            return -1;
+        }
+        PyDict_SetItemString(dict, REGISTERED.as_ptr(), Py_True())
+    }
+}
+
 /// `collections.abc.Coroutine.register(ty)`.
 ///
 /// # Safety

@@ -50,7 +50,10 @@ impl PyAwaitable {
         }
     }
 
-    /// Makes the awaitable type now, or raises why it cannot be made: an
+    /// Makes the awaitable type now (once per process) and registers it as
+    /// a `collections.abc.Coroutine` of the calling interpreter (once per
+    /// interpreter, for a legacy subinterpreter that imports the module
+    /// after another one), or raises why it cannot be made: an
     /// `ImportError` on an interpreter this build must not run on (a
     /// free-threaded one without its GIL, or one of the other layout; see
     /// `docs/free-threading.md`). Call it in the module's init, so that
@@ -66,8 +69,7 @@ impl PyAwaitable {
     /// ```
     pub fn ready(py: Python<'_>) -> PyResult<()> {
         // SAFETY: attached to the interpreter.
-        let ty = unsafe { genobject::type_object() };
-        if ty.is_null() {
+        if unsafe { genobject::init() } < 0 {
             return Err(PyErr::fetch(py));
         }
         Ok(())

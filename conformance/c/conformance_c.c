@@ -980,18 +980,6 @@ static PyMethodDef conf_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef conf_module = {
-    PyModuleDef_HEAD_INIT,
-    CONF_MODULE_NAME,
-    "pyawaitable-rs conformance target written in C against pyawaitable.h.",
-    -1,
-    conf_methods,
-    NULL,
-    NULL,
-    NULL,
-    NULL,
-};
-
 static PyObject *
 make_capabilities(void)
 {
@@ -1006,42 +994,71 @@ make_capabilities(void)
     return caps;
 }
 
-PyMODINIT_FUNC
-CONF_INIT_FUNC(void)
+/*
+ * Multi-phase init: the module is made and filled (conf_exec) in each
+ * interpreter that imports it. A legacy (shared-GIL) subinterpreter may; one
+ * with its own GIL is refused before conf_exec runs, so no state of this
+ * process is made there (Py_mod_multiple_interpreters: the default for
+ * multi-phase modules, declared where the headers have it; the limited
+ * build targets 3.9, which has no such slot).
+ */
+static int
+conf_exec(PyObject *m)
 {
-    PyObject *m, *types, *caps;
+    PyObject *types, *caps;
 
     if (PyAwaitable_Init() < 0) {
-        return NULL;
+        return -1;
     }
     if (generator_type == NULL) {
+        /* types.GeneratorType is a static type: one object in every
+           interpreter. */
         types = PyImport_ImportModule("types");
         if (types == NULL) {
-            return NULL;
+            return -1;
         }
         generator_type = PyObject_GetAttrString(types, "GeneratorType");
         Py_DECREF(types);
         if (generator_type == NULL) {
-            return NULL;
+            return -1;
         }
     }
-    m = PyModule_Create(&conf_module);
-    if (m == NULL) {
-        return NULL;
-    }
     if (PyModule_AddStringConstant(m, "BACKEND", CONF_BACKEND) < 0) {
-        Py_DECREF(m);
-        return NULL;
+        return -1;
     }
     caps = make_capabilities();
     if (caps == NULL) {
-        Py_DECREF(m);
-        return NULL;
+        return -1;
     }
     if (PyModule_AddObject(m, "CAPABILITIES", caps) < 0) {
         Py_DECREF(caps);
-        Py_DECREF(m);
-        return NULL;
+        return -1;
     }
-    return m;
+    return 0;
+}
+
+static PyModuleDef_Slot conf_slots[] = {
+    {Py_mod_exec, (void *)conf_exec},
+#ifdef Py_mod_multiple_interpreters
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef conf_module = {
+    PyModuleDef_HEAD_INIT,
+    CONF_MODULE_NAME,
+    "pyawaitable-rs conformance target written in C against pyawaitable.h.",
+    0,
+    conf_methods,
+    conf_slots,
+    NULL,
+    NULL,
+    NULL,
+};
+
+PyMODINIT_FUNC
+CONF_INIT_FUNC(void)
+{
+    return PyModuleDef_Init(&conf_module);
 }

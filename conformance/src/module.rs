@@ -204,28 +204,51 @@ unsafe fn create_module() -> *mut PyObject {
             method!(panic_in_callback, O),
             PyMethodDef::zeroed(),
         ]));
+        // Multi-phase init: the module is made and filled (`exec_module`) in
+        // each interpreter that imports it. A legacy (shared-GIL)
+        // subinterpreter may; one with its own GIL is refused before
+        // `exec_module` runs, so no state of this process is made there
+        // (`Py_mod_multiple_interpreters`, the default for multi-phase
+        // modules and declared where the headers have it: the limited build
+        // targets 3.9, which has no such slot).
+        let slots = Box::leak(Box::new([
+            PyModuleDef_Slot {
+                slot: Py_mod_exec,
+                value: exec_module as *mut std::ffi::c_void,
+            },
+            #[cfg(Py_3_12)]
+            PyModuleDef_Slot {
+                slot: Py_mod_multiple_interpreters,
+                value: Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED,
+            },
+            PyModuleDef_Slot::default(),
+        ]));
         let def = Box::leak(Box::new(PyModuleDef {
             m_base: PyModuleDef_HEAD_INIT,
             m_name: NAME.as_ptr(),
             m_doc: c"pyawaitable-rs conformance module".as_ptr(),
             m_size: 0,
             m_methods: methods.as_mut_ptr(),
-            m_slots: null_mut(),
+            m_slots: slots.as_mut_ptr(),
             m_traverse: None,
             m_clear: None,
             m_free: None,
         }));
-        if genobject::type_object().is_null() {
-            return null_mut();
+        PyModuleDef_Init(def)
+    }
+}
+
+/// `Py_mod_exec`: readies this interpreter for awaitables (the type, made
+/// once per process, registered as a coroutine here), then fills `module`.
+///
+/// # Safety
+/// CPython calls it with the GIL held and `module` the new module.
+unsafe extern "C" fn exec_module(module: *mut PyObject) -> c_int {
+    // SAFETY: GIL held and `module` live (the slot contract).
+    unsafe {
+        if genobject::init() < 0 {
+            return -1;
         }
-        let module = PyModule_Create(def);
-        if module.is_null() {
-            return null_mut();
-        }
-        if add_attributes(module) < 0 {
-            Py_DECREF(module);
-            return null_mut();
-        }
-        module
+        add_attributes(module)
     }
 }

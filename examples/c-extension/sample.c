@@ -43,16 +43,32 @@ static PyMethodDef sample_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* Runs in each interpreter that imports the module: readies it for
+   awaitables (the type is made once per process and registered as a
+   coroutine in this interpreter), so a refusal is an ImportError. */
+static int
+sample_exec(PyObject *module)
+{
+    (void)module;
+    return PyAwaitable_Init();
+}
+
+/* Multi-phase init: legacy (shared-GIL) subinterpreters may import the
+   module; one with its own GIL refuses it before sample_exec runs. */
+static PyModuleDef_Slot sample_slots[] = {
+    {Py_mod_exec, (void *)sample_exec},
+#ifdef Py_mod_multiple_interpreters
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED},
+#endif
+    {0, NULL},
+};
+
 static struct PyModuleDef sample_module = {
-    PyModuleDef_HEAD_INIT, "sample", NULL, -1, sample_methods,
+    PyModuleDef_HEAD_INIT, "sample", NULL, 0, sample_methods, sample_slots,
 };
 
 PyMODINIT_FUNC
 PyInit_sample(void)
 {
-    /* Makes the awaitable type now, so a refusal is an ImportError. */
-    if (PyAwaitable_Init() < 0) {
-        return NULL;
-    }
-    return PyModule_Create(&sample_module);
+    return PyModuleDef_Init(&sample_module);
 }

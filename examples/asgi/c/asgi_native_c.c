@@ -422,25 +422,39 @@ static PyType_Spec app_spec = {
     "asgi_native_c.App", sizeof(AppObject), 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, app_slots,
 };
 
+/* Per interpreter that imports the module: ready it for awaitables, and
+   make the App type there (a heap type belongs to one interpreter). */
+static int
+module_exec(PyObject *mod)
+{
+    if (PyAwaitable_Init() < 0) {
+        return -1;
+    }
+    PyObject *type = PyType_FromSpec(&app_spec);
+    if (type == NULL || PyModule_AddObject(mod, "App", type) < 0) {
+        Py_XDECREF(type);
+        return -1;
+    }
+    return 0;
+}
+
+/* Multi-phase init: legacy (shared-GIL) subinterpreters may import the
+   module; one with its own GIL refuses it before module_exec runs. */
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, (void *)module_exec},
+#ifdef Py_mod_multiple_interpreters
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED},
+#endif
+    {0, NULL},
+};
+
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "asgi_native_c", "The showcase ASGI application, in C.", -1, NULL,
+    PyModuleDef_HEAD_INIT, "asgi_native_c", "The showcase ASGI application, in C.", 0, NULL,
+    module_slots,
 };
 
 PyMODINIT_FUNC
 PyInit_asgi_native_c(void)
 {
-    if (PyAwaitable_Init() < 0) {
-        return NULL;
-    }
-    PyObject *mod = PyModule_Create(&module);
-    if (mod == NULL) {
-        return NULL;
-    }
-    PyObject *type = PyType_FromSpec(&app_spec);
-    if (type == NULL || PyModule_AddObject(mod, "App", type) < 0) {
-        Py_XDECREF(type);
-        Py_DECREF(mod);
-        return NULL;
-    }
-    return mod;
+    return PyModuleDef_Init(&module);
 }
