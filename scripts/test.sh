@@ -86,6 +86,10 @@ for features in "" "ffi,pyo3" "ffi,abi3,pyawaitable-abi3/abi3-py39"; do
 done
 
 echo "== packages: every crate packaged from its own files and built from the package"
+# cargo unpacks the packages it verifies against into its registry cache by
+# name and version, and reuses an earlier unpacking of the same version:
+# drop those, so each run verifies against the sources packaged now.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/pyawaitable-*
 cargo package -q --allow-dirty -p pyawaitable-core -p pyawaitable-ffi -p pyawaitable-abi3 \
     -p pyawaitable-pyo3 -p pyawaitable --features pyawaitable/ffi,pyawaitable-abi3/abi3-py39 \
     --target-dir target-package

@@ -88,9 +88,9 @@
 //! }
 //! ```
 //!
-//! An await sequence can be written as a `PollTask` (`api::add_task`),
-//! polled with each outcome; the guide shows a short adapter that turns a
-//! Rust `async` block into one.
+//! An await sequence can be written as a Rust `async` block with
+//! `async_block::from_future`, or by hand as a `PollTask` (`api::add_task`),
+//! polled with each outcome.
 
 #[cfg(not(any(feature = "pyo3", feature = "ffi", feature = "abi3")))]
 compile_error!("pyawaitable: enable exactly one backend feature: `pyo3`, `ffi` or `abi3`");

@@ -19,6 +19,8 @@ include!(concat!(env!("OUT_DIR"), "/abi_check.rs"));
 mod abstract_;
 #[path = "shared/api.rs"]
 pub mod api;
+#[path = "shared/async_block.rs"]
+pub mod async_block;
 #[path = "shared/built_for.rs"]
 mod built_for;
 #[path = "shared/callback.rs"]

@@ -2,7 +2,9 @@
 //! with Rust closures allowed as callbacks.
 //!
 //! Each function needs the GIL and reports failure as CPython does: `-1` or
-//! null, with an exception set.
+//! null, with an exception set. Rust closures and tasks given to it run and
+//! are dropped on whichever thread holds the GIL when the awaitable needs
+//! them (see "Threads" at [`Callback`]).
 //!
 //! ```no_run
 //! use pyawaitable_ffi::{api, Callback};

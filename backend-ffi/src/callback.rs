@@ -18,6 +18,18 @@ pub type CDefer = unsafe extern "C" fn(*mut PyObject) -> c_int;
 /// callback returns `0` (handled), `-1` (re-raise the original) or `-2`
 /// (raise the exception it set).
 ///
+/// # Threads
+///
+/// A closure runs, and is dropped, on whichever thread drives or releases
+/// its awaitable: an event loop may run in any thread, and an awaitable may
+/// be awaited on one thread and released on another. It need not be `Send`,
+/// because every call and the drop happen with the GIL held, which orders
+/// them; that is the rule for what it captures: it must be sound to use and
+/// drop from any thread that holds the GIL, one thread at a time. Values
+/// tied to their thread (a `MutexGuard`, a thread-local's borrow, an `Rc`
+/// shared with code that runs without the GIL) must not be captured. The
+/// PyO3 backend asks for `Send` closures instead, which meet the rule.
+///
 /// Two words, a data pointer and a table pointer; the table pointer is never
 /// null, so an `Option<Callback>` is two words as well.
 ///

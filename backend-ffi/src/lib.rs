@@ -13,6 +13,7 @@
 
 mod abstract_;
 pub mod api;
+pub mod async_block;
 mod built_for;
 mod callback;
 #[cfg(feature = "capi")]

@@ -139,6 +139,11 @@ impl Task {
     /// Builds the body with `make` in its own block, where it stays pinned
     /// until the task is dropped. A panic in `make` frees the block.
     ///
+    /// The body is polled and dropped on whichever thread holds the GIL
+    /// when its awaitable runs or is released: it need not be `Send`, but
+    /// must be sound to use from any such thread, as a callback's closure
+    /// (see "Threads" at [`crate::Callback`]).
+    ///
     /// # Safety
     /// Attached to the interpreter, here and wherever the task is dropped
     /// (the machine drops tasks with the GIL held).
