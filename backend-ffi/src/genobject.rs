@@ -957,6 +957,21 @@ unsafe fn create_type() -> *mut PyTypeObject {
     }
 }
 
+/// `0` where this build may run on the running interpreter, else `-1` with
+/// `ImportError` saying why (a free-threaded interpreter without its GIL, a
+/// build for the other kind of interpreter or for another version), making
+/// nothing. For a multi-phase module's `PyInit_*`: CPython reads the module
+/// definition it returns before any exec slot runs, and a build of the wrong
+/// object layout must be refused before that.
+///
+/// # Safety
+/// GIL held, no exception set.
+pub unsafe fn check_interpreter() -> c_int {
+    // SAFETY: GIL held and no exception set (the caller's contract); the
+    // exception class is CPython's.
+    unsafe { crate::free_threading::check_interpreter(PyExc_ImportError) }
+}
+
 /// Readies the calling interpreter for awaitables, from a module's init
 /// (`PyAwaitable_Init`): makes the type, once per process, and registers it
 /// as a `collections.abc.Coroutine` of this interpreter, once per

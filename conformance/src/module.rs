@@ -234,6 +234,11 @@ unsafe fn create_module() -> *mut PyObject {
             m_clear: None,
             m_free: None,
         }));
+        // A build for another interpreter must be refused before CPython
+        // reads `def`, whose layout would be that other interpreter's.
+        if genobject::check_interpreter() < 0 {
+            return null_mut();
+        }
         PyModuleDef_Init(def)
     }
 }
