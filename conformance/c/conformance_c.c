@@ -1039,7 +1039,7 @@ conf_exec(PyObject *m)
 
 static PyModuleDef_Slot conf_slots[] = {
     {Py_mod_exec, (void *)conf_exec},
-#ifdef Py_mod_multiple_interpreters
+#if defined(Py_mod_multiple_interpreters) && defined(Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED)
     {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED},
 #endif
     {0, NULL},

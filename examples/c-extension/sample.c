@@ -57,7 +57,7 @@ sample_exec(PyObject *module)
    module; one with its own GIL refuses it before sample_exec runs. */
 static PyModuleDef_Slot sample_slots[] = {
     {Py_mod_exec, (void *)sample_exec},
-#ifdef Py_mod_multiple_interpreters
+#if defined(Py_mod_multiple_interpreters) && defined(Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED)
     {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED},
 #endif
     {0, NULL},
