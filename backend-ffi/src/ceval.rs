@@ -20,6 +20,13 @@ struct Depth {
     /// measured, `1` where the stack cannot be measured (the count alone
     /// guards there).
     floor: Cell<usize>,
+    /// The thread state the innermost running transition started under
+    /// (null when none runs). Before 3.12 the current thread state is
+    /// process-wide, and `PyGILState` knows only this thread's main
+    /// interpreter state: this is how [`crate::pystate`] recognizes a
+    /// legacy subinterpreter's state as this thread's, by identity alone.
+    #[cfg(not(any(pyawaitable_limited, Py_3_12)))]
+    attached: Cell<*mut PyThreadState>,
 }
 
 thread_local! {
@@ -28,6 +35,8 @@ thread_local! {
         Depth {
             nesting: Cell::new(0),
             floor: Cell::new(0),
+            #[cfg(not(any(pyawaitable_limited, Py_3_12)))]
+            attached: Cell::new(std::ptr::null_mut()),
         }
     };
 }
@@ -76,17 +85,24 @@ pub(crate) unsafe fn guarded<T>(run: impl FnOnce() -> T, refused: impl FnOnce() 
             return refused();
         }
         depth.nesting.set(nesting + 1);
+        // SAFETY: reads the runtime's current thread state; GIL held.
+        #[cfg(not(any(pyawaitable_limited, Py_3_12)))]
+        let outer = depth
+            .attached
+            .replace(unsafe { pyo3_ffi::compat::PyThreadState_GetUnchecked() });
         let out = run();
+        #[cfg(not(any(pyawaitable_limited, Py_3_12)))]
+        depth.attached.set(outer);
         depth.nesting.set(nesting);
         out
     })
 }
 
-/// Whether a transition of ours runs on this thread now (so the thread was
-/// attached when it started).
+/// The thread state the innermost transition running on this thread started
+/// under, if one runs: this thread's own, for as long as the transition runs.
 #[cfg(not(any(pyawaitable_limited, Py_3_12)))]
-pub(crate) fn in_transition() -> bool {
-    DEPTH.with(|depth| depth.nesting.get() > 0)
+pub(crate) fn transition_thread_state() -> Option<*mut PyThreadState> {
+    DEPTH.with(|depth| Some(depth.attached.get()).filter(|state| !state.is_null()))
 }
 
 /// Whether this thread's C stack is nearly used up: what is nested deeper

@@ -27,18 +27,17 @@ pub fn this_thread_attached() -> bool {
             // legacy subinterpreter this thread's own is not the one
             // `PyGILState_GetThisThreadState` knows (that one is the main
             // interpreter's), and attaching through `PyGILState_Ensure`
-            // would wait for the GIL this thread holds: there, a
-            // subinterpreter's thread state holding the GIL while this
-            // thread runs a transition of ours is this thread's.
-            // SAFETY: these read thread or runtime state, callable without
-            // the GIL; `current` is alive while it holds the GIL.
+            // would wait for the GIL this thread holds: there, the state a
+            // transition of ours started under on this thread is its own.
+            // Pointers are compared, never read: `current` may be another
+            // thread's.
+            // SAFETY: both read thread or runtime state; callable without
+            // the GIL.
             unsafe {
                 let current = pyo3_ffi::compat::PyThreadState_GetUnchecked();
                 !current.is_null()
                     && (current == pyo3_ffi::PyGILState_GetThisThreadState()
-                        || (crate::ceval::in_transition()
-                            && pyo3_ffi::PyThreadState_GetInterpreter(current)
-                                != pyo3_ffi::PyInterpreterState_Main()))
+                        || crate::ceval::transition_thread_state() == Some(current))
             }
         }
     }
