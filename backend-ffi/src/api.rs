@@ -192,8 +192,8 @@ pub unsafe fn add_expr(
     on_error: Option<Callback>,
 ) -> c_int {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
-    // machine, for one operation that calls no Python code.
+    // `expr` is a new reference (the caller's), owned here; `add_await`
+    // checks `aw` itself.
     unsafe {
         let Some(expr) = Owned::from_owned(expr) else {
             if PyErr_Occurred().is_null() {
@@ -286,8 +286,8 @@ pub unsafe fn set_result(aw: *mut PyObject, result: *mut PyObject) -> c_int {
 /// GIL held; every pointer argument null or live.
 pub unsafe fn cancel(aw: *mut PyObject) -> c_int {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
-    // `ours` confirms `aw` is one of ours before `with_machine` borrows its
-    // machine, for one operation that calls no Python code.
+    // `ours` confirms `aw` is one of ours before `drive::cancel` runs on it
+    // through its host, which borrows the machine one operation at a time.
     unsafe {
         if ours(aw).is_none() {
             return -1;
