@@ -949,7 +949,7 @@ unsafe fn create_type() -> *mut PyTypeObject {
         if ty.is_null() {
             return null_mut();
         }
-        if register_coroutine(ty.cast()) < 0 {
+        if register_here(ty.cast()) < 0 {
             Py_DecRef(ty.cast());
             return null_mut();
         }
@@ -983,26 +983,40 @@ pub unsafe fn check_interpreter() -> c_int {
 /// # Safety
 /// GIL held.
 pub unsafe fn init() -> c_int {
-    /// The key of this interpreter's dict that marks it registered.
-    const REGISTERED: &std::ffi::CStr = c"pyawaitable-rs: Coroutine.register";
-    // SAFETY: GIL held (the caller's contract), so there is a current
-    // interpreter, whose dict lives as long as it; the key is a static C
-    // string; `ty` is the process's type, kept alive by `TYPE`.
+    // SAFETY: GIL held (the caller's contract); `ty` is the process's type,
+    // kept alive by `TYPE`.
     unsafe {
         let ty = type_object();
         if ty.is_null() {
             return -1;
         }
+        register_here(ty.cast())
+    }
+}
+
+/// `collections.abc.Coroutine.register(ty)` in the calling interpreter,
+/// once: a key of the interpreter's dict remembers it. `0`, or `-1` with an
+/// exception set.
+///
+/// # Safety
+/// GIL held; `ty` a live type.
+unsafe fn register_here(ty: *mut PyObject) -> c_int {
+    /// The key of the interpreter's dict that marks it registered.
+    const REGISTERED: &std::ffi::CStr = c"pyawaitable-rs: Coroutine.register";
+    // SAFETY: GIL held (the caller's contract), so there is a current
+    // interpreter, whose dict lives as long as it; the key is a static C
+    // string; `ty` is live (the caller's contract).
+    unsafe {
         let dict = PyInterpreterState_GetDict(PyInterpreterState_Get());
         if dict.is_null() {
             // No per-interpreter dict to remember it in: registering again
             // is harmless (`ABCMeta.register` of a registered class).
-            return register_coroutine(ty.cast());
+            return register_coroutine(ty);
         }
         if !PyDict_GetItemString(dict, REGISTERED.as_ptr()).is_null() {
             return 0;
         }
-        if register_coroutine(ty.cast()) < 0 {
+        if register_coroutine(ty) < 0 {
             return -1;
         }
         PyDict_SetItemString(dict, REGISTERED.as_ptr(), Py_True())
