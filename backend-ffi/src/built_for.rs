@@ -9,28 +9,37 @@ use std::ffi::{CStr, CString};
 /// "3.12": the version this build was configured for (`build.rs`).
 const BUILT_FOR: &str = env!("PYAWAITABLE_BUILT_FOR");
 
-/// The "3.X" a `sys.version` string starts with ("3.13.0 (main, ...)",
-/// `Py_GetVersion`), or `None` if it does not start with a version.
-fn major_minor(version: &str) -> Option<&str> {
-    let mut dots = version.match_indices('.').map(|(at, _)| at);
-    let first = dots.next()?;
-    let end = version[first + 1..]
+/// `(major, minor)` from the start of a `sys.version` string ("3.13.0
+/// (main, ...)", `Py_GetVersion`), or `None` if it does not start with one.
+fn major_minor(version: &str) -> Option<(u32, u32)> {
+    let (major, rest) = version.split_once('.')?;
+    let end = rest
         .find(|c: char| !c.is_ascii_digit())
-        .map_or(version.len(), |at| first + 1 + at);
-    let head = &version[..end];
-    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-    (digits(&head[..first]) && digits(&head[first + 1..])).then_some(head)
+        .unwrap_or(rest.len());
+    Some((major.parse().ok()?, rest[..end].parse().ok()?))
 }
 
-/// Why a version-specific build built for `built_for` must not run on the
-/// interpreter whose `sys.version` is `running`, if it must not.
-fn mismatch(built_for: &str, running: &str) -> Option<String> {
-    let running = major_minor(running)?;
+/// The running interpreter's `(major, minor)`, read from `Py_GetVersion`
+/// (the limited API has no other way on 3.9 and 3.10).
+pub(crate) fn running_version() -> Option<(u32, u32)> {
+    // SAFETY: `Py_GetVersion` returns a static NUL-terminated string and may
+    // be called at any time.
+    let text = unsafe { CStr::from_ptr(pyo3_ffi::Py_GetVersion()) };
+    major_minor(&text.to_string_lossy())
+}
+
+/// Why a version-specific build for `built_for` must not run on `running`,
+/// if it must not.
+fn mismatch(built_for: (u32, u32), running: (u32, u32)) -> Option<String> {
     (running != built_for).then(|| {
+        let (built, run) = (
+            format!("{}.{}", built_for.0, built_for.1),
+            format!("{}.{}", running.0, running.1),
+        );
         format!(
             "pyawaitable-rs: this extension's pyawaitable library was built for the full API \
-             of CPython {built_for}, and the running interpreter is CPython {running}, whose \
-             object layout differs: use the library built for CPython {running} \
+             of CPython {built}, and the running interpreter is CPython {run}, whose \
+             object layout differs: use the library built for CPython {run} \
              (pyawaitable_rs.get_library(limited=False) picks it), or the limited-API library \
              libpyawaitable_abi3.a with Py_LIMITED_API for one build that loads on every version"
         )
@@ -42,10 +51,7 @@ pub(crate) fn refusal() -> Option<CString> {
     if cfg!(pyawaitable_limited) {
         return None;
     }
-    // SAFETY: `Py_GetVersion` returns a static NUL-terminated string and may
-    // be called at any time.
-    let running = unsafe { CStr::from_ptr(pyo3_ffi::Py_GetVersion()) };
-    let message = mismatch(BUILT_FOR, &running.to_string_lossy())?;
+    let message = mismatch(major_minor(BUILT_FOR)?, running_version()?)?;
     CString::new(message).ok()
 }
 
@@ -57,16 +63,17 @@ mod tests {
     fn the_running_version_is_read_from_the_version_string() {
         assert_eq!(
             major_minor("3.13.0 (main, Oct  7 2024) [GCC 13.2.0]"),
-            Some("3.13")
+            Some((3, 13))
         );
-        assert_eq!(major_minor("3.9.18 (main, Nov  1 2023)"), Some("3.9"));
-        assert_eq!(major_minor("3.15.0a2+ (heads/main)"), Some("3.15"));
+        assert_eq!(major_minor("3.9.18 (main, Nov  1 2023)"), Some((3, 9)));
+        assert_eq!(major_minor("3.15.0a2+ (heads/main)"), Some((3, 15)));
+        assert_eq!(major_minor("3.12"), Some((3, 12)));
         assert_eq!(major_minor("unknown"), None);
     }
 
     #[test]
     fn another_minor_version_is_refused_naming_both() {
-        let message = mismatch("3.12", "3.13.0 (main)").expect("refused");
+        let message = mismatch((3, 12), (3, 13)).expect("refused");
         assert!(
             message.contains("built for the full API of CPython 3.12"),
             "{message}"
@@ -79,7 +86,7 @@ mod tests {
 
     #[test]
     fn the_version_built_for_runs() {
-        assert_eq!(mismatch("3.12", "3.12.1 (main)"), None);
-        assert_eq!(mismatch("3.9", "3.9.18 (main)"), None);
+        assert_eq!(mismatch((3, 12), (3, 12)), None);
+        assert_eq!(mismatch((3, 9), (3, 9)), None);
     }
 }

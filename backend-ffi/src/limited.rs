@@ -12,7 +12,6 @@ use std::sync::OnceLock;
 
 use pyo3_ffi::{
     PyErr_Clear, PyImport_ImportModule, PyObject, PyObject_GetAttrString, PyTypeObject, Py_DecRef,
-    Py_GetVersion,
 };
 
 /// `PyIter_Send`: resumes an iterator; returns 1 (yield), 0 (return) or -1.
@@ -56,7 +55,7 @@ pub(crate) unsafe fn runtime() -> &'static Runtime {
     // Loaded outside the lock: the import may let another thread run, and
     // two threads that both load keep the first result.
     // SAFETY: GIL held and no exception set (the caller's contract).
-    let loaded = unsafe { Runtime::load(running_version()) };
+    let loaded = unsafe { Runtime::load(crate::built_for::running_version().unwrap_or((3, 9))) };
     RUNTIME.get_or_init(|| loaded)
 }
 
@@ -155,21 +154,6 @@ unsafe fn type_from_types_module(name: &CStr) -> usize {
             PyErr_Clear();
         }
         ty as usize
-    }
-}
-
-/// `(major, minor)` parsed from `Py_GetVersion()`, e.g. `"3.12.1 (main, …)"`.
-///
-/// # Safety
-/// GIL held.
-unsafe fn running_version() -> (u32, u32) {
-    // SAFETY: `Py_GetVersion` returns a static NUL-terminated string.
-    unsafe {
-        let text = CStr::from_ptr(Py_GetVersion()).to_string_lossy();
-        let mut parts = text
-            .split(|c: char| !c.is_ascii_digit())
-            .map(|part| part.parse().unwrap_or(0));
-        (parts.next().unwrap_or(3), parts.next().unwrap_or(9))
     }
 }
 
