@@ -63,8 +63,12 @@ async def _pyawaitable_body(_pyawaitable_state):
         if kind == _WITH:
             _, ctx, on_result, on_error, aexit = entry
             entry = None
+            # `async with ctx:` keeps the manager only through the bound
+            # `__aexit__` (the entry below), as the frame's stack does.
+            enter = [ctx.__aenter__]
+            ctx = None
             try:
-                entered = await ctx.__aenter__()
+                entered = await enter.pop()()
             except BaseException as exc:
                 if on_error is None:
                     raise
@@ -83,16 +87,21 @@ async def _pyawaitable_body(_pyawaitable_state):
                     body_error = None
             # After the awaits that the callback added: they are the body.
             entries.append((_EXIT, aexit, body_error, on_error))
+            aexit = None
             continue
 
         if kind == _EXIT:
             _, aexit, body_error, on_error = entry
             entry = None
+            # Called and released at once: only its awaitable holds the
+            # manager, until that await ends.
+            exit_ = [aexit]
+            aexit = None
             try:
                 if body_error is None:
-                    await aexit(None, None, None)
+                    await exit_.pop()(None, None, None)
                 else:
-                    suppress = await aexit(
+                    suppress = await exit_.pop()(
                         type(body_error), body_error, body_error.__traceback__
                     )
                     if not suppress:

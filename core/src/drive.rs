@@ -234,11 +234,15 @@ fn resume<H: Host>(host: &mut H, value: H::Object) -> Outcome<H::Object, H::Erro
             machine.suspend_running();
             Outcome::Yield(out)
         }
+        // The finished iterator goes before anything runs, while this
+        // awaitable is still executing: the SEND/END_SEND pair pops it.
         Outcome::Return(value) => {
+            drop(iter);
             let then = landed(host);
             run(host, Event::Completed(then, value))
         }
         Outcome::Raise(exc) => {
+            drop(iter);
             let then = landed(host);
             run(host, Event::Failed(then, exc))
         }

@@ -13,6 +13,7 @@
 //! assert!(host.trace.contains(&Trace::Send(0, Obj::int(9))));
 //! ```
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::{
@@ -276,6 +277,14 @@ impl Script {
 pub struct MockIter {
     script: Rc<Script>,
     yielded: u32,
+    /// The host's count of iterators alive, less one when this is dropped.
+    alive: Rc<Cell<u32>>,
+}
+
+impl Drop for MockIter {
+    fn drop(&mut self) {
+        self.alive.set(self.alive.get() - 1);
+    }
 }
 
 impl MockIter {
@@ -552,6 +561,10 @@ pub struct MockHost {
     /// with this id, before it steps: an inner awaitable calling back into
     /// the awaitable that awaits it.
     pub on_resume: Option<(u32, Callback)>,
+    /// How many inner iterators are alive (made by `iterate`, not dropped).
+    pub iterators_alive: Rc<Cell<u32>>,
+    /// [`MockHost::iterators_alive`] as each result or error callback saw it.
+    pub alive_at_callbacks: Vec<u32>,
 }
 
 impl MockHost {
@@ -664,7 +677,12 @@ impl Host for MockHost {
         match awaitable {
             Obj::Script(script) if script.awaitable => {
                 self.record(|| Trace::Iterate(script.id));
-                Ok(MockIter { script, yielded: 0 })
+                self.iterators_alive.set(self.iterators_alive.get() + 1);
+                Ok(MockIter {
+                    script,
+                    yielded: 0,
+                    alive: Rc::clone(&self.iterators_alive),
+                })
             }
             _ => Err(Exc::new("TypeError")),
         }
@@ -718,6 +736,7 @@ impl Host for MockHost {
     fn on_result(&mut self, callback: Callback, value: Obj) -> ResultOutcome<Exc> {
         let (name, seen) = (callback.name.clone(), value.clone());
         self.record(|| Trace::OnResult(name, seen));
+        self.alive_at_callbacks.push(self.iterators_alive.get());
         self.act(&callback, &Ok(value));
         ResultOutcome::from_code(callback.code, || Self::failure(&callback))
     }
@@ -725,6 +744,7 @@ impl Host for MockHost {
     fn on_error(&mut self, callback: Callback, exc: &Exc) -> ErrorOutcome<Exc> {
         let (name, seen) = (callback.name.clone(), exc.clone());
         self.record(|| Trace::OnError(name, seen));
+        self.alive_at_callbacks.push(self.iterators_alive.get());
         self.act(&callback, &Err(exc.clone()));
         ErrorOutcome::from_code(callback.code, || Self::failure(&callback))
     }

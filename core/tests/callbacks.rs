@@ -408,3 +408,36 @@ fn cancel_from_an_error_callback_discards_the_queue_and_the_error_is_still_handl
         trace(&[&FIRST, &[on_error("h", "E"), Trace::Discard(2)]])
     );
 }
+
+/// Awaits a script that suspends once and then returns (or raises), with
+/// both callbacks; gives how many inner iterators each callback saw alive.
+fn alive_at_callbacks_after_a_suspension(script: Script) -> Vec<u32> {
+    let mut host = MockHost::new();
+    host.machine
+        .add_await(
+            Obj::script(script),
+            Some(Callback::named("r")),
+            Some(Callback::named("e")),
+        )
+        .ok()
+        .unwrap();
+    assert!(matches!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Yield(_)
+    ));
+    assert_eq!(host.iterators_alive.get(), 1);
+    drive::send(&mut host, Obj::None);
+    host.alive_at_callbacks
+}
+
+#[test]
+fn a_finished_inner_iterator_is_released_before_its_result_callback_runs() {
+    let script = Script::yields(1).id(1).returning(10);
+    assert_eq!(alive_at_callbacks_after_a_suspension(script), vec![0]);
+}
+
+#[test]
+fn a_failed_inner_iterator_is_released_before_its_error_callback_runs() {
+    let script = Script::yields(1).id(1).raising("KeyError");
+    assert_eq!(alive_at_callbacks_after_a_suspension(script), vec![0]);
+}
