@@ -17,6 +17,8 @@ include!(concat!(env!("OUT_DIR"), "/abi_check.rs"));
 
 #[path = "shared/abstract_.rs"]
 mod abstract_;
+#[path = "shared/allocator.rs"]
+mod allocator;
 #[path = "shared/api.rs"]
 pub mod api;
 #[path = "shared/async_block.rs"]
@@ -55,7 +57,13 @@ mod task;
 #[path = "shared/trashcan.rs"]
 mod trashcan;
 
+pub use allocator::PythonAllocator;
 pub use callback::{CCallback, CDefer, Callback, Defer};
+
+/// The final artifact's heap is Python's (see [`PythonAllocator`]).
+#[cfg(feature = "global-allocator")]
+#[global_allocator]
+static ALLOCATOR: PythonAllocator = PythonAllocator;
 pub use object::Owned;
 pub use pyerrors::Exception;
 // What a `PollTask` returns and `Driver::start_await` gives, named from here.

@@ -28,7 +28,7 @@
 use std::ffi::{c_int, c_void};
 use std::ptr::null_mut;
 
-use pyawaitable_core::{drive, Machine, With};
+use pyawaitable_core::{drive, Machine, Refused, With};
 use pyo3_ffi::*;
 
 use crate::genobject::{downcast, new_awaitable};
@@ -87,20 +87,42 @@ unsafe fn with_machine<R>(
     unsafe { operate(crate::genobject::PyAwaitableObject::machine(aw.cast())) }
 }
 
-/// Reports an entry refused by a finished awaitable, releasing it.
+/// Reports what the machine refused (`RuntimeError` for a finished
+/// awaitable, `MemoryError` when it could not be held), releasing it.
+///
+/// # Safety
+/// GIL held, and no machine borrowed (releasing it may run Python code).
+unsafe fn refused<T>(refused: Refused<T>) -> c_int {
+    // SAFETY: GIL held (the caller's contract); a static C string.
+    unsafe {
+        match refused {
+            Refused::Finished(item) => {
+                drop(item);
+                PyErr_SetString(
+                    PyExc_RuntimeError,
+                    c"cannot add to a pyawaitable that has finished".as_ptr(),
+                );
+            }
+            Refused::NoMemory(item) => {
+                drop(item);
+                PyErr_NoMemory();
+            }
+        }
+        -1
+    }
+}
+
+/// `-1` with `MemoryError` unless every closure given could be boxed.
 ///
 /// # Safety
 /// GIL held.
-unsafe fn refused<T>(entry: T) -> c_int {
-    // SAFETY: GIL held (the caller's contract); a static C string.
-    unsafe {
-        drop(entry);
-        PyErr_SetString(
-            PyExc_RuntimeError,
-            c"cannot add to a pyawaitable that has finished".as_ptr(),
-        );
-        -1
+unsafe fn unboxed(allocated: &[bool]) -> Option<c_int> {
+    if allocated.iter().all(|&ok| ok) {
+        return None;
     }
+    // SAFETY: GIL held (the caller's contract).
+    unsafe { PyErr_NoMemory() };
+    Some(-1)
 }
 
 /// A new, empty awaitable (a new reference), or null.
@@ -135,6 +157,11 @@ pub unsafe fn add_await(
         let Some(aw) = ours(aw) else {
             return -1;
         };
+        let boxed =
+            [on_result.as_ref(), on_error.as_ref()].map(|c| c.is_none_or(Callback::is_allocated));
+        if let Some(code) = unboxed(&boxed) {
+            return code;
+        }
         if awaitable.is_null() {
             PyErr_SetString(
                 PyExc_ValueError,
@@ -221,6 +248,9 @@ pub unsafe fn defer_await(aw: *mut PyObject, callback: Defer) -> c_int {
         let Some(aw) = ours(aw) else {
             return -1;
         };
+        if let Some(code) = unboxed(&[callback.is_allocated()]) {
+            return code;
+        }
         match with_machine(aw, |machine| machine.add_defer(callback)) {
             Ok(()) => 0,
             Err(entry) => refused(entry),
@@ -331,6 +361,10 @@ pub unsafe fn async_with(
         if ours(aw).is_none() {
             return -1;
         }
+        let boxed = [Some(&body), on_error.as_ref()].map(|c| c.is_none_or(Callback::is_allocated));
+        if let Some(code) = unboxed(&boxed) {
+            return code;
+        }
         if ctx.is_null() {
             PyErr_SetString(
                 PyExc_ValueError,
@@ -338,15 +372,11 @@ pub unsafe fn async_with(
             );
             return -1;
         }
-        let enter = Owned::from_owned(PyObject_GetAttr(ctx, AENTER.get()));
-        let exit = Owned::from_owned(PyObject_GetAttr(ctx, AEXIT.get()));
-        let (Some(enter), Some(exit)) = (enter, exit) else {
-            PyErr_Clear();
-            raise_type_error(
-                c"'",
-                ctx,
-                c"' object does not support the asynchronous context manager protocol",
-            );
+        // Looked up one after the other, as BEFORE_ASYNC_WITH does.
+        let Some(enter) = async_method(ctx, AENTER.get()) else {
+            return -1;
+        };
+        let Some(exit) = async_method(ctx, AEXIT.get()) else {
             return -1;
         };
         let Some(entered) = Owned::from_owned(compat::PyObject_CallNoArgs(enter.as_ptr())) else {
@@ -369,11 +399,45 @@ pub unsafe fn async_with(
     }
 }
 
+/// `ctx.<name>`, the protocol's `TypeError` if it is missing; any other
+/// error of the lookup (a `MemoryError`, what a property raised) is kept.
+///
+/// # Safety
+/// GIL held; `ctx` and `name` live.
+unsafe fn async_method(ctx: *mut PyObject, name: *mut PyObject) -> Option<Owned> {
+    // SAFETY: GIL held, both live (the caller's contract).
+    unsafe {
+        let method = Owned::from_owned(PyObject_GetAttr(ctx, name));
+        if method.is_none() && PyErr_ExceptionMatches(PyExc_AttributeError) != 0 {
+            PyErr_Clear();
+            raise_type_error(
+                c"'",
+                ctx,
+                c"' object does not support the asynchronous context manager protocol",
+            );
+        }
+        method
+    }
+}
+
 /// Stores object values (borrowed) for callbacks to read back.
 ///
 /// # Safety
 /// GIL held; every pointer in `values` null or live.
 pub unsafe fn save_values(aw: *mut PyObject, values: &[*mut PyObject]) -> c_int {
+    // SAFETY: the caller's contract is `save_values_from`'s.
+    unsafe { save_values_from(aw, values.iter().copied()) }
+}
+
+/// [`save_values`] for values from an iterator (read twice: checked, then
+/// stored), so that the caller needs no array of them.
+///
+/// # Safety
+/// GIL held; every pointer `values` gives null or live.
+pub unsafe fn save_values_from<I>(aw: *mut PyObject, values: I) -> c_int
+where
+    I: ExactSizeIterator<Item = *mut PyObject> + Clone,
+{
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
     // `ours` confirms `aw` is one of ours before `with_machine` borrows its
     // machine, for one operation that calls no Python code.
@@ -381,19 +445,19 @@ pub unsafe fn save_values(aw: *mut PyObject, values: &[*mut PyObject]) -> c_int 
         let Some(aw) = ours(aw) else {
             return -1;
         };
-        if values.iter().any(|value| value.is_null()) {
+        if values.clone().any(|value| value.is_null()) {
             PyErr_SetString(
                 PyExc_ValueError,
                 c"pyawaitable: cannot save a NULL value".as_ptr(),
             );
             return -1;
         }
-        let values: Vec<Owned> = values
-            .iter()
-            .map(|&value| Owned::from_borrowed(value))
-            .collect();
-        with_machine(aw, |machine| machine.save_values(values));
-        0
+        // Each value's reference is taken only once it has room.
+        let values = values.map(|value| Owned::from_borrowed(value));
+        match with_machine(aw, |machine| machine.save_values(values)) {
+            Ok(()) => 0,
+            Err(unsaved) => refused(unsaved),
+        }
     }
 }
 
@@ -477,10 +541,12 @@ pub unsafe fn save_arb_values(aw: *mut PyObject, values: &[*mut c_void]) -> c_in
         let Some(aw) = ours(aw) else {
             return -1;
         };
-        with_machine(aw, |machine| {
+        match with_machine(aw, |machine| {
             machine.save_arb_values(values.iter().copied())
-        });
-        0
+        }) {
+            Ok(()) => 0,
+            Err(unsaved) => refused(unsaved),
+        }
     }
 }
 

@@ -71,7 +71,7 @@ use std::ptr::null_mut;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use pyo3_ffi::{PyExc_RuntimeError, PyObject, Py_DecRef};
+use pyo3_ffi::{PyErr_NoMemory, PyExc_RuntimeError, PyObject, Py_DecRef};
 
 use crate::{api, Driver, Exception, Owned, PollTask, Resumed, Task, TaskStep};
 
@@ -158,10 +158,13 @@ where
     unsafe {
         let exchange = Rc::new(RefCell::new(Exchange::default()));
         let awaiter = Awaiter(Rc::clone(&exchange));
-        let task = Task::new(|| AsyncTask {
+        let Some(task) = Task::new(|| AsyncTask {
             future: make(awaiter),
             exchange,
-        });
+        }) else {
+            PyErr_NoMemory();
+            return null_mut();
+        };
         let aw = api::new();
         if aw.is_null() {
             return aw;

@@ -1,5 +1,6 @@
 //! Callbacks: C function pointers (the pyawaitable 2.x ABI) or Rust closures.
 
+use std::alloc::Layout;
 use std::ffi::{c_int, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -121,6 +122,12 @@ impl Callback {
         Callback(Erased::rust(f))
     }
 
+    /// False for a closure whose box could not be allocated, which every
+    /// API function refuses with `MemoryError`.
+    pub(crate) fn is_allocated(&self) -> bool {
+        self.0.is_allocated()
+    }
+
     /// Runs it with the awaitable and its argument (both borrowed).
     ///
     /// # Safety
@@ -236,6 +243,12 @@ impl Defer {
         Defer(Erased::rust(f))
     }
 
+    /// False for a closure whose box could not be allocated (see
+    /// [`Callback::is_allocated`]).
+    pub(crate) fn is_allocated(&self) -> bool {
+        self.0.is_allocated()
+    }
+
     /// Runs it with the awaitable (borrowed).
     ///
     /// # Safety
@@ -305,13 +318,49 @@ trait RustTableOf<Args: 'static> {
     const TABLE: Table<Args>;
 }
 
+/// The table of a closure whose box could not be allocated: it holds
+/// nothing, and the API refuses it with `MemoryError` before it is queued.
+struct Unallocated;
+
+impl<Args: 'static> RustTableOf<Args> for Unallocated {
+    const TABLE: Table<Args> = Table {
+        // SAFETY (of the call): never queued (`Erased::is_allocated`), so
+        // only reached if a caller forgot the check; GIL held as for any call.
+        call: |_, _| unsafe { no_memory() },
+        drop: |_| {},
+    };
+}
+
+/// `MemoryError`, code `-1`.
+///
+/// # Safety
+/// GIL held.
+unsafe fn no_memory() -> c_int {
+    // SAFETY: GIL held (the caller's contract).
+    unsafe { pyo3_ffi::PyErr_NoMemory() };
+    -1
+}
+
 impl<Args: 'static> Erased<Args> {
-    /// Boxes `f` (a zero-sized closure takes no allocation).
+    /// Boxes `f` (a zero-sized closure takes no allocation). Without memory
+    /// for the box, `f` is dropped here and the result is refused by every
+    /// API function that takes it (see [`Erased::is_allocated`]).
     fn rust<F: CallWith<Args> + 'static>(f: F) -> Erased<Args> {
-        Erased {
-            data: Box::into_raw(Box::new(f)).cast(),
-            table: &<RustTable<F> as RustTableOf<Args>>::TABLE,
+        match try_box(f) {
+            Some(data) => Erased {
+                data: data.cast(),
+                table: &<RustTable<F> as RustTableOf<Args>>::TABLE,
+            },
+            None => Erased {
+                data: std::ptr::null_mut(),
+                table: &<Unallocated as RustTableOf<Args>>::TABLE,
+            },
         }
+    }
+
+    /// False for a closure whose box could not be allocated.
+    fn is_allocated(&self) -> bool {
+        !self.data.is_null()
     }
 
     /// Calls it, consuming it.
@@ -333,6 +382,25 @@ impl<Args: 'static> Drop for Erased<Args> {
         // SAFETY: not called, so the data is still owned here.
         unsafe { (self.table.drop)(self.data) }
     }
+}
+
+/// `Box::into_raw(Box::new(value))`, or `None` (dropping `value`) where
+/// `Box::new` would abort: memory for it cannot be allocated.
+fn try_box<T>(value: T) -> Option<*mut T> {
+    let layout = Layout::new::<T>();
+    if layout.size() == 0 {
+        // Nothing to allocate.
+        return Some(Box::into_raw(Box::new(value)));
+    }
+    // SAFETY: the layout's size is not zero.
+    let block = unsafe { std::alloc::alloc(layout) }.cast::<T>();
+    if block.is_null() {
+        return None;
+    }
+    // SAFETY: a fresh block with `T`'s layout from the global allocator,
+    // which `Box::from_raw` may take over (`Box`'s memory layout rules).
+    unsafe { block.write(value) };
+    Some(block)
 }
 
 /// Runs a Rust callback; a panic becomes a `RuntimeError` and code `-1`, so

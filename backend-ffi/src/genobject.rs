@@ -829,6 +829,9 @@ unsafe fn create_type() -> *mut PyTypeObject {
     // slot tables are leaked, so they outlive the type that points to them, and
     // each slot function has the signature its slot id calls for.
     unsafe {
+        if crate::intern::intern_all() < 0 {
+            return null_mut();
+        }
         let methods = Box::leak(Box::new([
             PyMethodDef {
                 ml_name: c"send".as_ptr(),

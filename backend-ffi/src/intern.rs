@@ -1,6 +1,6 @@
 //! Interned attribute names, made once per process.
 
-use std::ffi::CStr;
+use std::ffi::{c_int, CStr};
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use pyo3_ffi::{PyObject, PyUnicode_InternFromString};
@@ -81,3 +81,45 @@ pub(crate) static CORO_RUNNING: Interned = Interned::new(c"CORO_RUNNING");
 pub(crate) static CORO_SUSPENDED: Interned = Interned::new(c"CORO_SUSPENDED");
 /// `"CORO_CLOSED"`, a value of `cr_state` (3.15+).
 pub(crate) static CORO_CLOSED: Interned = Interned::new(c"CORO_CLOSED");
+
+/// Makes every name at once, when the type is created, so that no later
+/// use fails for want of memory (a use does not check for null). `0`, or
+/// `-1` with an exception set.
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn intern_all() -> c_int {
+    let all: &[&Interned] = &[
+        #[cfg(any(not(Py_3_10), pyawaitable_limited))]
+        &SEND,
+        #[cfg(pyawaitable_limited)]
+        &NEXT,
+        #[cfg(pyawaitable_limited)]
+        &AWAIT,
+        #[cfg(pyawaitable_limited)]
+        &NAME,
+        #[cfg(pyawaitable_limited)]
+        &MODULE,
+        &THROW,
+        &CLOSE,
+        &AENTER,
+        &AEXIT,
+        &GI_CODE,
+        &F_CODE,
+        &CO_FLAGS,
+        &VALUE,
+        #[cfg(pyawaitable_limited)]
+        &ARGS,
+        &CORO_CREATED,
+        &CORO_RUNNING,
+        &CORO_SUSPENDED,
+        &CORO_CLOSED,
+    ];
+    for name in all {
+        // SAFETY: GIL held (the caller's contract).
+        if unsafe { name.get() }.is_null() {
+            return -1;
+        }
+    }
+    0
+}

@@ -12,6 +12,7 @@
 //! enables a pyo3 `abi3-*` feature takes the limited paths here too.
 
 mod abstract_;
+mod allocator;
 pub mod api;
 pub mod async_block;
 mod built_for;
@@ -33,7 +34,15 @@ pub mod pystate;
 mod task;
 mod trashcan;
 
+pub use allocator::PythonAllocator;
 pub use callback::{CCallback, CDefer, Callback, Defer};
+
+/// The final artifact's heap is Python's (see [`PythonAllocator`]); on in
+/// the static libraries, whose memory is then Python's, as pyawaitable
+/// 2.x's is.
+#[cfg(feature = "global-allocator")]
+#[global_allocator]
+static ALLOCATOR: PythonAllocator = PythonAllocator;
 pub use object::Owned;
 pub use pyerrors::Exception;
 // What a `PollTask` returns and `Driver::start_await` gives, named from here.

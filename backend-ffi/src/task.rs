@@ -1,7 +1,7 @@
 //! Tasks: pinned poll functions (a Rust future, in the PyO3 backend) that
 //! await Python awaitables one at a time, run by the machine like any entry.
 
-use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::alloc::{alloc, dealloc, Layout};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
@@ -83,7 +83,7 @@ impl Driver<'_> {
     /// # unsafe { pyo3_ffi::Py_InitializeEx(0) };
     /// unsafe {
     ///     let aw = api::new();
-    ///     assert_eq!(api::add_task(aw, Task::new(|| AwaitsAnInt)), 0);
+    ///     assert_eq!(api::add_task(aw, Task::new(|| AwaitsAnInt).unwrap()), 0);
     ///     let mut out = std::ptr::null_mut();
     ///     let sent = pyo3_ffi::PyIter_Send(aw, pyo3_ffi::Py_None(), &mut out);
     ///     assert_eq!(sent, pyo3_ffi::PySendResult::PYGEN_ERROR);
@@ -122,7 +122,7 @@ const PYMALLOC_ALIGN: usize = 2 * std::mem::size_of::<usize>();
 /// # unsafe { Py_InitializeEx(0) };
 /// unsafe {
 ///     let aw = api::new();
-///     assert_eq!(api::add_task(aw, Task::new(|| Panics)), 0);
+///     assert_eq!(api::add_task(aw, Task::new(|| Panics).unwrap()), 0);
 ///     let mut out = std::ptr::null_mut();
 ///     assert_eq!(PyIter_Send(aw, Py_None(), &mut out), PySendResult::PYGEN_ERROR);
 ///     assert_eq!(PyErr_ExceptionMatches(PyExc_RuntimeError), 1);
@@ -137,7 +137,8 @@ pub struct Task {
 
 impl Task {
     /// Builds the body with `make` in its own block, where it stays pinned
-    /// until the task is dropped. A panic in `make` frees the block.
+    /// until the task is dropped. A panic in `make` frees the block. `None`
+    /// (without calling `make`) when the block cannot be allocated.
     ///
     /// The body is polled and dropped on whichever thread holds the GIL
     /// when its awaitable runs or is released: it need not be `Send`, but
@@ -148,7 +149,7 @@ impl Task {
     /// Attached to the interpreter, here and wherever the task is dropped
     /// (the machine drops tasks with the GIL held).
     #[inline(always)]
-    pub unsafe fn new<B: PollTask + 'static>(make: impl FnOnce() -> B) -> Task {
+    pub unsafe fn new<B: PollTask + 'static>(make: impl FnOnce() -> B) -> Option<Task> {
         // SAFETY: attached (the caller's contract); the block is fresh, sized
         // and aligned for `B` by the allocator its alignment picks, and written
         // once before the task owns it; `Unfilled` frees it if `make` panics.
@@ -160,14 +161,14 @@ impl Task {
                 alloc(nonzero(layout)).cast()
             };
             if block.is_null() {
-                handle_alloc_error(layout);
+                return None;
             }
             let unfilled = Unfilled { block, layout };
             block.write(make());
             std::mem::forget(unfilled);
-            Task {
+            Some(Task {
                 body: NonNull::new_unchecked(block as *mut dyn PollTask),
-            }
+            })
         }
     }
 

@@ -77,8 +77,12 @@ pub(crate) unsafe fn dealloc(obj: *mut PyObject, free: unsafe fn(*mut PyObject))
             return;
         }
         if depth >= MAX_DEPTH || crate::ceval::stack_is_low() {
-            nesting.deferred.borrow_mut().push(obj as usize);
-            return;
+            let mut deferred = nesting.deferred.borrow_mut();
+            // Without room to defer it, it is freed here, deeper.
+            if deferred.try_reserve(1).is_ok() {
+                deferred.push(obj as usize);
+                return;
+            }
         }
         nesting.depth.set(depth + 1);
         // SAFETY: the caller's contract, passed on.

@@ -412,6 +412,11 @@ impl PyAwaitable {
                 awaited: 0,
             })
         };
+        let Some(task) = task else {
+            // SAFETY: attached (`py`); its preallocated instance.
+            unsafe { pyo3::ffi::PyErr_NoMemory() };
+            return Err(PyErr::fetch(py));
+        };
         let aw = PyAwaitable::new(py)?;
         // SAFETY: attached; `aw` is one of ours.
         if unsafe { api::add_task(aw.as_ptr(), task) } < 0 {

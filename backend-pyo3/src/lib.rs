@@ -379,6 +379,8 @@ pub use awaitable::PyAwaitable;
 pub use closure::{DeferClosure, ErrorClosure, OnError, ResultClosure, ResultError};
 pub use future::{check_awaitable, AwaitPy, Awaiter};
 pub use methods::PyAwaitableMethods;
+/// Python's raw allocator as a global allocator: see `pyawaitable_ffi::PythonAllocator`.
+pub use pyawaitable_ffi::PythonAllocator;
 pub use raised::Raised;
 
 mod sealed {

@@ -260,9 +260,9 @@ impl<'py> PyAwaitableMethods<'py> for Bound<'py, PyAwaitable> {
     }
 
     fn save_values(&self, values: &[Bound<'py, PyAny>]) -> PyResult<()> {
-        let pointers: Vec<_> = values.iter().map(Bound::as_ptr).collect();
         // SAFETY: attached; every object live.
-        let code = unsafe { api::save_values(self.as_ptr(), &pointers) };
+        let code =
+            unsafe { api::save_values_from(self.as_ptr(), values.iter().map(Bound::as_ptr)) };
         checked(self.py(), code)
     }
 

@@ -153,16 +153,42 @@ unsafe fn driven_args(args: *mut PyObject) -> Option<(*mut PyObject, *mut PyObje
     }
 }
 
-/// The arguments of a `METH_VARARGS` call, borrowed.
+/// The first [`MAX_ARGS`] arguments of a `METH_VARARGS` call, borrowed,
+/// on the stack: the tests call these functions with allocations failing.
 ///
 /// # Safety
 /// GIL held; `args` a tuple.
-unsafe fn args_of(args: *mut PyObject) -> Vec<*mut PyObject> {
+unsafe fn args_of(args: *mut PyObject) -> Args {
+    let mut out = Args {
+        items: [null_mut(); MAX_ARGS],
+        len: 0,
+    };
     // SAFETY: GIL held (the caller's contract); `args` a tuple, read in range.
     unsafe {
-        (0..PyTuple_Size(args).max(0))
-            .map(|i| PyTuple_GetItem(args, i))
-            .collect()
+        out.len = usize::try_from(PyTuple_Size(args))
+            .unwrap_or(0)
+            .min(MAX_ARGS);
+        for (i, item) in out.items[..out.len].iter_mut().enumerate() {
+            *item = PyTuple_GetItem(args, i as Py_ssize_t);
+        }
+    }
+    out
+}
+
+/// More than any function of the spec takes.
+const MAX_ARGS: usize = 8;
+
+/// What [`args_of`] read.
+struct Args {
+    items: [*mut PyObject; MAX_ARGS],
+    len: usize,
+}
+
+impl std::ops::Deref for Args {
+    type Target = [*mut PyObject];
+
+    fn deref(&self) -> &[*mut PyObject] {
+        &self.items[..self.len]
     }
 }
 

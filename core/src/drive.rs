@@ -175,9 +175,8 @@ pub fn close<H: Host>(host: &mut H) -> Result<Option<H::Object>, H::Error> {
 /// ```
 pub fn cancel<H: Host>(host: &mut H) -> Result<(), H::Error> {
     host.machine().note_cancelled();
-    let (entries, current) = host.machine().take_pending();
-    discard(host, entries);
-    match current {
+    discard_queued(host);
+    match host.machine().take_current() {
         Some((iter, _)) => host.close(iter),
         None => Ok(()),
     }
@@ -330,7 +329,7 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                     Err(exc) => Event::Unwind(reported(host, exc)),
                 },
                 Next::Entry(Entry::With(block)) => {
-                    let block = *block;
+                    let block = block.into_inner();
                     let then = Then::Enter {
                         exit: block.exit,
                         body: block.body,
@@ -361,8 +360,7 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
             },
             Event::Unwind(exc) => match host.machine().pop_scope() {
                 Some(mut scope) => {
-                    let dropped: Vec<_> = scope.queue.drain().collect();
-                    discard(host, dropped);
+                    discard(host, scope.queue.drain());
                     match host.exit(&scope.exit, Some(&exc)) {
                         Ok(awaitable) => Event::Await(
                             awaitable,
@@ -435,7 +433,11 @@ fn completed<H: Host>(host: &mut H, then: Then<H>, value: H::Object) -> Event<H>
             body,
             on_error,
         } => {
-            host.machine().open_scope(exit, on_error);
+            if let Err(unopened) = host.machine().open_scope(exit, on_error) {
+                drop(unopened);
+                drop(value);
+                return Event::Unwind(host.fault(Fault::NoMemory, None));
+            }
             match host.on_result(body, value) {
                 ResultOutcome::Ok => Event::Next,
                 ResultOutcome::ToHandler(exc) | ResultOutcome::SkipHandler(exc) => {
@@ -515,20 +517,33 @@ fn finish<H: Host>(host: &mut H) -> Option<H::Object> {
     machine.finish_running();
     let result = machine.result.take();
     if !machine.is_idle() {
-        let (entries, current) = machine.take_pending();
-        debug_assert!(current.is_none(), "finishing with an await in progress");
-        discard(host, entries);
+        debug_assert!(
+            machine.current.is_none(),
+            "finishing with an await in progress"
+        );
+        discard_queued(host);
     }
     result
 }
 
+/// Releases every queued entry, in every open block: they will never run.
+/// Each queue is emptied before its entries are released; an entry that
+/// Python code run by a release adds to a queue not yet emptied goes too.
+fn discard_queued<H: Host>(host: &mut H) {
+    let mut level = 0;
+    while let Some(mut queue) = host.machine().take_queue(level) {
+        discard(host, queue.drain());
+        level += 1;
+    }
+}
+
 /// Releases entries that will never run, closing their awaitables quietly.
-fn discard<H: Host>(host: &mut H, entries: Vec<Entry<H>>) {
+fn discard<H: Host>(host: &mut H, entries: impl Iterator<Item = Entry<H>>) {
     for entry in entries {
         match entry {
             Entry::Await { awaitable, .. } => host.discard(awaitable),
             Entry::Defer(_) | Entry::Task(_) => {}
-            Entry::With(block) => host.discard(block.enter),
+            Entry::With(block) => host.discard(block.into_inner().enter),
         }
     }
 }

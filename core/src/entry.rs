@@ -1,7 +1,7 @@
 //! What the queue holds, and what the machine remembers about the await in
 //! progress.
 
-use crate::{Host, Queue};
+use crate::{Heap, Host, Queue};
 
 /// One step of an awaitable's program, in the order added.
 ///
@@ -35,7 +35,7 @@ pub enum Entry<H: Host> {
     /// Call a callback at this point in the sequence; an error propagates.
     Defer(H::Defer),
     /// `async with`: see [`With`].
-    With(Box<With<H>>),
+    With(Heap<With<H>>),
     /// A task (a Rust future) that awaits one awaitable at a time until it
     /// finishes; its `Ok` value becomes the result.
     Task(H::Task),

@@ -43,6 +43,7 @@
 
 pub mod drive;
 mod entry;
+mod heap;
 mod host;
 mod machine;
 #[cfg(feature = "mock")]
@@ -53,8 +54,9 @@ mod stage;
 mod values;
 
 pub use entry::{Entry, With};
+pub use heap::Heap;
 pub use host::Host;
-pub use machine::{Held, Machine};
+pub use machine::{Held, Machine, Refused};
 pub use outcome::{ErrorKind, ErrorOutcome, Fault, Outcome, ResultOutcome, Started, TaskStep};
 pub use queue::Queue;
 pub use stage::Stage;

@@ -3,7 +3,7 @@
 //! transitions.
 
 use crate::entry::{Current, Scope, Taken, Then};
-use crate::{Entry, Host, IndexOutOfRange, Queue, Stage, ValueStore, With};
+use crate::{Entry, Heap, Host, IndexOutOfRange, Queue, Stage, ValueStore, With};
 
 /// The await state machine of one awaitable.
 ///
@@ -22,7 +22,31 @@ pub struct Machine<H: Host> {
     pub(crate) queue: Queue<Entry<H>>,
     pub(crate) current: Option<Current<H>>,
     pub(crate) result: Option<H::Object>,
-    extra: Option<Box<Extra<H>>>,
+    extra: Option<Heap<Extra<H>>>,
+}
+
+/// Why the machine gave back what it was asked to hold: the caller releases
+/// it once no borrow of the machine is left.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused<T> {
+    /// The awaitable has finished; nothing more will run.
+    Finished(T),
+    /// Memory to hold it could not be allocated.
+    NoMemory(T),
+}
+
+impl<T> Refused<T> {
+    /// What was refused.
+    ///
+    /// ```
+    /// use pyawaitable_core::Refused;
+    /// assert_eq!(Refused::NoMemory(3).into_inner(), 3);
+    /// ```
+    pub fn into_inner(self) -> T {
+        match self {
+            Refused::Finished(item) | Refused::NoMemory(item) => item,
+        }
+    }
 }
 
 /// The parts most awaitables never use, kept out of line to keep the
@@ -138,7 +162,8 @@ impl<H: Host> Machine<H> {
     }
 
     /// Queues an entry in the innermost open `async with` block, or at the
-    /// end of the program. A finished machine gives the entry back.
+    /// end of the program. A finished machine, or one that cannot allocate
+    /// room for it, gives the entry back.
     ///
     /// ```
     /// use pyawaitable_core::{mock::{MockHost, Obj}, Entry, Machine};
@@ -147,9 +172,9 @@ impl<H: Host> Machine<H> {
     /// assert!(machine.push(entry).is_ok());
     /// ```
     #[inline(always)]
-    pub fn push(&mut self, entry: Entry<H>) -> Result<(), Entry<H>> {
+    pub fn push(&mut self, entry: Entry<H>) -> Result<(), Refused<Entry<H>>> {
         if self.stage.is_finished() {
-            return Err(entry);
+            return Err(Refused::Finished(entry));
         }
         match self
             .extra
@@ -159,7 +184,7 @@ impl<H: Host> Machine<H> {
             Some(scope) => scope.queue.push_back(entry),
             None => self.queue.push_back(entry),
         }
-        Ok(())
+        .map_err(Refused::NoMemory)
     }
 
     /// Queues `value = await awaitable` with its callbacks.
@@ -176,7 +201,7 @@ impl<H: Host> Machine<H> {
         awaitable: H::Object,
         on_result: Option<H::OnResult>,
         on_error: Option<H::OnError>,
-    ) -> Result<(), Entry<H>> {
+    ) -> Result<(), Refused<Entry<H>>> {
         self.push(Entry::Await {
             awaitable,
             on_result,
@@ -192,7 +217,7 @@ impl<H: Host> Machine<H> {
     /// machine.add_defer(Default::default()).ok().unwrap();
     /// assert_eq!(machine.pending(), 1);
     /// ```
-    pub fn add_defer(&mut self, callback: H::Defer) -> Result<(), Entry<H>> {
+    pub fn add_defer(&mut self, callback: H::Defer) -> Result<(), Refused<Entry<H>>> {
         self.push(Entry::Defer(callback))
     }
 
@@ -205,7 +230,7 @@ impl<H: Host> Machine<H> {
     /// machine.add_task(Task::new("t", vec![])).ok().unwrap();
     /// assert_eq!(machine.pending(), 1);
     /// ```
-    pub fn add_task(&mut self, task: H::Task) -> Result<(), Entry<H>> {
+    pub fn add_task(&mut self, task: H::Task) -> Result<(), Refused<Entry<H>>> {
         self.push(Entry::Task(task))
     }
 
@@ -218,8 +243,26 @@ impl<H: Host> Machine<H> {
     /// machine.add_with(block).ok().unwrap();
     /// assert_eq!(machine.pending(), 1);
     /// ```
-    pub fn add_with(&mut self, block: With<H>) -> Result<(), Entry<H>> {
-        self.push(Entry::With(Box::new(block)))
+    pub fn add_with(&mut self, block: With<H>) -> Result<(), Refused<With<H>>> {
+        if self.stage.is_finished() {
+            return Err(Refused::Finished(block));
+        }
+        // Room for the block's scope, taken now so that opening it when it
+        // runs cannot fail: a block queued with `k` blocks open opens as the
+        // `k + 1`th, and the scopes never give capacity back.
+        let reserved = self
+            .try_extra_mut()
+            .is_some_and(|extra| extra.scopes.try_reserve(1).is_ok());
+        if !reserved {
+            return Err(Refused::NoMemory(block));
+        }
+        let block = Heap::try_new(block).map_err(Refused::NoMemory)?;
+        self.push(Entry::With(block))
+            .map_err(|refused| match refused {
+                Refused::Finished(Entry::With(block)) => Refused::Finished(block.into_inner()),
+                Refused::NoMemory(Entry::With(block)) => Refused::NoMemory(block.into_inner()),
+                _ => unreachable!("the entry pushed is a block"),
+            })
     }
 
     /// Replaces the result and returns the previous one for the caller to
@@ -285,7 +328,10 @@ impl<H: Host> Machine<H> {
     /// warns when dropped unless entries are queued again.
     pub(crate) fn note_cancelled(&mut self) {
         if self.stage.never_started() {
-            self.extra_mut().cancelled_unawaited = true;
+            // Out of memory, the awaitable warns when dropped: harmless.
+            if let Some(extra) = self.try_extra_mut() {
+                extra.cancelled_unawaited = true;
+            }
         }
     }
 
@@ -300,16 +346,21 @@ impl<H: Host> Machine<H> {
         self.queue.len() + scoped
     }
 
-    /// Appends object values for the callbacks to read.
+    /// Appends object values for the callbacks to read; gives them back,
+    /// untouched, if room for them cannot be allocated.
     ///
     /// ```
     /// use pyawaitable_core::{mock::{MockHost, Obj}, Machine};
     /// let mut machine: Machine<MockHost> = Machine::new();
-    /// machine.save_values([Obj::int(1), Obj::int(2)]);
+    /// assert!(machine.save_values([Obj::int(1), Obj::int(2)]).is_ok());
     /// assert_eq!(machine.values().len(), 2);
     /// ```
-    pub fn save_values(&mut self, values: impl IntoIterator<Item = H::Object>) {
-        self.extra_mut().values.save(values);
+    pub fn save_values<I>(&mut self, values: I) -> Result<(), Refused<I::IntoIter>>
+    where
+        I: IntoIterator<Item = H::Object>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        self.save_in(values.into_iter(), |extra| &mut extra.values)
     }
 
     /// The stored object values, in the order saved.
@@ -360,16 +411,34 @@ impl<H: Host> Machine<H> {
         }
     }
 
-    /// Appends opaque values (C `void *`) for the callbacks to read.
+    /// Appends opaque values (C `void *`) for the callbacks to read; gives
+    /// them back if room for them cannot be allocated.
     ///
     /// ```
     /// use pyawaitable_core::{mock::MockHost, Machine};
     /// let mut machine: Machine<MockHost> = Machine::new();
-    /// machine.save_arb_values([7]);
+    /// assert!(machine.save_arb_values([7]).is_ok());
     /// assert_eq!(machine.arb_values(), &[7]);
     /// ```
-    pub fn save_arb_values(&mut self, values: impl IntoIterator<Item = H::Opaque>) {
-        self.extra_mut().arb_values.save(values);
+    pub fn save_arb_values<I>(&mut self, values: I) -> Result<(), Refused<I::IntoIter>>
+    where
+        I: IntoIterator<Item = H::Opaque>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        self.save_in(values.into_iter(), |extra| &mut extra.arb_values)
+    }
+
+    /// Appends `values` to the store `pick` chooses, allocating the
+    /// out-of-line part first if needed.
+    fn save_in<T, I: ExactSizeIterator<Item = T>>(
+        &mut self,
+        values: I,
+        pick: impl FnOnce(&mut Extra<H>) -> &mut ValueStore<T>,
+    ) -> Result<(), Refused<I>> {
+        match self.try_extra_mut() {
+            Some(extra) => pick(extra).save(values).map_err(Refused::NoMemory),
+            None => Err(Refused::NoMemory(values)),
+        }
     }
 
     /// The stored opaque values, in the order saved.
@@ -515,21 +584,20 @@ impl<H: Host> Machine<H> {
         Some((current.iter?, current.then))
     }
 
-    /// Removes every queued entry, in every open block, and the await in
-    /// progress (see [`Machine::take_current`]); open blocks stay open so
-    /// their exits still run.
-    pub(crate) fn take_pending(&mut self) -> (Vec<Entry<H>>, Option<Taken<H>>) {
-        if self.queue.is_empty() && self.scopes().is_empty() {
-            // The common end of a run: nothing left, nothing to collect.
-            return (Vec::new(), self.take_current());
+    /// Takes the entries queued at `level`: 0 is the program's own queue,
+    /// 1 and on the open blocks', outermost first; `None` past the last.
+    /// Open blocks stay open, so that their exits still run. One queue at a
+    /// time, so that emptying them allocates nothing.
+    pub(crate) fn take_queue(&mut self, level: usize) -> Option<Queue<Entry<H>>> {
+        match level.checked_sub(1) {
+            None => Some(std::mem::take(&mut self.queue)),
+            Some(block) => self
+                .extra
+                .as_mut()?
+                .scopes
+                .get_mut(block)
+                .map(|scope| std::mem::take(&mut scope.queue)),
         }
-        let mut entries: Vec<Entry<H>> = self.queue.drain().collect();
-        if let Some(extra) = &mut self.extra {
-            for scope in &mut extra.scopes {
-                entries.extend(scope.queue.drain());
-            }
-        }
-        (entries, self.take_current())
     }
 
     /// The next step: from the innermost open block, else from the program.
@@ -549,12 +617,24 @@ impl<H: Host> Machine<H> {
     }
 
     /// Opens an `async with` block: entries pushed from now on belong to it.
-    pub(crate) fn open_scope(&mut self, exit: H::Object, on_error: Option<H::OnError>) {
-        self.extra_mut().scopes.push(Scope {
+    /// Without memory for it, gives the exit and error callback back.
+    pub(crate) fn open_scope(
+        &mut self,
+        exit: H::Object,
+        on_error: Option<H::OnError>,
+    ) -> Result<(), (H::Object, Option<H::OnError>)> {
+        let Some(extra) = self.try_extra_mut() else {
+            return Err((exit, on_error));
+        };
+        if extra.scopes.try_reserve(1).is_err() {
+            return Err((exit, on_error));
+        }
+        extra.scopes.push(Scope {
             queue: Queue::Empty,
             exit,
             on_error,
         });
+        Ok(())
     }
 
     /// Closes the innermost open block early (an exception is leaving it).
@@ -568,15 +648,19 @@ impl<H: Host> Machine<H> {
             .map_or(&[], |extra| extra.scopes.as_slice())
     }
 
-    fn extra_mut(&mut self) -> &mut Extra<H> {
-        self.extra.get_or_insert_with(|| {
-            Box::new(Extra {
+    /// The out-of-line parts, allocated on first use; `None` if that
+    /// allocation fails.
+    fn try_extra_mut(&mut self) -> Option<&mut Extra<H>> {
+        if self.extra.is_none() {
+            let extra = Extra {
                 scopes: Vec::new(),
                 values: ValueStore::default(),
                 arb_values: ValueStore::default(),
                 cancelled_unawaited: false,
-            })
-        })
+            };
+            self.extra = Some(Heap::try_new(extra).ok()?);
+        }
+        self.extra.as_deref_mut()
     }
 }
 

@@ -434,7 +434,7 @@ impl Drop for Task {
 #[derive(Clone, Debug, Default)]
 pub struct Callback {
     /// Names the callback in traces.
-    pub name: String,
+    pub name: Rc<str>,
     /// What it does, in order.
     pub actions: Vec<Action>,
     /// Its return code, read as pyawaitable 2.x does for its kind.
@@ -457,7 +457,7 @@ impl Callback {
     /// ```
     pub fn named(name: &str) -> Self {
         Callback {
-            name: name.to_owned(),
+            name: name.into(),
             ..Callback::default()
         }
     }
@@ -531,11 +531,11 @@ pub enum Trace {
     /// A queued awaitable was released unawaited.
     Discard(u32),
     /// A result callback ran with this value.
-    OnResult(String, Obj),
+    OnResult(Rc<str>, Obj),
     /// An error callback ran with this exception.
-    OnError(String, Exc),
+    OnError(Rc<str>, Exc),
     /// A deferred callback ran.
-    Defer(String),
+    Defer(Rc<str>),
     /// An `__aexit__` was called with this exception.
     Exit(Option<Exc>),
     /// A callback tried to resume the awaitable; this is what it got.
@@ -825,6 +825,7 @@ impl Host for MockHost {
             | Fault::RaisedStopIteration => "RuntimeError",
             Fault::MissingError => "SystemError",
             Fault::GeneratorExit => "GeneratorExit",
+            Fault::NoMemory => "MemoryError",
         };
         Exc {
             class: class.to_owned(),

@@ -237,6 +237,8 @@ pub enum Fault {
     MissingError,
     /// `GeneratorExit`: what `close()` throws in at the await point.
     GeneratorExit,
+    /// `MemoryError`: memory the awaitable needed could not be allocated.
+    NoMemory,
 }
 
 impl Fault {
@@ -256,7 +258,7 @@ impl Fault {
             Fault::IgnoredGeneratorExit => c"coroutine ignored GeneratorExit",
             Fault::RaisedStopIteration => c"coroutine raised StopIteration",
             Fault::MissingError => c"callback reported an error without setting an exception",
-            Fault::GeneratorExit => c"",
+            Fault::GeneratorExit | Fault::NoMemory => c"",
         }
     }
 }

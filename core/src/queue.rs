@@ -10,8 +10,8 @@ use std::collections::VecDeque;
 /// ```
 /// use pyawaitable_core::Queue;
 /// let mut q = Queue::default();
-/// q.push_back(1);
-/// q.push_back(2);
+/// q.push_back(1).unwrap();
+/// q.push_back(2).unwrap();
 /// assert_eq!(q.len(), 2);
 /// assert_eq!(q.pop_front(), Some(1));
 /// assert_eq!(q.pop_front(), Some(2));
@@ -29,38 +29,51 @@ pub enum Queue<T> {
 }
 
 impl<T> Queue<T> {
-    /// Appends an element at the back.
+    /// Appends an element at the back, or gives it back if memory for it
+    /// cannot be allocated.
     ///
     /// ```
     /// use pyawaitable_core::Queue;
     /// let mut q = Queue::default();
-    /// q.push_back("a");
+    /// q.push_back("a").unwrap();
     /// assert!(matches!(q, Queue::One("a")));
     /// ```
     // Inlined into the caller, so the element is built where it is stored.
     #[inline(always)]
-    pub fn push_back(&mut self, item: T) {
+    pub fn push_back(&mut self, item: T) -> Result<(), T> {
         match self {
-            Queue::Empty => *self = Queue::One(item),
+            Queue::Empty => {
+                *self = Queue::One(item);
+                Ok(())
+            }
             _ => self.push_back_more(item),
         }
     }
 
     /// [`Queue::push_back`] onto a non-empty queue.
-    fn push_back_more(&mut self, item: T) {
+    fn push_back_more(&mut self, item: T) -> Result<(), T> {
         match self {
-            Queue::Many(items) => items.push_back(item),
+            Queue::Many(items) => {
+                if items.try_reserve(1).is_err() {
+                    return Err(item);
+                }
+                items.push_back(item);
+            }
             Queue::Empty => *self = Queue::One(item),
             Queue::One(_) => {
+                let mut items = VecDeque::new();
+                if items.try_reserve_exact(4).is_err() {
+                    return Err(item);
+                }
                 let Queue::One(first) = std::mem::take(self) else {
                     unreachable!()
                 };
-                let mut items = VecDeque::with_capacity(4);
                 items.push_back(first);
                 items.push_back(item);
                 *self = Queue::Many(items);
             }
         }
+        Ok(())
     }
 
     /// Removes the element at the front.
@@ -87,7 +100,7 @@ impl<T> Queue<T> {
     /// ```
     /// use pyawaitable_core::Queue;
     /// let mut q = Queue::default();
-    /// q.push_back(());
+    /// q.push_back(()).unwrap();
     /// assert_eq!(q.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
@@ -113,8 +126,8 @@ impl<T> Queue<T> {
     /// ```
     /// use pyawaitable_core::Queue;
     /// let mut q = Queue::default();
-    /// q.push_back(1);
-    /// q.push_back(2);
+    /// q.push_back(1).unwrap();
+    /// q.push_back(2).unwrap();
     /// assert_eq!(q.iter().copied().collect::<Vec<_>>(), vec![1, 2]);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = &T> {
@@ -131,7 +144,7 @@ impl<T> Queue<T> {
     /// ```
     /// use pyawaitable_core::Queue;
     /// let mut q = Queue::default();
-    /// q.push_back(1);
+    /// q.push_back(1).unwrap();
     /// assert_eq!(q.drain().collect::<Vec<_>>(), vec![1]);
     /// assert!(q.is_empty());
     /// ```

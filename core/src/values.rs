@@ -36,7 +36,7 @@ impl std::error::Error for IndexOutOfRange {}
 /// ```
 /// use pyawaitable_core::ValueStore;
 /// let mut store = ValueStore::default();
-/// store.save([10, 20]);
+/// assert!(store.save([10, 20]).is_ok());
 /// assert_eq!(store.get(1), Ok(&20));
 /// assert_eq!(store.replace(0, 11), Ok(10));
 /// assert!(store.get(2).is_err());
@@ -58,17 +58,27 @@ impl<T> Default for ValueStore<T> {
 }
 
 impl<T> ValueStore<T> {
-    /// Appends values after those already stored.
+    /// Appends values after those already stored, or gives them back,
+    /// untouched, if room for them cannot be allocated.
     ///
     /// ```
     /// use pyawaitable_core::ValueStore;
     /// let mut store = ValueStore::default();
-    /// store.save(["a"]);
-    /// store.save(["b"]);
+    /// assert!(store.save(["a"]).is_ok());
+    /// assert!(store.save(["b"]).is_ok());
     /// assert_eq!(store.as_slice(), &["a", "b"]);
     /// ```
-    pub fn save(&mut self, values: impl IntoIterator<Item = T>) {
+    pub fn save<I>(&mut self, values: I) -> Result<(), I::IntoIter>
+    where
+        I: IntoIterator<Item = T>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let values = values.into_iter();
+        if self.items.try_reserve(values.len()).is_err() {
+            return Err(values);
+        }
         self.items.extend(values);
+        Ok(())
     }
 
     /// The value at `index`.
@@ -76,7 +86,7 @@ impl<T> ValueStore<T> {
     /// ```
     /// use pyawaitable_core::ValueStore;
     /// let mut store = ValueStore::default();
-    /// store.save([1]);
+    /// assert!(store.save([1]).is_ok());
     /// assert_eq!(store.get(-1).unwrap_err().index, -1);
     /// ```
     pub fn get(&self, index: isize) -> Result<&T, IndexOutOfRange> {
@@ -95,7 +105,7 @@ impl<T> ValueStore<T> {
     /// ```
     /// use pyawaitable_core::ValueStore;
     /// let mut store = ValueStore::default();
-    /// store.save([1]);
+    /// assert!(store.save([1]).is_ok());
     /// assert_eq!(store.replace(5, 9).unwrap_err().1, 9);
     /// ```
     pub fn replace(&mut self, index: isize, value: T) -> Result<T, (IndexOutOfRange, T)> {

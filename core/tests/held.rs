@@ -59,8 +59,8 @@ fn traverse_of_a_created_awaitable_visits_queued_awaitables_blocks_result_and_va
         .ok()
         .unwrap();
     host.machine.set_result(Obj::int(7));
-    host.machine.save_values([Obj::int(1), Obj::int(2)]);
-    host.machine.save_arb_values([5]);
+    assert!(host.machine.save_values([Obj::int(1), Obj::int(2)]).is_ok());
+    assert!(host.machine.save_arb_values([5]).is_ok());
     let expected = vec![
         Seen::Script(1),
         Seen::Script(10),
@@ -148,7 +148,9 @@ fn traverse_while_in_aexit_visits_the_exception_it_was_given() {
 #[test]
 fn traverse_stops_at_the_first_visit_that_fails() {
     let mut machine: Machine<MockHost> = Machine::new();
-    machine.save_values([Obj::int(1), Obj::int(2), Obj::int(3)]);
+    assert!(machine
+        .save_values([Obj::int(1), Obj::int(2), Obj::int(3)])
+        .is_ok());
     let mut visits = 0;
     let visited = machine.traverse(|_| {
         visits += 1;
@@ -170,7 +172,7 @@ fn traverse_of_a_finished_awaitable_visits_only_its_values() {
         .ok()
         .unwrap();
     host.machine.set_result(Obj::int(7));
-    host.machine.save_values([Obj::int(1)]);
+    assert!(host.machine.save_values([Obj::int(1)]).is_ok());
     assert_eq!(
         drive::send(&mut host, Obj::None),
         Outcome::Return(Obj::int(7))
@@ -190,8 +192,8 @@ fn take_all_hands_back_everything_held_and_leaves_an_empty_finished_machine() {
         .ok()
         .unwrap();
     host.machine.set_result(Obj::int(7));
-    host.machine.save_values([Obj::int(1)]);
-    host.machine.save_arb_values([5]);
+    assert!(host.machine.save_values([Obj::int(1)]).is_ok());
+    assert!(host.machine.save_arb_values([5]).is_ok());
     assert_eq!(
         drive::send(&mut host, Obj::None),
         Outcome::Yield(Obj::int(0))

@@ -6,7 +6,7 @@
 use pyawaitable_core::mock::{
     Action, Callback, Exc, MockHost, Obj, OnClose, OnThrow, Script, Trace,
 };
-use pyawaitable_core::{drive, Entry, Outcome, Stage};
+use pyawaitable_core::{drive, Entry, Outcome, Refused, Stage};
 
 /// A host whose program awaits `scripts` in order, without callbacks.
 fn awaiting(scripts: impl IntoIterator<Item = Script>) -> MockHost {
@@ -588,10 +588,10 @@ fn an_entry_added_after_finishing_is_given_back() {
     let refused = host.machine.add_await(Obj::int(1), None, None);
     assert!(matches!(
         refused,
-        Err(Entry::Await {
+        Err(Refused::Finished(Entry::Await {
             awaitable: Obj::Int(1),
             ..
-        })
+        }))
     ));
     assert_eq!(host.machine.pending(), 0);
 }

@@ -234,7 +234,7 @@ impl Generator {
             .map(|_| self.action(depth))
             .collect();
         Callback {
-            name,
+            name: name.into(),
             actions,
             code,
             raise,
@@ -293,24 +293,27 @@ fn run_machine(program: &Program) -> Vec<Event> {
     let mut tasks = Vec::new();
     for entry in &program.entries {
         let added = match entry.clone() {
-            Entry::Await(script, on_result, on_error) => {
-                host.machine
-                    .add_await(Obj::script(*script), on_result, on_error)
-            }
-            Entry::Defer(callback) => host.machine.add_defer(callback),
-            Entry::With(block) => host.machine.add_with(With {
-                enter: Obj::script(block.enter),
-                exit: Obj::script(block.exit),
-                body: block.body,
-                on_error: block.on_error,
-            }),
+            Entry::Await(script, on_result, on_error) => host
+                .machine
+                .add_await(Obj::script(*script), on_result, on_error)
+                .is_ok(),
+            Entry::Defer(callback) => host.machine.add_defer(callback).is_ok(),
+            Entry::With(block) => host
+                .machine
+                .add_with(With {
+                    enter: Obj::script(block.enter),
+                    exit: Obj::script(block.exit),
+                    body: block.body,
+                    on_error: block.on_error,
+                })
+                .is_ok(),
             Entry::Task(name, actions) => {
                 let task = Task::new(&name, actions);
                 tasks.push((name, task.dropped.clone()));
-                host.machine.add_task(task)
+                host.machine.add_task(task).is_ok()
             }
         };
-        assert!(added.is_ok());
+        assert!(added);
     }
     let mut events = Vec::new();
     for call in &program.calls {
