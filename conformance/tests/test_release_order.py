@@ -3,6 +3,8 @@ ends, while the awaitable is still executing, as a native coroutine's SEND
 pops its finished inner iterator; so a `__del__` that resumes the awaitable
 gets "already executing", and whatever runs next sees it gone."""
 
+import sys
+
 from helpers import drive, suspend
 
 
@@ -76,7 +78,11 @@ def test_an_inner_iterator_that_raised_is_released_before_the_error_callback(mod
     aw = _driver(mod, log)
     mod.add_await(aw, _Awaitable(KeyError("k"), log, aw), True, True)
     assert drive(aw) is None
-    assert log == ["del: ValueError", "error KeyError"]
+    # CPython 3.10 releases it while its frame unwinds the exception, a state
+    # in which it calls the coroutine finished ("cannot reuse"); ours is
+    # running there, as on every other version (DESIGN.md, item 7).
+    unwinding = "RuntimeError" if mod.BACKEND == "reference" and sys.version_info[:2] == (3, 10) else "ValueError"
+    assert log == ["del: " + unwinding, "error KeyError"]
 
 
 def test_an_async_with_context_manager_is_released_when_its_exit_ends(mod):
