@@ -48,6 +48,8 @@ mod intern;
 mod limited;
 #[path = "shared/object.rs"]
 mod object;
+#[path = "shared/panics.rs"]
+mod panics;
 #[path = "shared/pyerrors.rs"]
 pub mod pyerrors;
 #[path = "shared/pystate.rs"]

@@ -2,7 +2,6 @@
 
 use std::alloc::Layout;
 use std::ffi::{c_int, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3_ffi::{PyErr_SetString, PyExc_RuntimeError, PyObject};
 
@@ -409,7 +408,7 @@ fn try_box<T>(value: T) -> Option<*mut T> {
 /// # Safety
 /// GIL held (a panic sets an exception).
 unsafe fn guarded(f: impl FnOnce() -> c_int) -> c_int {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    match crate::panics::catching_panics(f) {
         Ok(code) => code,
         Err(payload) => {
             let message = panic_message(&*payload, "callback");

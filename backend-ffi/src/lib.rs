@@ -29,6 +29,7 @@ mod intern;
 #[cfg(pyawaitable_limited)]
 mod limited;
 mod object;
+mod panics;
 pub mod pyerrors;
 pub mod pystate;
 mod task;

@@ -2,7 +2,6 @@
 //! await Python awaitables one at a time, run by the machine like any entry.
 
 use std::alloc::{alloc, dealloc, Layout};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
 
@@ -11,6 +10,7 @@ use pyo3_ffi::{PyErr_WriteUnraisable, PyExc_RuntimeError, PyMem_Free, PyMem_Mall
 
 use crate::callback::panic_message;
 use crate::host::FfiHost;
+use crate::panics::catching_panics;
 use crate::{Exception, Owned};
 
 /// What a task's poll function is given: the outcome of the awaitable it
@@ -183,7 +183,7 @@ impl Task {
         // SAFETY: the body lives, unmoved, until `drop`.
         let body = unsafe { Pin::new_unchecked(self.body.as_mut()) };
         let mut driver = Driver { host };
-        match catch_unwind(AssertUnwindSafe(|| body.poll(&mut driver, resumed))) {
+        match catching_panics(|| body.poll(&mut driver, resumed)) {
             Ok(step) => step,
             Err(payload) => {
                 let message = panic_message(&*payload, "task");
@@ -203,7 +203,7 @@ impl Drop for Task {
             let body = self.body.as_ptr();
             // A panic in the body's `Drop` must not unwind into the
             // interpreter: it is reported as unraisable, the block still freed.
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| ptr::drop_in_place(body))) {
+            if let Err(payload) = catching_panics(|| ptr::drop_in_place(body)) {
                 let message = panic_message(&*payload, "task drop");
                 let pending = Exception::fetch();
                 Exception::new(PyExc_RuntimeError, &message).restore();
