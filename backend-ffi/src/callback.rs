@@ -323,9 +323,11 @@ struct Unallocated;
 
 impl<Args: 'static> RustTableOf<Args> for Unallocated {
     const TABLE: Table<Args> = Table {
-        // SAFETY (of the call): never queued (`Erased::is_allocated`), so
-        // only reached if a caller forgot the check; GIL held as for any call.
-        call: |_, _| unsafe { no_memory() },
+        call: |_, _| {
+            // SAFETY: never queued (`Erased::is_allocated`), so only reached
+            // if a caller forgot the check; GIL held as for any call.
+            unsafe { no_memory() }
+        },
         drop: |_| {},
     };
 }
