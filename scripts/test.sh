@@ -90,6 +90,9 @@ echo "== packages: every crate packaged from its own files and built from the pa
 # name and version, and reuses an earlier unpacking of the same version:
 # drop those, so each run verifies against the sources packaged now.
 rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/pyawaitable-*
+# Builds of registry crates are never checked for changed sources: drop
+# those of an earlier package of the same version too.
+find target-package -path '*/.fingerprint/pyawaitable-*' -prune -exec rm -rf {} + 2>/dev/null || true
 cargo package -q --allow-dirty -p pyawaitable-core -p pyawaitable-ffi -p pyawaitable-abi3 \
     -p pyawaitable-pyo3 -p pyawaitable --features pyawaitable/ffi,pyawaitable-abi3/abi3-py39 \
     --target-dir target-package
