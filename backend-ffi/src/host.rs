@@ -217,11 +217,6 @@ impl Host for FfiHost {
         // statics; `PyException_SetContext` and `PyException_SetCause` steal
         // the new references they are given.
         unsafe {
-            if fault == Fault::NoMemory {
-                // Its preallocated instance: nothing more can be allocated.
-                PyErr_NoMemory();
-                return Exception::fetch_or_system_error();
-            }
             let ty = match fault {
                 Fault::NonNoneFirstSend => PyExc_TypeError,
                 Fault::AlreadyExecuting => PyExc_ValueError,
@@ -231,7 +226,11 @@ impl Host for FfiHost {
                 | Fault::RaisedStopIteration => PyExc_RuntimeError,
                 Fault::MissingError => PyExc_SystemError,
                 Fault::GeneratorExit => PyExc_GeneratorExit,
-                Fault::NoMemory => PyExc_MemoryError,
+                Fault::NoMemory => {
+                    // Its preallocated instance: nothing more can be allocated.
+                    PyErr_NoMemory();
+                    return Exception::fetch_or_system_error();
+                }
             };
             let message = fault.message();
             let exc = if message.is_empty() {

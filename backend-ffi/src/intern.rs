@@ -39,87 +39,76 @@ impl Interned {
     }
 }
 
-/// `"send"`.
-#[cfg(any(not(Py_3_10), pyawaitable_limited))]
-pub(crate) static SEND: Interned = Interned::new(c"send");
-/// `"__next__"`.
-#[cfg(pyawaitable_limited)]
-pub(crate) static NEXT: Interned = Interned::new(c"__next__");
-/// `"__await__"`.
-#[cfg(pyawaitable_limited)]
-pub(crate) static AWAIT: Interned = Interned::new(c"__await__");
-/// `"__name__"`.
-#[cfg(pyawaitable_limited)]
-pub(crate) static NAME: Interned = Interned::new(c"__name__");
-/// `"__module__"`.
-#[cfg(pyawaitable_limited)]
-pub(crate) static MODULE: Interned = Interned::new(c"__module__");
-/// `"throw"`.
-pub(crate) static THROW: Interned = Interned::new(c"throw");
-/// `"close"`.
-pub(crate) static CLOSE: Interned = Interned::new(c"close");
-/// `"__aenter__"`.
-pub(crate) static AENTER: Interned = Interned::new(c"__aenter__");
-/// `"__aexit__"`.
-pub(crate) static AEXIT: Interned = Interned::new(c"__aexit__");
-/// `"gi_code"`.
-pub(crate) static GI_CODE: Interned = Interned::new(c"gi_code");
-/// `"f_code"`.
-pub(crate) static F_CODE: Interned = Interned::new(c"f_code");
-/// `"co_flags"`.
-pub(crate) static CO_FLAGS: Interned = Interned::new(c"co_flags");
-/// `"value"`.
-pub(crate) static VALUE: Interned = Interned::new(c"value");
-/// `"args"` (a reused `StopIteration`'s, on the limited API).
-#[cfg(pyawaitable_limited)]
-pub(crate) static ARGS: Interned = Interned::new(c"args");
-/// `"CORO_CREATED"`, a value of `cr_state` (3.15+).
-pub(crate) static CORO_CREATED: Interned = Interned::new(c"CORO_CREATED");
-/// `"CORO_RUNNING"`, a value of `cr_state` (3.15+).
-pub(crate) static CORO_RUNNING: Interned = Interned::new(c"CORO_RUNNING");
-/// `"CORO_SUSPENDED"`, a value of `cr_state` (3.15+).
-pub(crate) static CORO_SUSPENDED: Interned = Interned::new(c"CORO_SUSPENDED");
-/// `"CORO_CLOSED"`, a value of `cr_state` (3.15+).
-pub(crate) static CORO_CLOSED: Interned = Interned::new(c"CORO_CLOSED");
+/// Declares each name's static and lists them all for [`intern_all`], from
+/// one line per name.
+macro_rules! names {
+    ($($(#[doc = $doc:literal])* $(#[cfg($cfg:meta)])? $name:ident = $text:literal;)*) => {
+        $(
+            $(#[doc = $doc])*
+            $(#[cfg($cfg)])?
+            pub(crate) static $name: Interned = Interned::new($text);
+        )*
 
-/// Makes every name at once, when the type is created, so that no later
-/// use fails for want of memory (a use does not check for null). `0`, or
-/// `-1` with an exception set.
-///
-/// # Safety
-/// GIL held.
-pub(crate) unsafe fn intern_all() -> c_int {
-    let all: &[&Interned] = &[
-        #[cfg(any(not(Py_3_10), pyawaitable_limited))]
-        &SEND,
-        #[cfg(pyawaitable_limited)]
-        &NEXT,
-        #[cfg(pyawaitable_limited)]
-        &AWAIT,
-        #[cfg(pyawaitable_limited)]
-        &NAME,
-        #[cfg(pyawaitable_limited)]
-        &MODULE,
-        &THROW,
-        &CLOSE,
-        &AENTER,
-        &AEXIT,
-        &GI_CODE,
-        &F_CODE,
-        &CO_FLAGS,
-        &VALUE,
-        #[cfg(pyawaitable_limited)]
-        &ARGS,
-        &CORO_CREATED,
-        &CORO_RUNNING,
-        &CORO_SUSPENDED,
-        &CORO_CLOSED,
-    ];
-    for name in all {
-        // SAFETY: GIL held (the caller's contract).
-        if unsafe { name.get() }.is_null() {
-            return -1;
+        /// Makes every name at once, when the type is created, so that no
+        /// later use fails for want of memory (a use does not check for
+        /// null). `0`, or `-1` with an exception set.
+        ///
+        /// # Safety
+        /// GIL held.
+        pub(crate) unsafe fn intern_all() -> c_int {
+            let all: &[&Interned] = &[$($(#[cfg($cfg)])? &$name,)*];
+            for name in all {
+                // SAFETY: GIL held (the caller's contract).
+                if unsafe { name.get() }.is_null() {
+                    return -1;
+                }
+            }
+            0
         }
-    }
-    0
+    };
+}
+
+names! {
+    /// `"send"`.
+    #[cfg(any(not(Py_3_10), pyawaitable_limited))]
+    SEND = c"send";
+    /// `"__next__"`.
+    #[cfg(pyawaitable_limited)]
+    NEXT = c"__next__";
+    /// `"__await__"`.
+    #[cfg(pyawaitable_limited)]
+    AWAIT = c"__await__";
+    /// `"__name__"`.
+    #[cfg(pyawaitable_limited)]
+    NAME = c"__name__";
+    /// `"__module__"`.
+    #[cfg(pyawaitable_limited)]
+    MODULE = c"__module__";
+    /// `"throw"`.
+    THROW = c"throw";
+    /// `"close"`.
+    CLOSE = c"close";
+    /// `"__aenter__"`.
+    AENTER = c"__aenter__";
+    /// `"__aexit__"`.
+    AEXIT = c"__aexit__";
+    /// `"gi_code"`.
+    GI_CODE = c"gi_code";
+    /// `"f_code"`.
+    F_CODE = c"f_code";
+    /// `"co_flags"`.
+    CO_FLAGS = c"co_flags";
+    /// `"value"`.
+    VALUE = c"value";
+    /// `"args"` (a reused `StopIteration`'s, on the limited API).
+    #[cfg(pyawaitable_limited)]
+    ARGS = c"args";
+    /// `"CORO_CREATED"`, a value of `cr_state` (3.15+).
+    CORO_CREATED = c"CORO_CREATED";
+    /// `"CORO_RUNNING"`, a value of `cr_state` (3.15+).
+    CORO_RUNNING = c"CORO_RUNNING";
+    /// `"CORO_SUSPENDED"`, a value of `cr_state` (3.15+).
+    CORO_SUSPENDED = c"CORO_SUSPENDED";
+    /// `"CORO_CLOSED"`, a value of `cr_state` (3.15+).
+    CORO_CLOSED = c"CORO_CLOSED";
 }

@@ -175,8 +175,11 @@ pub fn close<H: Host>(host: &mut H) -> Result<Option<H::Object>, H::Error> {
 /// ```
 pub fn cancel<H: Host>(host: &mut H) -> Result<(), H::Error> {
     host.machine().note_cancelled();
+    // The await in progress leaves first: Python code that the releases
+    // below run finds nothing to resume.
+    let current = host.machine().take_current();
     discard_queued(host);
-    match host.machine().take_current() {
+    match current {
         Some((iter, _)) => host.close(iter),
         None => Ok(()),
     }

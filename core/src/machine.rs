@@ -47,6 +47,19 @@ impl<T> Refused<T> {
             Refused::Finished(item) | Refused::NoMemory(item) => item,
         }
     }
+
+    /// The same refusal, of what `f` makes of the item.
+    ///
+    /// ```
+    /// use pyawaitable_core::Refused;
+    /// assert_eq!(Refused::Finished(3).map(|n| n * 2), Refused::Finished(6));
+    /// ```
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Refused<U> {
+        match self {
+            Refused::Finished(item) => Refused::Finished(f(item)),
+            Refused::NoMemory(item) => Refused::NoMemory(f(item)),
+        }
+    }
 }
 
 /// The parts most awaitables never use, kept out of line to keep the
@@ -257,12 +270,12 @@ impl<H: Host> Machine<H> {
             return Err(Refused::NoMemory(block));
         }
         let block = Heap::try_new(block).map_err(Refused::NoMemory)?;
-        self.push(Entry::With(block))
-            .map_err(|refused| match refused {
-                Refused::Finished(Entry::With(block)) => Refused::Finished(block.into_inner()),
-                Refused::NoMemory(Entry::With(block)) => Refused::NoMemory(block.into_inner()),
+        self.push(Entry::With(block)).map_err(|refused| {
+            refused.map(|entry| match entry {
+                Entry::With(block) => block.into_inner(),
                 _ => unreachable!("the entry pushed is a block"),
             })
+        })
     }
 
     /// Replaces the result and returns the previous one for the caller to
