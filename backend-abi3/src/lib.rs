@@ -54,6 +54,8 @@ mod panics;
 pub mod pyerrors;
 #[path = "shared/pystate.rs"]
 pub mod pystate;
+#[path = "shared/python_calls.rs"]
+mod python_calls;
 #[path = "shared/task.rs"]
 mod task;
 #[path = "shared/trashcan.rs"]

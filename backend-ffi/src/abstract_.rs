@@ -14,15 +14,8 @@ use crate::intern::{CLOSE, CO_FLAGS, F_CODE, GI_CODE, THROW, VALUE};
 #[cfg(pyawaitable_limited)]
 use crate::limited::{is_heap_type, runtime};
 use crate::pyerrors::raise_type_error;
+use crate::python_calls;
 use crate::{Exception, Owned};
-
-#[cfg(all(not(Py_3_10), not(pyawaitable_limited)))]
-extern "C" {
-    /// `Include/genobject.h` (3.9): resumes a generator or coroutine, as
-    /// `YIELD_FROM` does; the value, or null with `StopIteration` or the
-    /// error set. Its first parameter is a `PyGenObject *`.
-    fn _PyGen_Send(gen: *mut PyObject, arg: *mut PyObject) -> *mut PyObject;
-}
 
 /// `CO_ITERABLE_COROUTINE`: a generator made awaitable by `types.coroutine`.
 const CO_ITERABLE_COROUTINE: c_long = 0x0100;
@@ -65,26 +58,6 @@ unsafe fn is_generator(obj: *mut PyObject) -> bool {
                 Py_TYPE(obj) == runtime().generator_type()
             } else {
                 PyGen_CheckExact(obj) != 0
-            }
-        }
-    }
-}
-
-/// `PyObject_CallOneArg`.
-///
-/// # Safety
-/// GIL held; `func` and `arg` live.
-#[inline]
-pub(crate) unsafe fn call_one_arg(func: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
-    // SAFETY: GIL held (the caller's contract); `func` and `arg` are live
-    // objects the caller passes, and the argument list ends with the null
-    // `PyObject_CallFunctionObjArgs` looks for.
-    unsafe {
-        cfg_if::cfg_if! {
-            if #[cfg(pyawaitable_limited)] {
-                PyObject_CallFunctionObjArgs(func, arg, std::ptr::null_mut::<PyObject>())
-            } else {
-                PyObject_CallOneArg(func, arg)
             }
         }
     }
@@ -213,11 +186,9 @@ pub(crate) unsafe fn await_iter(awaitable: Owned) -> Result<Owned, Exception> {
             return Ok(awaitable);
         }
         let iter = match await_slot(obj) {
-            Some(AwaitSlot::Slot(am_await)) => am_await(obj),
+            Some(AwaitSlot::Slot(am_await)) => python_calls::unary(am_await, obj),
             #[cfg(pyawaitable_limited)]
-            Some(AwaitSlot::Method) => {
-                PyObject_CallMethodObjArgs(obj, AWAIT.get(), std::ptr::null_mut::<PyObject>())
-            }
+            Some(AwaitSlot::Method) => python_calls::call_method0(obj, AWAIT.get()),
             None => {
                 raise_type_error(c"object ", obj, c" can't be used in 'await' expression");
                 return Err(Exception::fetch_or_system_error());
@@ -285,7 +256,7 @@ pub(crate) unsafe fn send(iter: &Owned, value: Owned) -> Step {
                 let obj = iter.as_ptr();
                 if let Some(iter_send) = runtime().iter_send {
                     let mut result = std::ptr::null_mut();
-                    return match iter_send(obj, value.as_ptr(), &mut result) {
+                    return match python_calls::found_iter_send(iter_send, obj, value.as_ptr(), &mut result) {
                         1 => Outcome::Yield(Owned::from_owned(result).expect("PYGEN_NEXT gives a value")),
                         0 => Outcome::Return(Owned::from_owned(result).expect("PYGEN_RETURN gives a value")),
                         _ => Outcome::Raise(Exception::fetch_or_system_error()),
@@ -295,11 +266,9 @@ pub(crate) unsafe fn send(iter: &Owned, value: Owned) -> Step {
                 // other iterators by `__next__` when sent `None`, else `send`.
                 let native = is_native_coroutine(obj) || is_generator(obj);
                 let result = match runtime().gen_send {
-                    Some(gen_send) if native => gen_send(obj, value.as_ptr()),
-                    _ if value.as_ptr() == Py_None() && !native => {
-                        PyObject_CallMethodObjArgs(obj, NEXT.get(), std::ptr::null_mut::<PyObject>())
-                    }
-                    _ => PyObject_CallMethodObjArgs(obj, SEND.get(), value.as_ptr(), std::ptr::null_mut::<PyObject>()),
+                    Some(gen_send) if native => python_calls::found_gen_send(gen_send, obj, value.as_ptr()),
+                    _ if value.as_ptr() == Py_None() && !native => python_calls::call_method0(obj, NEXT.get()),
+                    _ => python_calls::call_method1(obj, SEND.get(), value.as_ptr()),
                 };
                 step_from_call(result)
             } else if #[cfg(Py_3_10)] {
@@ -308,8 +277,8 @@ pub(crate) unsafe fn send(iter: &Owned, value: Owned) -> Step {
                 // PyIter_Send's first branch inline: the type's own `am_send`.
                 let slots = (*Py_TYPE(obj)).tp_as_async;
                 let sent = match if slots.is_null() { None } else { (*slots).am_send } {
-                    Some(am_send) => am_send(obj, value.as_ptr(), &mut result),
-                    None => PyIter_Send(obj, value.as_ptr(), &mut result),
+                    Some(am_send) => python_calls::am_send(am_send, obj, value.as_ptr(), &mut result),
+                    None => python_calls::py_iter_send(obj, value.as_ptr(), &mut result),
                 };
                 match sent {
                     PySendResult::PYGEN_NEXT => Outcome::Yield(Owned::from_owned(result).expect("PYGEN_NEXT gives a value")),
@@ -321,11 +290,11 @@ pub(crate) unsafe fn send(iter: &Owned, value: Owned) -> Step {
                 // other iterators by `tp_iternext` when sent `None`, else `send`.
                 let obj = iter.as_ptr();
                 let result = if is_native_coroutine(obj) || is_generator(obj) {
-                    _PyGen_Send(obj, value.as_ptr())
+                    python_calls::py_gen_send(obj, value.as_ptr())
                 } else {
                     match (*Py_TYPE(obj)).tp_iternext {
-                        Some(next) if value.as_ptr() == Py_None() => next(obj),
-                        _ => PyObject_CallMethodObjArgs(obj, SEND.get(), value.as_ptr(), std::ptr::null_mut::<PyObject>()),
+                        Some(next) if value.as_ptr() == Py_None() => python_calls::unary(next, obj),
+                        _ => python_calls::call_method1(obj, SEND.get(), value.as_ptr()),
                     }
                 };
                 step_from_call(result)
@@ -347,7 +316,7 @@ pub(crate) unsafe fn throw(iter: &Owned, exc: Exception) -> Step {
         match compat::PyObject_GetOptionalAttr(iter.as_ptr(), THROW.get(), &mut method) {
             1 => {
                 let method = Owned::from_owned(method).expect("attribute found");
-                step_from_call(call_one_arg(method.as_ptr(), exc.as_ptr()))
+                step_from_call(python_calls::call1(method.as_ptr(), exc.as_ptr()))
             }
             0 => Outcome::Raise(exc),
             _ => Outcome::Raise(Exception::fetch_or_system_error()),
@@ -391,7 +360,7 @@ pub(crate) unsafe fn close(iter: Owned) -> Result<(), Exception> {
         match compat::PyObject_GetOptionalAttr(iter.as_ptr(), CLOSE.get(), &mut method) {
             1 => {
                 let method = Owned::from_owned(method).expect("attribute found");
-                match Owned::from_owned(compat::PyObject_CallNoArgs(method.as_ptr())) {
+                match Owned::from_owned(python_calls::call0(method.as_ptr())) {
                     Some(_) => Ok(()),
                     None => Err(Exception::fetch_or_system_error()),
                 }

@@ -379,7 +379,7 @@ pub unsafe fn async_with(
         let Some(exit) = async_method(ctx, AEXIT.get()) else {
             return -1;
         };
-        let Some(entered) = Owned::from_owned(compat::PyObject_CallNoArgs(enter.as_ptr())) else {
+        let Some(entered) = Owned::from_owned(crate::python_calls::call0(enter.as_ptr())) else {
             return -1;
         };
         let Some(aw) = ours(aw) else {

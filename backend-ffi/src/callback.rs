@@ -76,7 +76,13 @@ impl Callback {
             // SAFETY: `data` was made from a `CCallback` by `Callback::c`, so
             // the transmute gives that function back; the caller's contract
             // covers calling it.
-            unsafe { std::mem::transmute::<*mut (), CCallback>(data)(awaitable, arg) }
+            unsafe {
+                crate::python_calls::c_callback(
+                    std::mem::transmute::<*mut (), CCallback>(data),
+                    awaitable,
+                    arg,
+                )
+            }
         }
         static TABLE: Table<(*mut PyObject, *mut PyObject)> = Table { call, drop: |_| {} };
         Callback(Erased {
@@ -203,7 +209,12 @@ impl Defer {
             // SAFETY: `data` was made from a `CDefer` by `Defer::c`, so the
             // transmute gives that function back; the caller's contract covers
             // calling it.
-            unsafe { std::mem::transmute::<*mut (), CDefer>(data)(awaitable) }
+            unsafe {
+                crate::python_calls::c_defer(
+                    std::mem::transmute::<*mut (), CDefer>(data),
+                    awaitable,
+                )
+            }
         }
         static TABLE: Table<(*mut PyObject,)> = Table { call, drop: |_| {} };
         Defer(Erased {

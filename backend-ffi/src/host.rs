@@ -158,30 +158,17 @@ impl Host for FfiHost {
 
     fn exit(&mut self, exit: &Owned, exc: Option<&Exception>) -> Result<Owned, Exception> {
         // SAFETY: GIL held (see `FfiHost`); `exit`, `exc` and the traceback are
-        // live for the call, and the argument list ends with the null that
-        // `PyObject_CallFunctionObjArgs` looks for.
+        // live for the call.
         unsafe {
             let none = Py_None();
             let result = match exc {
-                None => PyObject_CallFunctionObjArgs(
-                    exit.as_ptr(),
-                    none,
-                    none,
-                    none,
-                    std::ptr::null_mut::<PyObject>(),
-                ),
+                None => crate::python_calls::call3(exit.as_ptr(), none, none, none),
                 Some(exc) => {
                     let value = exc.as_ptr();
                     let tb = Owned::from_owned(PyException_GetTraceback(value));
                     let tb = tb.as_ref().map_or(none, Owned::as_ptr);
                     let ty = Py_TYPE(value).cast::<PyObject>();
-                    PyObject_CallFunctionObjArgs(
-                        exit.as_ptr(),
-                        ty,
-                        value,
-                        tb,
-                        std::ptr::null_mut::<PyObject>(),
-                    )
+                    crate::python_calls::call3(exit.as_ptr(), ty, value, tb)
                 }
             };
             Owned::from_owned(result).ok_or_else(|| Exception::fetch_or_system_error())

@@ -32,6 +32,7 @@ mod object;
 mod panics;
 pub mod pyerrors;
 pub mod pystate;
+mod python_calls;
 mod task;
 mod trashcan;
 

@@ -15,11 +15,14 @@ use pyo3_ffi::{
 };
 
 /// `PyIter_Send`: resumes an iterator; returns 1 (yield), 0 (return) or -1.
+/// `C-unwind`: Python code may end the thread inside it
+/// ([`crate::python_calls`]).
 pub(crate) type IterSend =
-    unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut *mut PyObject) -> c_int;
+    unsafe extern "C-unwind" fn(*mut PyObject, *mut PyObject, *mut *mut PyObject) -> c_int;
 /// `_PyGen_Send` (3.9): resumes a generator or coroutine; the value, or null
 /// with `StopIteration` or the error set.
-pub(crate) type GenSend = unsafe extern "C" fn(*mut PyObject, *mut PyObject) -> *mut PyObject;
+pub(crate) type GenSend =
+    unsafe extern "C-unwind" fn(*mut PyObject, *mut PyObject) -> *mut PyObject;
 /// `PyErr_GetRaisedException`: takes the raised exception, or null.
 pub(crate) type GetRaised = unsafe extern "C" fn() -> *mut PyObject;
 /// `PyErr_SetRaisedException`: raises an exception instance (steals it).

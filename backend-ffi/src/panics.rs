@@ -7,7 +7,9 @@
 //! through a Rust callback or task body that was calling Python code, into
 //! the `catch_unwind` around it. [`catching_panics`] ends such an unwind
 //! before it gets there: the thread waits forever, holding nothing, as
-//! CPython 3.14+ does with those threads itself (`PyThread_hang_thread`).
+//! CPython 3.14+ does with those threads itself (`PyThread_hang_thread`);
+//! [`parking_on_forced_unwind`] does the same around each call of the
+//! library into Python code ([`crate::python_calls`]).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
@@ -25,7 +27,18 @@ pub(crate) fn catching_panics<R>(f: impl FnOnce() -> R) -> std::thread::Result<R
     }))
 }
 
-/// Dropped only while unwinding out of [`catching_panics`]'s closure (it is
+/// Runs `f`, a call into Python code through a `C-unwind` declaration
+/// ([`crate::python_calls`]): a forced unwind out of it never comes back,
+/// and reaches no destructor of the caller.
+#[inline(always)]
+pub(crate) fn parking_on_forced_unwind<R>(f: impl FnOnce() -> R) -> R {
+    let stop = StopForeignUnwind;
+    let out = f();
+    std::mem::forget(stop);
+    out
+}
+
+/// Dropped only while unwinding out of the closure it guards (it is
 /// forgotten on the way out otherwise).
 struct StopForeignUnwind;
 

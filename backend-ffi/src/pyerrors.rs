@@ -290,7 +290,7 @@ pub(crate) unsafe fn raise_stop_iteration(value: Owned) {
         };
         let v = value.as_ptr();
         if PyTuple_Check(v) != 0 || PyExceptionInstance_Check(v) != 0 {
-            let stop = crate::abstract_::call_one_arg(PyExc_StopIteration, v);
+            let stop = call_one_arg(PyExc_StopIteration, v);
             if let Some(stop) = Owned::from_owned(stop) {
                 PyErr_SetObject(PyExc_StopIteration, stop.as_ptr());
             }
@@ -341,7 +341,7 @@ unsafe fn reuse_stop_iteration(value: Owned) -> Result<(), Owned> {
         let exc = if ty.is_null() {
             std::ptr::null_mut()
         } else {
-            crate::abstract_::call_one_arg(ty.cast(), value.as_ptr())
+            call_one_arg(ty.cast(), value.as_ptr())
         };
         if exc.is_null() {
             PyErr_Clear();
@@ -505,8 +505,7 @@ unsafe extern "C" fn reduce_as_builtin(exc: *mut PyObject, _: *mut PyObject) -> 
         let Some(base) = Owned::from_owned(base) else {
             return std::ptr::null_mut();
         };
-        let Some(reduced) = Owned::from_owned(crate::abstract_::call_one_arg(base.as_ptr(), exc))
-        else {
+        let Some(reduced) = Owned::from_owned(call_one_arg(base.as_ptr(), exc)) else {
             return std::ptr::null_mut();
         };
         let size = PyTuple_Size(reduced.as_ptr());
@@ -724,5 +723,25 @@ unsafe fn type_name(ty: *mut PyTypeObject) -> Option<Owned> {
             module.as_ptr(),
             name.as_ptr(),
         ))
+    }
+}
+
+/// `PyObject_CallOneArg`, for the constructors of exceptions.
+///
+/// # Safety
+/// GIL held; `func` and `arg` live.
+#[inline]
+unsafe fn call_one_arg(func: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
+    // SAFETY: GIL held (the caller's contract); `func` and `arg` are live
+    // objects the caller passes, and the argument list ends with the null
+    // `PyObject_CallFunctionObjArgs` looks for.
+    unsafe {
+        cfg_if::cfg_if! {
+            if #[cfg(pyawaitable_limited)] {
+                PyObject_CallFunctionObjArgs(func, arg, std::ptr::null_mut::<PyObject>())
+            } else {
+                PyObject_CallOneArg(func, arg)
+            }
+        }
     }
 }

@@ -1,0 +1,248 @@
+//! The library's calls into Python code: resuming, throwing into and
+//! closing inner awaitables, `__await__`, `__aexit__`, and C callbacks.
+//!
+//! CPython 3.9-3.13 end a thread that wants the GIL back after interpreter
+//! exit began with `pthread_exit` (`take_gil` → `PyThread_exit_thread`),
+//! from inside whatever Python code it was running: a forced unwind out of
+//! these calls. Each is declared `C-unwind` here, and made inside
+//! [`parking_on_forced_unwind`], so the unwind stops in the frame making
+//! the call and the thread waits there forever, holding nothing, as 3.14+
+//! does itself (`PyThread_hang_thread`). Through a `C` declaration (which
+//! promises not to unwind) the unwinder finds no landing pad for the call
+//! in a Rust frame that has others, and the process aborts; through a
+//! `C-unwind` one without the guard, our destructors would release objects
+//! without the GIL.
+
+use std::ptr::null_mut;
+
+#[cfg(all(Py_3_10, not(pyawaitable_limited)))]
+use pyo3_ffi::{sendfunc, PySendResult};
+use pyo3_ffi::{unaryfunc, PyObject};
+
+use crate::callback::{CCallback, CDefer};
+use crate::panics::parking_on_forced_unwind;
+
+extern "C-unwind" {
+    /// `PyObject_CallFunctionObjArgs`: the arguments end with a null.
+    #[link_name = "PyObject_CallFunctionObjArgs"]
+    fn call_function_obj_args(callable: *mut PyObject, ...) -> *mut PyObject;
+    /// `PyObject_CallMethodObjArgs`: the arguments end with a null.
+    #[cfg(any(not(Py_3_10), pyawaitable_limited))]
+    #[link_name = "PyObject_CallMethodObjArgs"]
+    fn call_method_obj_args(obj: *mut PyObject, name: *mut PyObject, ...) -> *mut PyObject;
+    /// `PyIter_Send` (3.10+).
+    #[cfg(all(Py_3_10, not(pyawaitable_limited)))]
+    #[link_name = "PyIter_Send"]
+    fn iter_send(
+        iter: *mut PyObject,
+        arg: *mut PyObject,
+        result: *mut *mut PyObject,
+    ) -> PySendResult;
+    /// `_PyGen_Send` (3.9): resumes a generator or coroutine, as
+    /// `YIELD_FROM` does; the value, or null with `StopIteration` or the
+    /// error set. Its first parameter is a `PyGenObject *`.
+    #[cfg(all(not(Py_3_10), not(pyawaitable_limited)))]
+    #[link_name = "_PyGen_Send"]
+    fn gen_send(gen: *mut PyObject, arg: *mut PyObject) -> *mut PyObject;
+}
+
+/// `am_send` declared as what it is: code that may end the thread.
+#[cfg(all(Py_3_10, not(pyawaitable_limited)))]
+type UnwindingSend =
+    unsafe extern "C-unwind" fn(*mut PyObject, *mut PyObject, *mut *mut PyObject) -> PySendResult;
+/// `am_await` or `tp_iternext`, likewise.
+type UnwindingUnary = unsafe extern "C-unwind" fn(*mut PyObject) -> *mut PyObject;
+/// A [`CCallback`], likewise.
+type UnwindingCallback =
+    unsafe extern "C-unwind" fn(*mut PyObject, *mut PyObject) -> std::ffi::c_int;
+/// A [`CDefer`], likewise.
+type UnwindingDefer = unsafe extern "C-unwind" fn(*mut PyObject) -> std::ffi::c_int;
+
+/// `callable(arg)`: a new reference, or null with the error set.
+///
+/// # Safety
+/// GIL held; both live.
+#[inline(always)]
+pub(crate) unsafe fn call1(callable: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
+    // SAFETY: GIL held and both live (the caller's contract); the argument
+    // list ends with the null the function looks for.
+    parking_on_forced_unwind(|| unsafe {
+        call_function_obj_args(callable, arg, null_mut::<PyObject>())
+    })
+}
+
+/// `callable()`.
+///
+/// # Safety
+/// GIL held; `callable` live.
+#[inline(always)]
+pub(crate) unsafe fn call0(callable: *mut PyObject) -> *mut PyObject {
+    // SAFETY: GIL held and `callable` live (the caller's contract); the
+    // argument list is the terminating null alone.
+    parking_on_forced_unwind(|| unsafe { call_function_obj_args(callable, null_mut::<PyObject>()) })
+}
+
+/// `callable(a, b, c)`.
+///
+/// # Safety
+/// GIL held; all four live.
+#[inline(always)]
+pub(crate) unsafe fn call3(
+    callable: *mut PyObject,
+    a: *mut PyObject,
+    b: *mut PyObject,
+    c: *mut PyObject,
+) -> *mut PyObject {
+    // SAFETY: GIL held and all live (the caller's contract); the argument
+    // list ends with the null the function looks for.
+    parking_on_forced_unwind(|| unsafe {
+        call_function_obj_args(callable, a, b, c, null_mut::<PyObject>())
+    })
+}
+
+/// `obj.<name>()`.
+///
+/// # Safety
+/// GIL held; both live, `name` a `str`.
+#[cfg(pyawaitable_limited)]
+#[inline(always)]
+pub(crate) unsafe fn call_method0(obj: *mut PyObject, name: *mut PyObject) -> *mut PyObject {
+    // SAFETY: GIL held, both live (the caller's contract); the argument list
+    // is the terminating null alone.
+    parking_on_forced_unwind(|| unsafe { call_method_obj_args(obj, name, null_mut::<PyObject>()) })
+}
+
+/// `obj.<name>(arg)`.
+///
+/// # Safety
+/// GIL held; all live, `name` a `str`.
+#[cfg(any(not(Py_3_10), pyawaitable_limited))]
+#[inline(always)]
+pub(crate) unsafe fn call_method1(
+    obj: *mut PyObject,
+    name: *mut PyObject,
+    arg: *mut PyObject,
+) -> *mut PyObject {
+    // SAFETY: GIL held, all live (the caller's contract); the argument list
+    // ends with the null the function looks for.
+    parking_on_forced_unwind(|| unsafe {
+        call_method_obj_args(obj, name, arg, null_mut::<PyObject>())
+    })
+}
+
+/// A type's `am_send` slot on `obj`.
+///
+/// # Safety
+/// GIL held; `slot` is `obj`'s type's `am_send`; `arg` live; `result`
+/// writable.
+#[cfg(all(Py_3_10, not(pyawaitable_limited)))]
+#[inline(always)]
+pub(crate) unsafe fn am_send(
+    slot: sendfunc,
+    obj: *mut PyObject,
+    arg: *mut PyObject,
+    result: &mut *mut PyObject,
+) -> PySendResult {
+    // SAFETY: the same function, called by the same convention; `C-unwind`
+    // only admits that it may unwind.
+    let slot = unsafe { std::mem::transmute::<sendfunc, UnwindingSend>(slot) };
+    // SAFETY: the caller's contract is the slot's.
+    parking_on_forced_unwind(|| unsafe { slot(obj, arg, result) })
+}
+
+/// A type's `am_await` or `tp_iternext` slot on `obj`.
+///
+/// # Safety
+/// GIL held; `slot` is that slot of `obj`'s type.
+#[inline(always)]
+pub(crate) unsafe fn unary(slot: unaryfunc, obj: *mut PyObject) -> *mut PyObject {
+    // SAFETY: as in `am_send`.
+    let slot = unsafe { std::mem::transmute::<unaryfunc, UnwindingUnary>(slot) };
+    // SAFETY: the caller's contract is the slot's.
+    parking_on_forced_unwind(|| unsafe { slot(obj) })
+}
+
+/// `PyIter_Send`.
+///
+/// # Safety
+/// GIL held; `iter` and `arg` live.
+#[cfg(all(Py_3_10, not(pyawaitable_limited)))]
+#[inline(always)]
+pub(crate) unsafe fn py_iter_send(
+    iter: *mut PyObject,
+    arg: *mut PyObject,
+    result: &mut *mut PyObject,
+) -> PySendResult {
+    // SAFETY: the caller's contract is the function's.
+    parking_on_forced_unwind(|| unsafe { iter_send(iter, arg, result) })
+}
+
+/// `_PyGen_Send` (3.9).
+///
+/// # Safety
+/// GIL held; `gen` a live generator or coroutine, `arg` live.
+#[cfg(all(not(Py_3_10), not(pyawaitable_limited)))]
+#[inline(always)]
+pub(crate) unsafe fn py_gen_send(gen: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
+    // SAFETY: the caller's contract is the function's.
+    parking_on_forced_unwind(|| unsafe { gen_send(gen, arg) })
+}
+
+/// The limited build's `PyIter_Send`, found at run time (3.10+).
+///
+/// # Safety
+/// GIL held; `iter` and `arg` live.
+#[cfg(pyawaitable_limited)]
+#[inline(always)]
+pub(crate) unsafe fn found_iter_send(
+    f: crate::limited::IterSend,
+    iter: *mut PyObject,
+    arg: *mut PyObject,
+    result: &mut *mut PyObject,
+) -> std::ffi::c_int {
+    // SAFETY: the caller's contract is the function's.
+    parking_on_forced_unwind(|| unsafe { f(iter, arg, result) })
+}
+
+/// The limited build's `_PyGen_Send`, found at run time (3.9).
+///
+/// # Safety
+/// GIL held; `gen` a live generator or coroutine, `arg` live.
+#[cfg(pyawaitable_limited)]
+#[inline(always)]
+pub(crate) unsafe fn found_gen_send(
+    f: crate::limited::GenSend,
+    gen: *mut PyObject,
+    arg: *mut PyObject,
+) -> *mut PyObject {
+    // SAFETY: the caller's contract is the function's.
+    parking_on_forced_unwind(|| unsafe { f(gen, arg) })
+}
+
+/// A C result or error callback.
+///
+/// # Safety
+/// GIL held; what `f` is promised ([`CCallback`]).
+#[inline(always)]
+pub(crate) unsafe fn c_callback(
+    f: CCallback,
+    awaitable: *mut PyObject,
+    arg: *mut PyObject,
+) -> std::ffi::c_int {
+    // SAFETY: as in `am_send`.
+    let f = unsafe { std::mem::transmute::<CCallback, UnwindingCallback>(f) };
+    // SAFETY: the caller's contract is the callback's.
+    parking_on_forced_unwind(|| unsafe { f(awaitable, arg) })
+}
+
+/// A C deferred callback.
+///
+/// # Safety
+/// GIL held; what `f` is promised ([`CDefer`]).
+#[inline(always)]
+pub(crate) unsafe fn c_defer(f: CDefer, awaitable: *mut PyObject) -> std::ffi::c_int {
+    // SAFETY: as in `am_send`.
+    let f = unsafe { std::mem::transmute::<CDefer, UnwindingDefer>(f) };
+    // SAFETY: the caller's contract is the callback's.
+    parking_on_forced_unwind(|| unsafe { f(awaitable) })
+}
