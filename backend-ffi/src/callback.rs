@@ -3,7 +3,10 @@
 use std::alloc::Layout;
 use std::ffi::{c_int, CString};
 
-use pyo3_ffi::{PyErr_SetString, PyExc_RuntimeError, PyObject};
+use pyawaitable_core::{ErrorOutcome, ResultOutcome};
+use pyo3_ffi::{PyExc_RuntimeError, PyExc_SystemError, PyObject};
+
+use crate::Exception;
 
 /// `PyAwaitable_Callback` / `PyAwaitable_Error`: `(awaitable, value or exception) -> code`.
 pub type CCallback = unsafe extern "C" fn(*mut PyObject, *mut PyObject) -> c_int;
@@ -37,7 +40,7 @@ pub type CDefer = unsafe extern "C" fn(*mut PyObject) -> c_int;
 /// use pyawaitable_ffi::Callback;
 /// assert_eq!(std::mem::size_of::<Option<Callback>>(), 2 * std::mem::size_of::<usize>());
 /// ```
-pub struct Callback(Erased<(*mut PyObject, *mut PyObject)>);
+pub struct Callback(Erased<(*mut PyObject, *mut PyObject), Reply>);
 
 impl Callback {
     /// A C function as a callback.
@@ -72,19 +75,19 @@ impl Callback {
         /// `data` is a [`CCallback`] cast to a pointer (as [`Callback::c`]
         /// stores it); the GIL is held and the arguments are what that
         /// function expects.
-        unsafe fn call(data: *mut (), (awaitable, arg): (*mut PyObject, *mut PyObject)) -> c_int {
+        unsafe fn call(data: *mut (), (awaitable, arg): (*mut PyObject, *mut PyObject)) -> Reply {
             // SAFETY: `data` was made from a `CCallback` by `Callback::c`, so
             // the transmute gives that function back; the caller's contract
             // covers calling it.
-            unsafe {
+            Reply::Code(unsafe {
                 crate::python_calls::c_callback(
                     std::mem::transmute::<*mut (), CCallback>(data),
                     awaitable,
                     arg,
                 )
-            }
+            })
         }
-        static TABLE: Table<(*mut PyObject, *mut PyObject)> = Table { call, drop: |_| {} };
+        static TABLE: Table<(*mut PyObject, *mut PyObject), Reply> = Table { call, drop: |_| {} };
         Callback(Erased {
             data: f as *mut (),
             table: &TABLE,
@@ -124,7 +127,82 @@ impl Callback {
     /// }
     /// ```
     pub fn rust(f: impl FnOnce(*mut PyObject, *mut PyObject) -> c_int + 'static) -> Callback {
-        Callback(Erased::rust(f))
+        Callback(Erased::rust(move |awaitable, arg| {
+            Reply::Code(f(awaitable, arg))
+        }))
+    }
+
+    /// Boxes a Rust closure as a result callback that answers in Rust
+    /// types: its exception is handed over, never set and fetched again.
+    /// Given as an error callback, it raises `SystemError`.
+    ///
+    /// ```
+    /// use pyo3_ffi::*;
+    /// use pyawaitable_ffi::{api, Callback, Exception, ResultOutcome};
+    ///
+    /// # unsafe { Py_InitializeEx(0) };
+    /// unsafe {
+    ///     let (aw, inner) = (api::new(), api::new());
+    ///     // Past the error callback: it never runs, the `KeyError` propagates.
+    ///     let fails = Callback::rust_result(|_aw, _value| {
+    ///         ResultOutcome::SkipHandler(Some(unsafe { Exception::new(PyExc_KeyError, c"no") }))
+    ///     });
+    ///     let never = Callback::rust_error(|_aw, _exc| unreachable!());
+    ///     assert_eq!(api::add_await(aw, inner, Some(fails), Some(never)), 0);
+    ///     let mut out = std::ptr::null_mut();
+    ///     assert_eq!(PyIter_Send(aw, Py_None(), &mut out), PySendResult::PYGEN_ERROR);
+    ///     assert_eq!(PyErr_ExceptionMatches(PyExc_KeyError), 1);
+    ///     PyErr_Clear();
+    ///     for obj in [inner, aw] {
+    ///         Py_DecRef(obj);
+    ///     }
+    /// }
+    /// ```
+    pub fn rust_result(
+        f: impl FnOnce(*mut PyObject, *mut PyObject) -> ResultOutcome<Exception> + 'static,
+    ) -> Callback {
+        Callback(Erased::rust(move |awaitable, value| {
+            Reply::Result(f(awaitable, value))
+        }))
+    }
+
+    /// Boxes a Rust closure as an error callback that answers in Rust
+    /// types (see [`Callback::rust_result`]). Given as a result callback,
+    /// it raises `SystemError`.
+    ///
+    /// ```
+    /// use pyo3_ffi::*;
+    /// use pyawaitable_ffi::{api, Callback, ErrorOutcome, Exception};
+    ///
+    /// # unsafe { Py_InitializeEx(0) };
+    /// unsafe {
+    ///     let (aw, inner) = (api::new(), api::new());
+    ///     let fails = Callback::rust(|_aw, _value| {
+    ///         unsafe { PyErr_SetString(PyExc_ValueError, c"bad value".as_ptr()) };
+    ///         -1
+    ///     });
+    ///     // The `ValueError` is replaced by a `KeyError`, whose context it is.
+    ///     let replaces = Callback::rust_error(|_aw, _exc| {
+    ///         ErrorOutcome::RaiseNew(Some(unsafe { Exception::new(PyExc_KeyError, c"instead") }))
+    ///     });
+    ///     assert_eq!(api::add_await(aw, inner, Some(fails), Some(replaces)), 0);
+    ///     let mut out = std::ptr::null_mut();
+    ///     assert_eq!(PyIter_Send(aw, Py_None(), &mut out), PySendResult::PYGEN_ERROR);
+    ///     let raised = Exception::fetch().unwrap();
+    ///     assert!(raised.is_instance_of(PyExc_KeyError));
+    ///     let context = PyException_GetContext(raised.as_ptr());
+    ///     assert_eq!(PyErr_GivenExceptionMatches(context, PyExc_ValueError), 1);
+    ///     for obj in [context, inner, aw] {
+    ///         Py_DecRef(obj);
+    ///     }
+    /// }
+    /// ```
+    pub fn rust_error(
+        f: impl FnOnce(*mut PyObject, *mut PyObject) -> ErrorOutcome<Exception> + 'static,
+    ) -> Callback {
+        Callback(Erased::rust(move |awaitable, exc| {
+            Reply::Error(f(awaitable, exc))
+        }))
     }
 
     /// False for a closure whose box could not be allocated, which every
@@ -138,9 +216,84 @@ impl Callback {
     /// # Safety
     /// GIL held; `awaitable` is a live awaitable of ours and `arg` a live
     /// object (what a C callback is promised).
-    pub(crate) unsafe fn call(self, awaitable: *mut PyObject, arg: *mut PyObject) -> c_int {
+    pub(crate) unsafe fn call(self, awaitable: *mut PyObject, arg: *mut PyObject) -> Reply {
         // SAFETY: the caller's contract is the one `Erased::call` asks for.
         unsafe { self.0.call((awaitable, arg)) }
+    }
+}
+
+/// What a result or error callback answered.
+pub(crate) enum Reply {
+    /// A C ABI return code (see [`Callback`]); a failure's exception is the
+    /// one set.
+    Code(c_int),
+    /// A result callback's outcome, in Rust types.
+    Result(ResultOutcome<Exception>),
+    /// An error callback's outcome, in Rust types.
+    Error(ErrorOutcome<Exception>),
+    /// It raised this (a panic's `RuntimeError`): a result callback's goes
+    /// to the error callback, an error callback's replaces what it handled.
+    Raised(Exception),
+}
+
+impl Reply {
+    /// The answer as a result callback's: a code is read as
+    /// pyawaitable 2.x reads `PyAwaitable_Callback`'s.
+    ///
+    /// # Safety
+    /// GIL held; right after the call.
+    pub(crate) unsafe fn into_result_outcome(self) -> ResultOutcome<Exception> {
+        match self {
+            Reply::Code(code) if code >= 0 => ResultOutcome::Ok,
+            // SAFETY: GIL held (the caller's contract).
+            Reply::Code(-1) => ResultOutcome::ToHandler(unsafe { Exception::fetch() }),
+            // SAFETY: as above.
+            Reply::Code(_) => ResultOutcome::SkipHandler(unsafe { Exception::fetch() }),
+            Reply::Result(outcome) => outcome,
+            Reply::Raised(exc) => ResultOutcome::ToHandler(Some(exc)),
+            // SAFETY: as above.
+            Reply::Error(_) => ResultOutcome::SkipHandler(Some(unsafe { wrong_kind() })),
+        }
+    }
+
+    /// The answer as an error callback's: a code is read as pyawaitable
+    /// 2.x reads `PyAwaitable_Error`'s; what a callback that handled or
+    /// re-raised left set is dropped.
+    ///
+    /// # Safety
+    /// GIL held; right after the call.
+    pub(crate) unsafe fn into_error_outcome(self) -> ErrorOutcome<Exception> {
+        match self {
+            Reply::Code(code) if code >= -1 => {
+                // SAFETY: GIL held (the caller's contract).
+                drop(unsafe { Exception::fetch() });
+                if code >= 0 {
+                    ErrorOutcome::Handled
+                } else {
+                    ErrorOutcome::Reraise
+                }
+            }
+            // SAFETY: as above.
+            Reply::Code(_) => ErrorOutcome::RaiseNew(unsafe { Exception::fetch() }),
+            Reply::Error(outcome) => outcome,
+            Reply::Raised(exc) => ErrorOutcome::RaiseNew(Some(exc)),
+            // SAFETY: as above.
+            Reply::Result(_) => ErrorOutcome::RaiseNew(Some(unsafe { wrong_kind() })),
+        }
+    }
+}
+
+/// `SystemError` for a Rust callback made for the other role.
+///
+/// # Safety
+/// GIL held.
+unsafe fn wrong_kind() -> Exception {
+    // SAFETY: GIL held (the caller's contract).
+    unsafe {
+        Exception::new(
+            PyExc_SystemError,
+            c"a result callback was given as an error callback, or the reverse",
+        )
     }
 }
 
@@ -168,7 +321,7 @@ impl Callback {
 ///     Py_DecRef(aw);
 /// }
 /// ```
-pub struct Defer(Erased<(*mut PyObject,)>);
+pub struct Defer(Erased<(*mut PyObject,), Result<(), Option<Exception>>>);
 
 impl Defer {
     /// A C function as a deferred callback.
@@ -205,18 +358,22 @@ impl Defer {
         /// # Safety
         /// `data` is a [`CDefer`] cast to a pointer (as [`Defer::c`] stores
         /// it); the GIL is held and `awaitable` is what that function expects.
-        unsafe fn call(data: *mut (), (awaitable,): (*mut PyObject,)) -> c_int {
+        unsafe fn call(
+            data: *mut (),
+            (awaitable,): (*mut PyObject,),
+        ) -> Result<(), Option<Exception>> {
             // SAFETY: `data` was made from a `CDefer` by `Defer::c`, so the
             // transmute gives that function back; the caller's contract covers
             // calling it.
             unsafe {
-                crate::python_calls::c_defer(
+                deferred_by_code(crate::python_calls::c_defer(
                     std::mem::transmute::<*mut (), CDefer>(data),
                     awaitable,
-                )
+                ))
             }
         }
-        static TABLE: Table<(*mut PyObject,)> = Table { call, drop: |_| {} };
+        static TABLE: Table<(*mut PyObject,), Result<(), Option<Exception>>> =
+            Table { call, drop: |_| {} };
         Defer(Erased {
             data: f as *mut (),
             table: &TABLE,
@@ -250,7 +407,33 @@ impl Defer {
     /// }
     /// ```
     pub fn rust(f: impl FnOnce(*mut PyObject) -> c_int + 'static) -> Defer {
-        Defer(Erased::rust(f))
+        // SAFETY: called back with the GIL held, right after `f`.
+        Defer(Erased::rust(move |awaitable| unsafe {
+            deferred_by_code(f(awaitable))
+        }))
+    }
+
+    /// Boxes a Rust closure as a deferred callback that answers in Rust
+    /// types: its exception is handed over, never set and fetched again.
+    ///
+    /// ```
+    /// use pyo3_ffi::*;
+    /// use pyawaitable_ffi::{api, Defer, Exception};
+    ///
+    /// # unsafe { Py_InitializeEx(0) };
+    /// unsafe {
+    ///     let aw = api::new();
+    ///     let fails = Defer::rust_result(|_aw| Err(unsafe { Exception::new(PyExc_KeyError, c"k") }));
+    ///     assert_eq!(api::defer_await(aw, fails), 0);
+    ///     let mut out = std::ptr::null_mut();
+    ///     assert_eq!(PyIter_Send(aw, Py_None(), &mut out), PySendResult::PYGEN_ERROR);
+    ///     assert_eq!(PyErr_ExceptionMatches(PyExc_KeyError), 1);
+    ///     PyErr_Clear();
+    ///     Py_DecRef(aw);
+    /// }
+    /// ```
+    pub fn rust_result(f: impl FnOnce(*mut PyObject) -> Result<(), Exception> + 'static) -> Defer {
+        Defer(Erased::rust(move |awaitable| f(awaitable).map_err(Some)))
     }
 
     /// False for a closure whose box could not be allocated (see
@@ -264,43 +447,77 @@ impl Defer {
     /// # Safety
     /// GIL held; `awaitable` is a live awaitable of ours (what a C callback
     /// is promised).
-    pub(crate) unsafe fn call(self, awaitable: *mut PyObject) -> c_int {
+    pub(crate) unsafe fn call(self, awaitable: *mut PyObject) -> Result<(), Option<Exception>> {
         // SAFETY: the caller's contract is the one `Erased::call` asks for.
         unsafe { self.0.call((awaitable,)) }
     }
 }
 
-/// A callable taking `Args` once: its data pointer (a C function, or a boxed
-/// closure) and the static table that knows how to call or drop it.
-struct Erased<Args: 'static> {
+/// A deferred callback's C ABI return code read: `0` or more goes on; below
+/// that, the exception set (if any) propagates.
+///
+/// # Safety
+/// GIL held; right after the call.
+unsafe fn deferred_by_code(code: c_int) -> Result<(), Option<Exception>> {
+    if code >= 0 {
+        Ok(())
+    } else {
+        // SAFETY: GIL held (the caller's contract).
+        Err(unsafe { Exception::fetch() })
+    }
+}
+
+/// A callable taking `Args` once and answering `Out`: its data pointer (a C
+/// function, or a boxed closure) and the static table that knows how to
+/// call or drop it.
+struct Erased<Args: 'static, Out: 'static> {
     data: *mut (),
-    table: &'static Table<Args>,
+    table: &'static Table<Args, Out>,
 }
 
 /// How to call or drop the data of an [`Erased`].
-struct Table<Args> {
+struct Table<Args, Out> {
     /// Calls, consuming the data.
-    call: unsafe fn(*mut (), Args) -> c_int,
+    call: unsafe fn(*mut (), Args) -> Out,
     /// Releases the data without calling it.
     drop: unsafe fn(*mut ()),
 }
 
-/// A Rust closure callable with `Args` spread out as its parameters.
-trait CallWith<Args> {
-    /// Calls it.
-    fn call_with(self, args: Args) -> c_int;
+/// What a callback's answer is when it panicked, or could not be
+/// allocated: the `RuntimeError` or `MemoryError` raised in its place.
+trait Raising {
+    /// The answer raising `exc`.
+    fn raising(exc: Exception) -> Self;
 }
 
-impl<F: FnOnce(*mut PyObject, *mut PyObject) -> c_int> CallWith<(*mut PyObject, *mut PyObject)>
-    for F
+impl Raising for Reply {
+    fn raising(exc: Exception) -> Reply {
+        Reply::Raised(exc)
+    }
+}
+
+impl Raising for Result<(), Option<Exception>> {
+    fn raising(exc: Exception) -> Self {
+        Err(Some(exc))
+    }
+}
+
+/// A Rust closure callable with `Args` spread out as its parameters.
+trait CallWith<Args, Out> {
+    /// Calls it.
+    fn call_with(self, args: Args) -> Out;
+}
+
+impl<F: FnOnce(*mut PyObject, *mut PyObject) -> Out, Out>
+    CallWith<(*mut PyObject, *mut PyObject), Out> for F
 {
-    fn call_with(self, (awaitable, arg): (*mut PyObject, *mut PyObject)) -> c_int {
+    fn call_with(self, (awaitable, arg): (*mut PyObject, *mut PyObject)) -> Out {
         self(awaitable, arg)
     }
 }
 
-impl<F: FnOnce(*mut PyObject) -> c_int> CallWith<(*mut PyObject,)> for F {
-    fn call_with(self, (awaitable,): (*mut PyObject,)) -> c_int {
+impl<F: FnOnce(*mut PyObject) -> Out, Out> CallWith<(*mut PyObject,), Out> for F {
+    fn call_with(self, (awaitable,): (*mut PyObject,)) -> Out {
         self(awaitable)
     }
 }
@@ -308,8 +525,10 @@ impl<F: FnOnce(*mut PyObject) -> c_int> CallWith<(*mut PyObject,)> for F {
 /// The table of one closure type.
 struct RustTable<F>(F);
 
-impl<F: CallWith<Args> + 'static, Args: 'static> RustTableOf<Args> for RustTable<F> {
-    const TABLE: Table<Args> = Table {
+impl<F: CallWith<Args, Out> + 'static, Args: 'static, Out: Raising + 'static> RustTableOf<Args, Out>
+    for RustTable<F>
+{
+    const TABLE: Table<Args, Out> = Table {
         call: |data, args| {
             // SAFETY: `data` came from `Box::into_raw` in `Erased::rust`
             // and is consumed once.
@@ -323,49 +542,42 @@ impl<F: CallWith<Args> + 'static, Args: 'static> RustTableOf<Args> for RustTable
 }
 
 /// The table constant, named so a reference to it is `'static`.
-trait RustTableOf<Args: 'static> {
+trait RustTableOf<Args: 'static, Out: 'static> {
     /// The table.
-    const TABLE: Table<Args>;
+    const TABLE: Table<Args, Out>;
 }
 
 /// The table of a closure whose box could not be allocated: it holds
 /// nothing, and the API refuses it with `MemoryError` before it is queued.
 struct Unallocated;
 
-impl<Args: 'static> RustTableOf<Args> for Unallocated {
-    const TABLE: Table<Args> = Table {
+impl<Args: 'static, Out: Raising + 'static> RustTableOf<Args, Out> for Unallocated {
+    const TABLE: Table<Args, Out> = Table {
         call: |_, _| {
             // SAFETY: never queued (`Erased::is_allocated`), so only reached
             // if a caller forgot the check; GIL held as for any call.
-            unsafe { no_memory() }
+            Out::raising(unsafe {
+                pyo3_ffi::PyErr_NoMemory();
+                Exception::fetch_or_system_error()
+            })
         },
         drop: |_| {},
     };
 }
 
-/// `MemoryError`, code `-1`.
-///
-/// # Safety
-/// GIL held.
-unsafe fn no_memory() -> c_int {
-    // SAFETY: GIL held (the caller's contract).
-    unsafe { pyo3_ffi::PyErr_NoMemory() };
-    -1
-}
-
-impl<Args: 'static> Erased<Args> {
+impl<Args: 'static, Out: Raising + 'static> Erased<Args, Out> {
     /// Boxes `f` (a zero-sized closure takes no allocation). Without memory
     /// for the box, `f` is dropped here and the result is refused by every
     /// API function that takes it (see [`Erased::is_allocated`]).
-    fn rust<F: CallWith<Args> + 'static>(f: F) -> Erased<Args> {
+    fn rust<F: CallWith<Args, Out> + 'static>(f: F) -> Self {
         match try_box(f) {
             Some(data) => Erased {
                 data: data.cast(),
-                table: &<RustTable<F> as RustTableOf<Args>>::TABLE,
+                table: &<RustTable<F> as RustTableOf<Args, Out>>::TABLE,
             },
             None => Erased {
                 data: std::ptr::null_mut(),
-                table: &<Unallocated as RustTableOf<Args>>::TABLE,
+                table: &<Unallocated as RustTableOf<Args, Out>>::TABLE,
             },
         }
     }
@@ -379,7 +591,7 @@ impl<Args: 'static> Erased<Args> {
     ///
     /// # Safety
     /// GIL held, and `args` are live objects as the callback expects them.
-    unsafe fn call(self, args: Args) -> c_int {
+    unsafe fn call(self, args: Args) -> Out {
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: `data` and `table` were made together (`Callback::c`,
         // `Defer::c` or `Erased::rust`), so the table's `call` is the one for
@@ -389,7 +601,7 @@ impl<Args: 'static> Erased<Args> {
     }
 }
 
-impl<Args: 'static> Drop for Erased<Args> {
+impl<Args: 'static, Out: 'static> Drop for Erased<Args, Out> {
     fn drop(&mut self) {
         // SAFETY: not called, so the data is still owned here.
         unsafe { (self.table.drop)(self.data) }
@@ -415,20 +627,19 @@ fn try_box<T>(value: T) -> Option<*mut T> {
     Some(block)
 }
 
-/// Runs a Rust callback; a panic becomes a `RuntimeError` and code `-1`, so
+/// Runs a Rust callback; a panic becomes a `RuntimeError` it raises, so
 /// nothing unwinds into the interpreter.
 ///
 /// # Safety
-/// GIL held (a panic sets an exception).
-unsafe fn guarded(f: impl FnOnce() -> c_int) -> c_int {
+/// GIL held (the `RuntimeError` is made).
+unsafe fn guarded<Out: Raising>(f: impl FnOnce() -> Out) -> Out {
     match crate::panics::catching_panics(f) {
-        Ok(code) => code,
+        Ok(out) => out,
         Err(payload) => {
             let message = panic_message(&*payload, "callback");
             // SAFETY: the caller holds the GIL; `message` outlives the call,
             // which copies it.
-            unsafe { PyErr_SetString(PyExc_RuntimeError, message.as_ptr()) };
-            -1
+            Out::raising(unsafe { Exception::new(PyExc_RuntimeError, &message) })
         }
     }
 }

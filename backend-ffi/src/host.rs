@@ -100,10 +100,10 @@ impl Host for FfiHost {
     fn on_result(&mut self, callback: Callback, value: Owned) -> ResultOutcome<Exception> {
         // SAFETY: GIL held and the awaitable alive (see `FfiHost`); `value`
         // lives until after the call.
-        let code = unsafe { callback.call(self.object(), value.as_ptr()) };
+        let reply = unsafe { callback.call(self.object(), value.as_ptr()) };
         drop(value);
-        // SAFETY: GIL held (see `FfiHost`).
-        ResultOutcome::from_code(code, || unsafe { Exception::fetch() })
+        // SAFETY: GIL held (see `FfiHost`), right after the call.
+        unsafe { reply.into_result_outcome() }
     }
 
     fn on_error(&mut self, callback: Callback, exc: &Exception) -> ErrorOutcome<Exception> {
@@ -111,11 +111,11 @@ impl Host for FfiHost {
         // handled while it runs (`sys.exception()`), then the outer one is back.
         // SAFETY: GIL held and the awaitable alive (see `FfiHost`); `exc` is
         // borrowed for the whole call.
-        let code = unsafe {
+        let reply = unsafe {
             crate::pyerrors::while_handling(exc, || callback.call(self.object(), exc.as_ptr()))
         };
-        // SAFETY: GIL held (see `FfiHost`).
-        match ErrorOutcome::from_code(code, || unsafe { Exception::fetch() }) {
+        // SAFETY: GIL held (see `FfiHost`), right after the call.
+        match unsafe { reply.into_error_outcome() } {
             // Raised inside the handler, the new exception has the handled
             // one as its context, as in an `except` block.
             // SAFETY: GIL held (see `FfiHost`); `new` and `exc` are live
@@ -133,12 +133,7 @@ impl Host for FfiHost {
                 }
                 ErrorOutcome::RaiseNew(Some(new))
             },
-            other => {
-                // Handled or re-raised: anything the callback left set is dropped.
-                // SAFETY: GIL held (see `FfiHost`).
-                drop(unsafe { Exception::fetch() });
-                other
-            }
+            other => other,
         }
     }
 
@@ -149,11 +144,7 @@ impl Host for FfiHost {
 
     fn defer(&mut self, callback: Defer) -> Result<(), Option<Exception>> {
         // SAFETY: GIL held and the awaitable alive (see `FfiHost`).
-        match unsafe { callback.call(self.object()) } {
-            code if code >= 0 => Ok(()),
-            // SAFETY: as above.
-            _ => Err(unsafe { Exception::fetch() }),
-        }
+        unsafe { callback.call(self.object()) }
     }
 
     fn exit(&mut self, exit: &Owned, exc: Option<&Exception>) -> Result<Owned, Exception> {
@@ -223,7 +214,7 @@ impl Host for FfiHost {
             let exc = if message.is_empty() {
                 Exception::bare(ty)
             } else {
-                Exception::new(ty, message)
+                Exception::with_message(ty, message)
             };
             if let Some(cause) = cause {
                 PyException_SetContext(

@@ -47,6 +47,7 @@ pub use callback::{CCallback, CDefer, Callback, Defer};
 static ALLOCATOR: PythonAllocator = PythonAllocator;
 pub use object::Owned;
 pub use pyerrors::Exception;
-// What a `PollTask` returns and `Driver::start_await` gives, named from here.
-pub use pyawaitable_core::{Started, TaskStep};
+// What a `PollTask` returns, `Driver::start_await` gives and Rust
+// callbacks answer, named from here.
+pub use pyawaitable_core::{ErrorOutcome, ResultOutcome, Started, TaskStep};
 pub use task::{Driver, PollTask, Resumed, Task};

@@ -99,6 +99,25 @@ impl Exception {
         }
     }
 
+    /// A new exception of class `ty` with message `msg`, from Rust text.
+    ///
+    /// # Safety
+    /// GIL held; `ty` is an exception class.
+    pub unsafe fn with_message(ty: *mut PyObject, msg: &str) -> Exception {
+        // SAFETY: GIL held (the caller's contract); `ty` an exception class;
+        // the text is valid UTF-8 of the length given, which is copied.
+        unsafe {
+            match Owned::from_owned(PyUnicode_FromStringAndSize(
+                msg.as_ptr().cast(),
+                msg.len() as Py_ssize_t,
+            )) {
+                Some(text) => PyErr_SetObject(ty, text.as_ptr()),
+                None => return Exception::fetch_or_system_error(),
+            }
+            Exception::fetch_or_system_error()
+        }
+    }
+
     /// Wraps an exception instance.
     ///
     /// # Safety

@@ -1,14 +1,12 @@
 //! PyO3 closures as the callbacks of the ffi backend: a closure's
-//! `PyResult` becomes the return code the core expects, and its `PyErr` the
-//! raised exception.
-
-use std::ffi::c_int;
+//! `PyResult` becomes the outcome the core reads, and its `PyErr` the
+//! exception handed over with it.
 
 use pyo3::exceptions::PyBaseException;
 use pyo3::ffi::PyObject;
 use pyo3::prelude::*;
 
-use pyawaitable_ffi::{Callback, Defer};
+use pyawaitable_ffi::{Callback, Defer, ErrorOutcome, Exception, Owned, ResultOutcome};
 
 use crate::PyAwaitable;
 
@@ -131,10 +129,13 @@ unsafe fn awaitable<'a, 'py>(py: Python<'py>, aw: *mut PyObject) -> Borrowed<'a,
     unsafe { Borrowed::from_ptr(py, aw).cast_unchecked() }
 }
 
-/// `Err(e)` raised: the exception set, and `code`.
-fn raised(py: Python<'_>, err: PyErr, code: c_int) -> c_int {
-    err.restore(py);
-    code
+/// The exception instance of `err`, handed over (a `PyErr` dropped here
+/// would go through PyO3's deferred pool).
+fn exception(py: Python<'_>, err: PyErr) -> Exception {
+    let instance = err.into_value(py).into_ptr();
+    // SAFETY: attached; `instance` is a new reference to a live exception
+    // instance, which the `Exception` takes over.
+    unsafe { Exception::from_instance(Owned::from_owned(instance).expect("an exception instance")) }
 }
 
 /// A result closure: `Ok` goes on; `Err` goes to the error closure (`-1`)
@@ -144,7 +145,7 @@ where
     R: ResultClosure<RE>,
     RE: Into<ResultError>,
 {
-    Callback::rust(move |aw, value| {
+    Callback::rust_result(move |aw, value| {
         // SAFETY: the core calls back with the GIL held and both live.
         let py = unsafe { Python::assume_attached() };
         // SAFETY: attached, and the core passes the awaitable it runs for.
@@ -153,21 +154,23 @@ where
         // call, of which `from_borrowed_ptr` takes its own reference.
         let value = unsafe { Bound::from_borrowed_ptr(py, value) };
         match f(&aw, value) {
-            Ok(()) => 0,
+            Ok(()) => ResultOutcome::Ok,
             Err(err) => match err.into() {
-                ResultError::ToHandler(err) => raised(py, err, -1),
-                ResultError::SkipHandler(err) => raised(py, err, -2),
+                ResultError::ToHandler(err) => ResultOutcome::ToHandler(Some(exception(py, err))),
+                ResultError::SkipHandler(err) => {
+                    ResultOutcome::SkipHandler(Some(exception(py, err)))
+                }
             },
         }
     })
 }
 
-/// An error closure: handled (`0`), re-raise (`-1`), or raise new (`-2`).
+/// An error closure: handled, re-raise, or raise new.
 pub(crate) fn on_error<E>(f: E) -> Callback
 where
     E: ErrorClosure,
 {
-    Callback::rust(move |aw, exc| {
+    Callback::rust_error(move |aw, exc| {
         // SAFETY: the core calls back with the GIL held and both live.
         let py = unsafe { Python::assume_attached() };
         // SAFETY: attached, and the core passes the awaitable it runs for.
@@ -179,18 +182,16 @@ where
         // stable, so an `Err` carrying it is recognised as a re-raise.
         let original = exc.as_ptr();
         match f(&aw, exc) {
-            Ok(OnError::Handled) => 0,
-            Ok(OnError::Reraise) => -1,
+            Ok(OnError::Handled) => ErrorOutcome::Handled,
+            Ok(OnError::Reraise) => ErrorOutcome::Reraise,
             // `Err(e)` with the very exception it was given is a re-raise.
-            // Either way the error is restored, not dropped: a `PyErr`
-            // dropped here would go through PyO3's deferred pool.
             Err(err) => {
-                let code = if err.value(py).as_ptr() == original {
-                    -1
+                let new = exception(py, err);
+                if new.as_ptr() == original {
+                    ErrorOutcome::Reraise
                 } else {
-                    -2
-                };
-                raised(py, err, code)
+                    ErrorOutcome::RaiseNew(Some(new))
+                }
             }
         }
     })
@@ -201,14 +202,11 @@ pub(crate) fn deferred<D>(f: D) -> Defer
 where
     D: DeferClosure,
 {
-    Defer::rust(move |aw| {
+    Defer::rust_result(move |aw| {
         // SAFETY: the core calls back with the GIL held and `aw` live.
         let py = unsafe { Python::assume_attached() };
         // SAFETY: attached, and the core passes the awaitable it runs for.
         let aw = unsafe { awaitable(py, aw) };
-        match f(&aw) {
-            Ok(()) => 0,
-            Err(err) => raised(py, err, -1),
-        }
+        f(&aw).map_err(|err| exception(py, err))
     })
 }

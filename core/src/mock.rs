@@ -738,7 +738,11 @@ impl Host for MockHost {
         self.record(|| Trace::OnResult(name, seen));
         self.alive_at_callbacks.push(self.iterators_alive.get());
         self.act(&callback, &Ok(value));
-        ResultOutcome::from_code(callback.code, || Self::failure(&callback))
+        match callback.code {
+            c if c >= 0 => ResultOutcome::Ok,
+            -1 => ResultOutcome::ToHandler(Self::failure(&callback)),
+            _ => ResultOutcome::SkipHandler(Self::failure(&callback)),
+        }
     }
 
     fn on_error(&mut self, callback: Callback, exc: &Exc) -> ErrorOutcome<Exc> {
@@ -746,7 +750,11 @@ impl Host for MockHost {
         self.record(|| Trace::OnError(name, seen));
         self.alive_at_callbacks.push(self.iterators_alive.get());
         self.act(&callback, &Err(exc.clone()));
-        ErrorOutcome::from_code(callback.code, || Self::failure(&callback))
+        match callback.code {
+            c if c >= 0 => ErrorOutcome::Handled,
+            -1 => ErrorOutcome::Reraise,
+            _ => ErrorOutcome::RaiseNew(Self::failure(&callback)),
+        }
     }
 
     fn defer(&mut self, callback: Callback) -> Result<(), Option<Exc>> {

@@ -1,7 +1,5 @@
 //! What comes out of a transition, of an inner awaitable and of a callback.
 
-use std::ffi::CStr;
-
 /// The result of resuming something coroutine-like: the three ways a `send`
 /// or `throw` can end.
 ///
@@ -85,7 +83,8 @@ pub enum Started<O, E, I = O> {
     Yielded(I, O),
 }
 
-/// What a result callback reports (`PyAwaitable_Callback`'s return code).
+/// What a result callback reports (the C ABI's return codes `0`, `-1` and
+/// `-2` are its three variants).
 ///
 /// `None` inside an error variant means the callback reported an error but
 /// set none; the machine turns that into [`Fault::MissingError`], which
@@ -120,28 +119,8 @@ pub enum ResultOutcome<E> {
     SkipHandler(Option<E>),
 }
 
-impl<E> ResultOutcome<E> {
-    /// Reads a pyawaitable 2.x result-callback return code; `take_error`
-    /// fetches the pending exception only when the code says failure.
-    ///
-    /// ```
-    /// use pyawaitable_core::ResultOutcome;
-    /// // Success: no exception is fetched.
-    /// assert_eq!(ResultOutcome::<&str>::from_code(0, || unreachable!()), ResultOutcome::Ok);
-    /// assert_eq!(ResultOutcome::<&str>::from_code(1, || unreachable!()), ResultOutcome::Ok);
-    /// assert_eq!(ResultOutcome::from_code(-1, || Some("E")), ResultOutcome::ToHandler(Some("E")));
-    /// assert_eq!(ResultOutcome::from_code(-3, || Some("E")), ResultOutcome::SkipHandler(Some("E")));
-    /// ```
-    pub fn from_code(code: i32, take_error: impl FnOnce() -> Option<E>) -> Self {
-        match code {
-            c if c >= 0 => ResultOutcome::Ok,
-            -1 => ResultOutcome::ToHandler(take_error()),
-            _ => ResultOutcome::SkipHandler(take_error()),
-        }
-    }
-}
-
-/// What an error callback reports (`PyAwaitable_Error`'s return code).
+/// What an error callback reports (the C ABI's return codes `0`, `-1` and
+/// `-2` are its three variants).
 ///
 /// ```
 /// use pyawaitable_core::{drive, mock::{Callback, Exc, MockHost, Obj, Script}, Outcome};
@@ -164,26 +143,6 @@ pub enum ErrorOutcome<E> {
     Reraise,
     /// Code `-2` or less: raise the error the callback set instead.
     RaiseNew(Option<E>),
-}
-
-impl<E> ErrorOutcome<E> {
-    /// Reads a pyawaitable 2.x error-callback return code; `take_error`
-    /// fetches the new exception only for code `-2` or less.
-    ///
-    /// ```
-    /// use pyawaitable_core::ErrorOutcome;
-    /// // Only a new error is fetched: `Handled` and `Reraise` leave it be.
-    /// assert_eq!(ErrorOutcome::<i32>::from_code(0, || unreachable!()), ErrorOutcome::Handled);
-    /// assert_eq!(ErrorOutcome::<i32>::from_code(-1, || unreachable!()), ErrorOutcome::Reraise);
-    /// assert_eq!(ErrorOutcome::from_code(-2, || Some(7)), ErrorOutcome::RaiseNew(Some(7)));
-    /// ```
-    pub fn from_code(code: i32, take_error: impl FnOnce() -> Option<E>) -> Self {
-        match code {
-            c if c >= 0 => ErrorOutcome::Handled,
-            -1 => ErrorOutcome::Reraise,
-            _ => ErrorOutcome::RaiseNew(take_error()),
-        }
-    }
 }
 
 /// The exception classes the machine must recognise, as a host reports them.
@@ -216,7 +175,7 @@ pub enum ErrorKind {
 ///
 /// ```
 /// use pyawaitable_core::Fault;
-/// assert!(Fault::AlreadyExecuting.message().to_str().unwrap().contains("already executing"));
+/// assert!(Fault::AlreadyExecuting.message().contains("already executing"));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
@@ -242,23 +201,24 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// The message a native coroutine uses for this error, ready for the C
-    /// API (empty for a bare exception).
+    /// The message a native coroutine uses for this error (empty for a
+    /// bare exception).
     ///
     /// ```
     /// use pyawaitable_core::Fault;
-    /// assert_eq!(Fault::AlreadyAwaited.message(), c"cannot reuse already awaited coroutine");
+    /// assert_eq!(Fault::AlreadyAwaited.message(), "cannot reuse already awaited coroutine");
+    /// assert_eq!(Fault::GeneratorExit.message(), "");
     /// ```
-    pub fn message(self) -> &'static CStr {
+    pub fn message(self) -> &'static str {
         match self {
-            Fault::NonNoneFirstSend => c"can't send non-None value to a just-started coroutine",
-            Fault::AlreadyExecuting => c"coroutine already executing",
-            Fault::AlreadyAwaited => c"cannot reuse already awaited coroutine",
-            Fault::BeingAwaited => c"coroutine is being awaited already",
-            Fault::IgnoredGeneratorExit => c"coroutine ignored GeneratorExit",
-            Fault::RaisedStopIteration => c"coroutine raised StopIteration",
-            Fault::MissingError => c"callback reported an error without setting an exception",
-            Fault::GeneratorExit | Fault::NoMemory => c"",
+            Fault::NonNoneFirstSend => "can't send non-None value to a just-started coroutine",
+            Fault::AlreadyExecuting => "coroutine already executing",
+            Fault::AlreadyAwaited => "cannot reuse already awaited coroutine",
+            Fault::BeingAwaited => "coroutine is being awaited already",
+            Fault::IgnoredGeneratorExit => "coroutine ignored GeneratorExit",
+            Fault::RaisedStopIteration => "coroutine raised StopIteration",
+            Fault::MissingError => "callback reported an error without setting an exception",
+            Fault::GeneratorExit | Fault::NoMemory => "",
         }
     }
 }
