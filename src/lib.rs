@@ -60,7 +60,7 @@
 //!
 //! Set `abi3-py39` on the extension crate itself: without it the `abi3`
 //! build fails to compile, naming the interpreter pyo3 was configured for.
-//! Both features give the same API. Call `genobject::type_object()` in the
+//! Both features give the same API. Call `type_object()` in the
 //! module's `PyInit_*` and fail the import when it returns null: that is
 //! where a backend built for another interpreter is reported.
 //!

@@ -31,11 +31,11 @@ use std::ptr::null_mut;
 use pyawaitable_core::{drive, Machine, Refused, With};
 use pyo3_ffi::*;
 
-use crate::genobject::{downcast, new_awaitable};
+use crate::awaitable_type::{downcast, new_awaitable};
 use crate::host::FfiHost;
-use crate::intern::{AENTER, AEXIT};
-use crate::pyerrors::{raise_type_error, SavedError};
-use crate::{abstract_, Callback, Defer, Owned, Task};
+use crate::names::{AENTER, AEXIT};
+use crate::exception::{raise_type_error, SavedError};
+use crate::{inner_awaitable, Callback, Defer, Owned, Task};
 
 /// `aw` if it is one of ours, or `None` with `TypeError` set. Only a
 /// check: the machine is reached through [`with_machine`], for as long as
@@ -58,7 +58,7 @@ unsafe fn ours(aw: *mut PyObject) -> Option<*mut PyObject> {
             None => {
                 // Before the type exists, make it: its check refuses a build of
                 // the wrong object layout before `aw`'s type is read.
-                if crate::genobject::type_object().is_null() {
+                if crate::awaitable_type::type_object().is_null() {
                     return None;
                 }
                 raise_type_error(c"expected a pyawaitable.PyAwaitable, got ", aw, c"");
@@ -84,7 +84,7 @@ unsafe fn with_machine<R>(
     // SAFETY: `aw` is a live awaitable of ours and its machine is not
     // borrowed elsewhere (the caller's contract); the borrow ends with
     // `operate`, which runs no Python code.
-    unsafe { operate(crate::genobject::PyAwaitableObject::machine(aw.cast())) }
+    unsafe { operate(crate::awaitable_type::PyAwaitableObject::machine(aw.cast())) }
 }
 
 /// Reports what the machine refused (`RuntimeError` for a finished
@@ -199,7 +199,7 @@ pub unsafe fn check_awaitable(obj: *mut PyObject) -> c_int {
     // SAFETY: GIL held and `obj` live (the caller's contract); no machine is
     // borrowed here, so Python code a lookup runs may re-enter any awaitable.
     unsafe {
-        if abstract_::is_awaitable(obj) {
+        if inner_awaitable::is_awaitable(obj) {
             return 0;
         }
         raise_type_error(c"object ", obj, c" can't be used in 'await' expression");

@@ -633,7 +633,7 @@ fn try_box<T>(value: T) -> Option<*mut T> {
 /// # Safety
 /// GIL held (the `RuntimeError` is made).
 unsafe fn guarded<Out: Raising>(f: impl FnOnce() -> Out) -> Out {
-    match crate::panics::catching_panics(f) {
+    match crate::unwinding::catching_panics(f) {
         Ok(out) => out,
         Err(payload) => {
             let message = panic_message(&*payload, "callback");

@@ -8,11 +8,11 @@ use std::ffi::{c_int, c_void};
 
 use pyo3_ffi::*;
 
-use crate::genobject::type_object;
+use crate::awaitable_type::type_object;
 use crate::{api, CCallback, CDefer, Callback};
 
 /// `PyAwaitable_Init`: makes the type (once per process) and registers it
-/// in the calling interpreter ([`crate::genobject::init`]); `0`, or `-1`
+/// in the calling interpreter ([`crate::awaitable_type::init`]); `0`, or `-1`
 /// with an exception.
 ///
 /// # Safety
@@ -20,7 +20,7 @@ use crate::{api, CCallback, CDefer, Callback};
 #[no_mangle]
 pub unsafe extern "C" fn PyAwaitable_Init() -> c_int {
     // SAFETY: GIL held (the caller's contract), all that `init` asks.
-    unsafe { crate::genobject::init() }
+    unsafe { crate::awaitable_type::init() }
 }
 
 /// `PyAwaitable_Init` as `pyawaitable.h` calls it under `Py_LIMITED_API`:

@@ -3,7 +3,7 @@
 //! layout. What would make it safe there is in `docs/free-threading.md`.
 //!
 //! [`check_interpreter`] runs once per process, where the awaitable type is
-//! made ([`crate::genobject::type_object`]): every backend and the C ABI pass
+//! made ([`crate::awaitable_type::type_object`]): every backend and the C ABI pass
 //! there before they touch an object of theirs, and the modules of this
 //! repository make the type in their init, so a refusal is an `ImportError`.
 //! The check calls only exported functions and reads no object's fields, so

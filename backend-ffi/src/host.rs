@@ -7,8 +7,8 @@ use pyawaitable_core::{
 };
 use pyo3_ffi::*;
 
-use crate::genobject::PyAwaitableObject;
-use crate::{abstract_, Callback, Defer, Exception, Owned, Resumed, Task};
+use crate::awaitable_type::PyAwaitableObject;
+use crate::{inner_awaitable, Callback, Defer, Exception, Owned, Resumed, Task};
 
 /// A handle on one awaitable for the length of one transition.
 ///
@@ -71,29 +71,32 @@ impl Host for FfiHost {
     fn iterate(&mut self, awaitable: Owned) -> Result<Owned, Exception> {
         // SAFETY: GIL held (see `FfiHost`); the iterator of a live object we
         // own.
-        unsafe { abstract_::await_iter(awaitable) }
+        unsafe { inner_awaitable::await_iter(awaitable) }
     }
 
     #[inline(always)]
     fn send(&mut self, iter: &mut Owned, value: Owned) -> Outcome<Owned, Exception> {
         // SAFETY: GIL held (see `FfiHost`); a send into a live iterator we own.
-        unsafe { abstract_::send(iter, value) }
+        unsafe { inner_awaitable::send(iter, value) }
     }
 
     fn throw(&mut self, iter: &mut Owned, exc: Exception) -> Outcome<Owned, Exception> {
         // SAFETY: GIL held (see `FfiHost`); a throw into a live iterator we
         // own.
-        unsafe { abstract_::throw(iter, exc) }
+        unsafe { inner_awaitable::throw(iter, exc) }
     }
 
     fn close(&mut self, iter: Owned) -> Result<(), Exception> {
         // SAFETY: GIL held (see `FfiHost`); closing a live iterator we own.
-        unsafe { abstract_::close(iter) }
+        unsafe { inner_awaitable::close(iter) }
     }
 
     fn discard(&mut self, awaitable: Owned) {
         // SAFETY: GIL held (see `FfiHost`); releasing a live object we own.
-        unsafe { abstract_::discard(awaitable) }
+        unsafe {
+            let ours = crate::awaitable_type::downcast(awaitable.as_ptr()).is_some();
+            inner_awaitable::discard(awaitable, ours)
+        }
     }
 
     #[inline]
@@ -112,7 +115,7 @@ impl Host for FfiHost {
         // SAFETY: GIL held and the awaitable alive (see `FfiHost`); `exc` is
         // borrowed for the whole call.
         let reply = unsafe {
-            crate::pyerrors::while_handling(exc, || callback.call(self.object(), exc.as_ptr()))
+            crate::exception::while_handling(exc, || callback.call(self.object(), exc.as_ptr()))
         };
         // SAFETY: GIL held (see `FfiHost`), right after the call.
         match unsafe { reply.into_error_outcome() } {

@@ -19,8 +19,7 @@ use std::ptr::null_mut;
 use pyo3_ffi::{sendfunc, PySendResult};
 use pyo3_ffi::{unaryfunc, PyObject};
 
-use crate::callback::{CCallback, CDefer};
-use crate::panics::parking_on_forced_unwind;
+use crate::unwinding::parking_on_forced_unwind;
 
 extern "C-unwind" {
     /// `PyObject_CallFunctionObjArgs`: the arguments end with a null.
@@ -46,16 +45,21 @@ extern "C-unwind" {
     fn gen_send(gen: *mut PyObject, arg: *mut PyObject) -> *mut PyObject;
 }
 
+/// A C callback's type, as the C ABI declares it (`CCallback`).
+type CCallbackFn = unsafe extern "C" fn(*mut PyObject, *mut PyObject) -> std::ffi::c_int;
+/// A C deferred callback's type (`CDefer`).
+type CDeferFn = unsafe extern "C" fn(*mut PyObject) -> std::ffi::c_int;
+
 /// `am_send` declared as what it is: code that may end the thread.
 #[cfg(all(Py_3_10, not(pyawaitable_limited)))]
 type UnwindingSend =
     unsafe extern "C-unwind" fn(*mut PyObject, *mut PyObject, *mut *mut PyObject) -> PySendResult;
 /// `am_await` or `tp_iternext`, likewise.
 type UnwindingUnary = unsafe extern "C-unwind" fn(*mut PyObject) -> *mut PyObject;
-/// A [`CCallback`], likewise.
+/// A C callback (`CCallback`), likewise.
 type UnwindingCallback =
     unsafe extern "C-unwind" fn(*mut PyObject, *mut PyObject) -> std::ffi::c_int;
-/// A [`CDefer`], likewise.
+/// A C deferred callback (`CDefer`), likewise.
 type UnwindingDefer = unsafe extern "C-unwind" fn(*mut PyObject) -> std::ffi::c_int;
 
 /// `callable(arg)`: a new reference, or null with the error set.
@@ -195,7 +199,7 @@ pub(crate) unsafe fn py_gen_send(gen: *mut PyObject, arg: *mut PyObject) -> *mut
 #[cfg(pyawaitable_limited)]
 #[inline(always)]
 pub(crate) unsafe fn found_iter_send(
-    f: crate::limited::IterSend,
+    f: crate::limited_runtime::IterSend,
     iter: *mut PyObject,
     arg: *mut PyObject,
     result: &mut *mut PyObject,
@@ -211,7 +215,7 @@ pub(crate) unsafe fn found_iter_send(
 #[cfg(pyawaitable_limited)]
 #[inline(always)]
 pub(crate) unsafe fn found_gen_send(
-    f: crate::limited::GenSend,
+    f: crate::limited_runtime::GenSend,
     gen: *mut PyObject,
     arg: *mut PyObject,
 ) -> *mut PyObject {
@@ -222,15 +226,15 @@ pub(crate) unsafe fn found_gen_send(
 /// A C result or error callback.
 ///
 /// # Safety
-/// GIL held; what `f` is promised ([`CCallback`]).
+/// GIL held; what `f` is promised (`CCallback`).
 #[inline(always)]
 pub(crate) unsafe fn c_callback(
-    f: CCallback,
+    f: CCallbackFn,
     awaitable: *mut PyObject,
     arg: *mut PyObject,
 ) -> std::ffi::c_int {
     // SAFETY: as in `am_send`.
-    let f = unsafe { std::mem::transmute::<CCallback, UnwindingCallback>(f) };
+    let f = unsafe { std::mem::transmute::<CCallbackFn, UnwindingCallback>(f) };
     // SAFETY: the caller's contract is the callback's.
     parking_on_forced_unwind(|| unsafe { f(awaitable, arg) })
 }
@@ -238,11 +242,11 @@ pub(crate) unsafe fn c_callback(
 /// A C deferred callback.
 ///
 /// # Safety
-/// GIL held; what `f` is promised ([`CDefer`]).
+/// GIL held; what `f` is promised (`CDefer`).
 #[inline(always)]
-pub(crate) unsafe fn c_defer(f: CDefer, awaitable: *mut PyObject) -> std::ffi::c_int {
+pub(crate) unsafe fn c_defer(f: CDeferFn, awaitable: *mut PyObject) -> std::ffi::c_int {
     // SAFETY: as in `am_send`.
-    let f = unsafe { std::mem::transmute::<CDefer, UnwindingDefer>(f) };
+    let f = unsafe { std::mem::transmute::<CDeferFn, UnwindingDefer>(f) };
     // SAFETY: the caller's contract is the callback's.
     parking_on_forced_unwind(|| unsafe { f(awaitable) })
 }

@@ -10,7 +10,7 @@ use pyo3_ffi::{PyErr_WriteUnraisable, PyExc_RuntimeError, PyMem_Free, PyMem_Mall
 
 use crate::callback::panic_message;
 use crate::host::FfiHost;
-use crate::panics::catching_panics;
+use crate::unwinding::catching_panics;
 use crate::{Exception, Owned};
 
 /// What a task's poll function is given: the outcome of the awaitable it

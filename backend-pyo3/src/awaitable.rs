@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use pyo3::type_object::PyTypeInfo;
 use pyo3::types::DerefToPyAny;
 
-use pyawaitable_ffi::{api, genobject};
+use pyawaitable_ffi::api;
 
 /// An awaitable of pyawaitable-rs, the same Python type every backend makes:
 /// it has `__await__`, `send`, `throw` and `close`, and runs the awaits and
@@ -69,7 +69,7 @@ impl PyAwaitable {
     /// ```
     pub fn ready(py: Python<'_>) -> PyResult<()> {
         // SAFETY: attached to the interpreter.
-        if unsafe { genobject::init() } < 0 {
+        if unsafe { pyawaitable_ffi::init() } < 0 {
             return Err(PyErr::fetch(py));
         }
         Ok(())
@@ -82,7 +82,7 @@ impl DerefToPyAny for PyAwaitable {}
 unsafe impl PyTypeInfo for PyAwaitable {
     fn type_object_raw(py: Python<'_>) -> *mut PyTypeObject {
         // SAFETY: attached to the interpreter.
-        let ty = unsafe { genobject::type_object() };
+        let ty = unsafe { pyawaitable_ffi::type_object() };
         if ty.is_null() {
             panic!(
                 "pyawaitable: cannot create the awaitable type: {}",

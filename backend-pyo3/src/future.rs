@@ -165,7 +165,7 @@ pub(crate) fn attached<F, R>(f: F) -> R
 where
     F: for<'py> FnOnce(Python<'py>) -> R,
 {
-    if pyawaitable_ffi::pystate::this_thread_attached() {
+    if pyawaitable_ffi::this_thread_attached() {
         // SAFETY: this thread holds the GIL.
         f(unsafe { Python::assume_attached() })
     } else {

@@ -139,7 +139,7 @@ impl From<Raised> for PyErr {
 impl Drop for Raised {
     fn drop(&mut self) {
         if let Caught::Instance(exception) = &mut self.0 {
-            if pyawaitable_ffi::pystate::this_thread_attached() {
+            if pyawaitable_ffi::this_thread_attached() {
                 // SAFETY: this thread holds the GIL; the handle is not used again.
                 unsafe { pyo3::ffi::Py_DECREF(exception.as_ptr()) }
             } else {

@@ -9,7 +9,7 @@ use std::ptr::null_mut;
 
 use pyo3_ffi::*;
 
-use crate::backend::{api, genobject, Callback, Defer};
+use crate::backend::{api, type_object as awaitable_type_object, Callback, Defer};
 
 /// `None`, as a new reference.
 ///
@@ -228,7 +228,7 @@ pub(crate) unsafe extern "C" fn type_object(_: *mut PyObject, _: *mut PyObject) 
     // SAFETY: GIL held and the arguments live (the method contract); the
     // callbacks given to an awaitable run with the GIL held, on it.
     unsafe {
-        let ty = genobject::type_object().cast::<PyObject>();
+        let ty = awaitable_type_object().cast::<PyObject>();
         if !ty.is_null() {
             Py_IncRef(ty);
         }

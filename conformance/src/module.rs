@@ -5,7 +5,7 @@ use std::ptr::null_mut;
 
 use pyo3_ffi::*;
 
-use crate::backend::genobject;
+use crate::backend::{check_interpreter, init};
 use crate::functions::*;
 
 /// The module's import name.
@@ -126,7 +126,7 @@ unsafe fn add_attributes(module: *mut PyObject) -> c_int {
         if add_frozenset(module, c"CAPABILITIES", &CAPABILITIES) < 0 {
             return -1;
         }
-        let paths = crate::backend::fast_paths::fast_paths();
+        let paths = crate::backend::fast_paths();
         let taken = [
             (paths.am_send, c"am_send"),
             (paths.iter_send, c"iter_send"),
@@ -236,7 +236,7 @@ unsafe fn create_module() -> *mut PyObject {
         }));
         // A build for another interpreter must be refused before CPython
         // reads `def`, whose layout would be that other interpreter's.
-        if genobject::check_interpreter() < 0 {
+        if check_interpreter() < 0 {
             return null_mut();
         }
         PyModuleDef_Init(def)
@@ -251,7 +251,7 @@ unsafe fn create_module() -> *mut PyObject {
 unsafe extern "C" fn exec_module(module: *mut PyObject) -> c_int {
     // SAFETY: GIL held and `module` live (the slot contract).
     unsafe {
-        if genobject::init() < 0 {
+        if init() < 0 {
             return -1;
         }
         add_attributes(module)

@@ -369,7 +369,7 @@ fn fill(module: &Bound<'_, PyModule>) -> PyResult<()> {
         pyo3::types::PyFrozenSet::new(py, CAPABILITIES)?,
     )?;
     // SAFETY: attached to the interpreter.
-    let paths = unsafe { pyawaitable_ffi::fast_paths::fast_paths() };
+    let paths = unsafe { pyawaitable_ffi::fast_paths() };
     let taken = [
         (paths.am_send, "am_send"),
         (paths.iter_send, "iter_send"),

@@ -8,9 +8,9 @@ use cfg_if::cfg_if;
 /// tell cheaply and answer `false`.
 ///
 /// ```
-/// assert!(!pyawaitable_ffi::pystate::this_thread_attached()); // not initialized
+/// assert!(!pyawaitable_ffi::this_thread_attached()); // not initialized
 /// # unsafe { pyo3_ffi::Py_InitializeEx(0) };
-/// assert!(pyawaitable_ffi::pystate::this_thread_attached());
+/// assert!(pyawaitable_ffi::this_thread_attached());
 /// ```
 pub fn this_thread_attached() -> bool {
     cfg_if! {
@@ -37,7 +37,7 @@ pub fn this_thread_attached() -> bool {
                 let current = pyo3_ffi::compat::PyThreadState_GetUnchecked();
                 !current.is_null()
                     && (current == pyo3_ffi::PyGILState_GetThisThreadState()
-                        || crate::ceval::transition_thread_state() == Some(current))
+                        || crate::recursion_guard::transition_thread_state() == Some(current))
             }
         }
     }

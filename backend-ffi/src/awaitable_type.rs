@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use pyawaitable_core::{drive, Held, Machine, Outcome, Stage};
 use pyo3_ffi::*;
 
-use crate::ceval;
+use crate::recursion_guard;
 use crate::host::FfiHost;
-use crate::intern;
-use crate::pyerrors::{raise_stop_iteration, raise_type_error, SavedError};
+use crate::names;
+use crate::exception::{raise_stop_iteration, raise_type_error, SavedError};
 use crate::{Exception, Owned};
 
 /// The instance layout: the object header, then the core machine.
@@ -132,7 +132,7 @@ pub unsafe fn new_awaitable() -> *mut PyObject {
 }
 
 /// Runs a transition on `slf` under the recursion guard
-/// ([`ceval::guarded`]).
+/// ([`recursion_guard::guarded`]).
 ///
 /// # Safety
 /// GIL held; `slf` is a live awaitable of ours for the whole call.
@@ -143,8 +143,8 @@ unsafe fn guarded<T>(
     refused: impl FnOnce() -> T,
 ) -> T {
     // SAFETY: GIL held and `slf` one of ours, alive for the call: what
-    // `ceval::guarded` and `FfiHost::new` ask.
-    unsafe { ceval::guarded(|| run(&mut FfiHost::new(slf)), refused) }
+    // `recursion_guard::guarded` and `FfiHost::new` ask.
+    unsafe { recursion_guard::guarded(|| run(&mut FfiHost::new(slf)), refused) }
 }
 
 /// Resumes the awaitable under [`guarded`]; refused, the recursion error
@@ -198,7 +198,7 @@ unsafe extern "C" fn iter(slf: *mut PyObject) -> *mut PyObject {
     // SAFETY: GIL held and `slf` ours (the slot contract), as both calls ask;
     // no exception is set when CPython calls a slot.
     unsafe {
-        if crate::abstract_::running_code_is_coroutine() {
+        if crate::inner_awaitable::running_code_is_coroutine() {
             return am_await(slf);
         }
         raise_type_error(c"'", slf, c"' object is not iterable");
@@ -424,7 +424,7 @@ unsafe fn rejected_throw(slf: *mut PyObject) -> *mut PyObject {
             return null_mut();
         };
         let error = Exception::fetch_or_system_error();
-        if !crate::abstract_::takes_throw(&inner) {
+        if !crate::inner_awaitable::takes_throw(&inner) {
             error.restore();
             return null_mut();
         }
@@ -468,7 +468,7 @@ unsafe fn running_at_least(minor: u32, built_for: bool) -> bool {
         if #[cfg(pyawaitable_limited)] {
             let _ = built_for;
             // SAFETY: GIL held (the caller's contract).
-            unsafe { crate::limited::runtime() }.at_least(3, minor)
+            unsafe { crate::limited_runtime::runtime() }.at_least(3, minor)
         } else {
             let _ = minor;
             built_for
@@ -534,10 +534,10 @@ unsafe extern "C" fn finalize(slf: *mut PyObject) {
 /// an awaitable of ours, is gone.
 unsafe extern "C" fn dealloc(slf: *mut PyObject) {
     // SAFETY: GIL held and `slf` ours and unreferenced (the slot contract):
-    // once untracked, it is what `trashcan::dealloc` and `dealloc_now` ask for.
+    // once untracked, it is what `bounded_release::dealloc` and `dealloc_now` ask for.
     unsafe {
         PyObject_GC_UnTrack(slf.cast());
-        crate::trashcan::dealloc(slf, dealloc_now);
+        crate::bounded_release::dealloc(slf, dealloc_now);
     }
 }
 
@@ -758,8 +758,8 @@ unsafe extern "C" fn get_cr_frame(slf: *mut PyObject, _: *mut c_void) -> *mut Py
     unsafe {
         match machine_of(slf).stage() {
             Stage::Finished => Owned::from_borrowed(Py_None()).into_ptr(),
-            Stage::Created => crate::frameobject::frame(false),
-            Stage::Running | Stage::Suspended => crate::frameobject::frame(true),
+            Stage::Created => crate::synthetic_frame::frame(false),
+            Stage::Running | Stage::Suspended => crate::synthetic_frame::frame(true),
         }
     }
 }
@@ -771,7 +771,7 @@ unsafe extern "C" fn get_cr_frame(slf: *mut PyObject, _: *mut c_void) -> *mut Py
 /// CPython calls it (a getter) with the GIL held.
 unsafe extern "C" fn get_cr_code(_: *mut PyObject, _: *mut c_void) -> *mut PyObject {
     // SAFETY: GIL held (the getter contract).
-    unsafe { crate::frameobject::code() }
+    unsafe { crate::synthetic_frame::code() }
 }
 
 /// `cr_origin`: always `None`, what a coroutine has while
@@ -798,10 +798,10 @@ unsafe extern "C" fn get_cr_state(slf: *mut PyObject, _: *mut c_void) -> *mut Py
     // string is kept for the process and gets its own reference here.
     unsafe {
         let state = match machine_of(slf).stage() {
-            Stage::Created => &intern::CORO_CREATED,
-            Stage::Running => &intern::CORO_RUNNING,
-            Stage::Suspended => &intern::CORO_SUSPENDED,
-            Stage::Finished => &intern::CORO_CLOSED,
+            Stage::Created => &names::CORO_CREATED,
+            Stage::Running => &names::CORO_RUNNING,
+            Stage::Suspended => &names::CORO_SUSPENDED,
+            Stage::Finished => &names::CORO_CLOSED,
         }
         .get();
         if state.is_null() {
@@ -829,7 +829,7 @@ unsafe fn create_type() -> *mut PyTypeObject {
     // slot tables are leaked, so they outlive the type that points to them, and
     // each slot function has the signature its slot id calls for.
     unsafe {
-        if crate::intern::intern_all() < 0 {
+        if crate::names::intern_all() < 0 {
             return null_mut();
         }
         let methods = Box::leak(Box::new([

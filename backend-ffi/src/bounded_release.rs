@@ -76,7 +76,7 @@ pub(crate) unsafe fn dealloc(obj: *mut PyObject, free: unsafe fn(*mut PyObject))
             *nesting.deferred.borrow_mut() = saved;
             return;
         }
-        if depth >= MAX_DEPTH || crate::ceval::stack_is_low() {
+        if depth >= MAX_DEPTH || crate::recursion_guard::stack_is_low() {
             let mut deferred = nesting.deferred.borrow_mut();
             // Without room to defer it, it is freed here, deeper.
             if deferred.try_reserve(1).is_ok() {
@@ -100,7 +100,7 @@ pub(crate) unsafe fn dealloc(obj: *mut PyObject, free: unsafe fn(*mut PyObject))
 unsafe fn outermost(nesting: &Nesting, obj: *mut PyObject, free: unsafe fn(*mut PyObject)) {
     // SAFETY: GIL held (the caller's contract).
     nesting.interpreter.set(unsafe { PyInterpreterState_Get() });
-    let nested = if crate::ceval::stack_is_low() {
+    let nested = if crate::recursion_guard::stack_is_low() {
         MAX_DEPTH
     } else {
         1

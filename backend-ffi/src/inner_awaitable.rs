@@ -7,13 +7,13 @@ use pyawaitable_core::Outcome;
 use pyo3_ffi::*;
 
 #[cfg(any(not(Py_3_10), pyawaitable_limited))]
-use crate::intern::SEND;
+use crate::names::SEND;
 #[cfg(pyawaitable_limited)]
-use crate::intern::{AWAIT, NEXT};
-use crate::intern::{CLOSE, CO_FLAGS, F_CODE, GI_CODE, THROW, VALUE};
+use crate::names::{AWAIT, NEXT};
+use crate::names::{CLOSE, CO_FLAGS, F_CODE, GI_CODE, THROW, VALUE};
 #[cfg(pyawaitable_limited)]
-use crate::limited::{is_heap_type, runtime};
-use crate::pyerrors::raise_type_error;
+use crate::limited_runtime::{is_heap_type, runtime};
+use crate::exception::raise_type_error;
 use crate::python_calls;
 use crate::{Exception, Owned};
 
@@ -372,19 +372,18 @@ pub(crate) unsafe fn close(iter: Owned) -> Result<(), Exception> {
 }
 
 /// Releases an awaitable that will never be awaited. Native coroutines,
-/// generators and awaitables of this library are closed first, so they
-/// neither warn that they were never awaited nor keep a `finally` pending.
+/// generators and awaitables of this library (`ours`, which the caller
+/// knows) are closed first, so they neither warn that they were never
+/// awaited nor keep a `finally` pending.
 ///
 /// # Safety
 /// GIL held, no exception set.
-pub(crate) unsafe fn discard(awaitable: Owned) {
+pub(crate) unsafe fn discard(awaitable: Owned, ours: bool) {
     // SAFETY: GIL held and no exception set (the caller's contract); `obj` is
     // live while `awaitable` owns it.
     unsafe {
         let obj = awaitable.as_ptr();
-        let closable = is_native_coroutine(obj)
-            || is_generator(obj)
-            || crate::genobject::downcast(obj).is_some();
+        let closable = ours || is_native_coroutine(obj) || is_generator(obj);
         if closable {
             // Reported naming the object, as `_PyGen_Finalize` does.
             if let Err(exc) = close(Owned::from_borrowed(obj)) {

@@ -30,7 +30,7 @@ impl Exception {
         unsafe {
             cfg_if::cfg_if! {
                 if #[cfg(pyawaitable_limited)] {
-                    match crate::limited::runtime().raised {
+                    match crate::limited_runtime::runtime().raised {
                         Some((get, _)) => Owned::from_owned(get()).map(Exception),
                         None => Exception::fetch_normalized(),
                     }
@@ -158,7 +158,7 @@ impl Exception {
         unsafe {
             cfg_if::cfg_if! {
                 if #[cfg(pyawaitable_limited)] {
-                    match crate::limited::runtime().raised {
+                    match crate::limited_runtime::runtime().raised {
                         Some((_, set)) => set(self.0.into_ptr()),
                         None => self.restore_triple(),
                     }
@@ -386,7 +386,7 @@ unsafe fn reuse_stop_iteration(value: Owned) -> Result<(), Owned> {
     // indicator steals the reference to `exc`.
     unsafe {
         use std::sync::atomic::Ordering::Relaxed;
-        let Some((_, set_raised)) = crate::limited::runtime().raised else {
+        let Some((_, set_raised)) = crate::limited_runtime::runtime().raised else {
             return Err(value);
         };
         let spare = SPARE_STOP.swap(std::ptr::null_mut(), Relaxed);
@@ -411,8 +411,8 @@ unsafe fn reuse_stop_iteration(value: Owned) -> Result<(), Owned> {
             Py_DecRef(exc);
             return Err(value);
         };
-        if PyObject_SetAttr(exc, crate::intern::ARGS.get(), args.as_ptr()) < 0
-            || PyObject_SetAttr(exc, crate::intern::VALUE.get(), value.as_ptr()) < 0
+        if PyObject_SetAttr(exc, crate::names::ARGS.get(), args.as_ptr()) < 0
+            || PyObject_SetAttr(exc, crate::names::VALUE.get(), value.as_ptr()) < 0
         {
             PyErr_Clear();
             Py_DecRef(exc);
@@ -728,9 +728,9 @@ unsafe fn type_name(ty: *mut PyTypeObject) -> Option<Owned> {
     // SAFETY: GIL held (the caller's contract); `ty` live; the format consumes
     // exactly the two strings given.
     unsafe {
-        use crate::intern::{MODULE, NAME};
+        use crate::names::{MODULE, NAME};
         let name = Owned::from_owned(PyObject_GetAttr(ty.cast(), NAME.get()))?;
-        if crate::limited::is_heap_type(ty) {
+        if crate::limited_runtime::is_heap_type(ty) {
             return Some(name);
         }
         let module = Owned::from_owned(PyObject_GetAttr(ty.cast(), MODULE.get()))?;
