@@ -10,6 +10,7 @@ use pyawaitable_core::{drive, Held, Machine, Outcome, Stage};
 use pyo3_ffi::*;
 
 use crate::recursion_guard;
+use crate::versions::{close_returns_value, has_cr_state, throw_signature_deprecated};
 use crate::host::FfiHost;
 use crate::names;
 use crate::exception::{raise_stop_iteration, raise_type_error, SavedError};
@@ -69,7 +70,7 @@ pub unsafe fn type_object() -> *mut PyTypeObject {
     }
     // SAFETY: GIL held (the caller's contract); `PyExc_ImportError` is an
     // interpreter static.
-    if unsafe { crate::free_threading::check_interpreter(PyExc_ImportError) } < 0 {
+    if unsafe { crate::versions::free_threading::check_interpreter(PyExc_ImportError) } < 0 {
         return null_mut();
     }
     // SAFETY: GIL held.
@@ -226,7 +227,6 @@ unsafe extern "C" fn am_await(slf: *mut PyObject) -> *mut PyObject {
 }
 
 /// `PySendResult`, the result of `am_send` (3.10+).
-#[cfg(any(Py_3_10, pyawaitable_limited))]
 #[repr(C)]
 enum SendResult {
     /// `PYGEN_RETURN`: `*presult` is the return value.
@@ -242,7 +242,6 @@ enum SendResult {
 /// # Safety
 /// CPython calls it (`PyIter_Send`) with the GIL held, `slf` a live
 /// awaitable of ours, `arg` a live object and `presult` writable.
-#[cfg(any(Py_3_10, pyawaitable_limited))]
 unsafe extern "C" fn am_send(
     slf: *mut PyObject,
     arg: *mut PyObject,
@@ -457,43 +456,6 @@ unsafe extern "C" fn close(slf: *mut PyObject, _: *mut PyObject) -> *mut PyObjec
     }
 }
 
-/// Whether the running interpreter is 3.`minor` or later: fixed at build
-/// time for the full API (`built_for` is `cfg!(Py_3_<minor>)`), asked at run
-/// time by the one limited build.
-///
-/// # Safety
-/// GIL held.
-unsafe fn running_at_least(minor: u32, built_for: bool) -> bool {
-    cfg_if::cfg_if! {
-        if #[cfg(pyawaitable_limited)] {
-            let _ = built_for;
-            // SAFETY: GIL held (the caller's contract).
-            unsafe { crate::limited_runtime::runtime() }.at_least(3, minor)
-        } else {
-            let _ = minor;
-            built_for
-        }
-    }
-}
-
-/// Whether `throw(type, value, tb)` warns that it is deprecated (3.12+).
-///
-/// # Safety
-/// GIL held.
-unsafe fn throw_signature_deprecated() -> bool {
-    // SAFETY: GIL held (the caller's contract).
-    unsafe { running_at_least(12, cfg!(Py_3_12)) }
-}
-
-/// Whether `close()` returns the coroutine's return value (3.13+).
-///
-/// # Safety
-/// GIL held.
-unsafe fn close_returns_value() -> bool {
-    // SAFETY: GIL held (the caller's contract).
-    unsafe { running_at_least(13, cfg!(Py_3_13)) }
-}
-
 /// `tp_finalize`: a never-awaited awaitable warns (`ResourceWarning`) and
 /// closes what it queued; a suspended one is closed, as `_PyGen_Finalize` does.
 /// One cancelled before its first await, with nothing queued since, closes
@@ -527,7 +489,7 @@ unsafe extern "C" fn finalize(slf: *mut PyObject) {
 }
 
 /// `tp_dealloc`: untrack, then free now, or later when deallocations are
-/// already nested deep (see [`crate::trashcan`]).
+/// already nested deep (see [`crate::bounded_release`]).
 ///
 /// # Safety
 /// CPython calls it with the GIL held when the last reference to `slf`,
@@ -562,18 +524,7 @@ unsafe fn dealloc_now(slf: *mut PyObject) {
         drop(machine_of(slf).take_all());
         std::ptr::drop_in_place((*this).machine.get());
         let ty = Py_TYPE(slf);
-        cfg_if::cfg_if! {
-            if #[cfg(pyawaitable_limited)] {
-                let free = PyType_GetSlot(ty, Py_tp_free);
-                if !free.is_null() {
-                    std::mem::transmute::<*mut c_void, freefunc>(free)(slf.cast());
-                }
-            } else {
-                if let Some(free) = (*ty).tp_free {
-                    free(slf.cast());
-                }
-            }
-        }
+        crate::versions::tp_free(ty, slf);
         Py_DecRef(ty.cast());
     }
 }
@@ -593,32 +544,7 @@ unsafe fn finalize_from_dealloc(slf: *mut PyObject) -> bool {
         if matches!(machine_of(slf).stage(), Stage::Running | Stage::Finished) {
             return false;
         }
-        cfg_if::cfg_if! {
-            if #[cfg(pyawaitable_limited)] {
-                // The limited API has no `PyObject_CallFinalizerFromDealloc`:
-                // resurrect by hand (refcount 0 -> 1), finalize, then check that
-                // ours is still the only reference.
-                PyObject_GC_Track(slf.cast());
-                Py_IncRef(slf);
-                finalize(slf);
-                if Py_REFCNT(slf) != 1 {
-                    Py_DecRef(slf);
-                    return true;
-                }
-                // `ob_refcnt` leads every object on the GIL builds the stable
-                // ABI covers; put it back to zero without a second dealloc.
-                slf.cast::<Py_ssize_t>().write(0);
-                PyObject_GC_UnTrack(slf.cast());
-                false
-            } else {
-                PyObject_GC_Track(slf.cast());
-                let resurrected = PyObject_CallFinalizerFromDealloc(slf) < 0;
-                if !resurrected {
-                    PyObject_GC_UnTrack(slf.cast());
-                }
-                resurrected
-            }
-        }
+        crate::versions::call_finalizer_from_dealloc(slf, finalize)
     }
 }
 
@@ -811,15 +737,6 @@ unsafe extern "C" fn get_cr_state(slf: *mut PyObject, _: *mut c_void) -> *mut Py
     }
 }
 
-/// Whether coroutines of the running interpreter have `cr_state` (3.15+).
-///
-/// # Safety
-/// GIL held.
-unsafe fn has_cr_state() -> bool {
-    // SAFETY: GIL held (the caller's contract).
-    unsafe { running_at_least(15, cfg!(Py_3_15)) }
-}
-
 /// Builds the heap type and registers it as a `collections.abc.Coroutine`.
 ///
 /// # Safety
@@ -935,8 +852,7 @@ unsafe fn create_type() -> *mut PyTypeObject {
             ),
         ];
         // 3.9 rejects a slot id it does not know.
-        #[cfg(any(Py_3_10, pyawaitable_limited))]
-        if crate::fast_paths::fast_paths().am_send {
+        if crate::versions::fast_paths().am_send {
             slots.push(slot(Py_am_send, am_send as *mut c_void));
         }
         slots.push(slot(0, null_mut()));
@@ -972,7 +888,7 @@ unsafe fn create_type() -> *mut PyTypeObject {
 pub unsafe fn check_interpreter() -> c_int {
     // SAFETY: GIL held and no exception set (the caller's contract); the
     // exception class is CPython's.
-    unsafe { crate::free_threading::check_interpreter(PyExc_ImportError) }
+    unsafe { crate::versions::free_threading::check_interpreter(PyExc_ImportError) }
 }
 
 /// Readies the calling interpreter for awaitables, from a module's init

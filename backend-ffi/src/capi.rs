@@ -23,19 +23,6 @@ pub unsafe extern "C" fn PyAwaitable_Init() -> c_int {
     unsafe { crate::awaitable_type::init() }
 }
 
-/// `PyAwaitable_Init` as `pyawaitable.h` calls it under `Py_LIMITED_API`:
-/// only the limited-API library defines it, so a limited module linked with
-/// a full-API library fails to load, naming this symbol.
-///
-/// # Safety
-/// GIL held.
-#[cfg(pyawaitable_limited)]
-#[no_mangle]
-pub unsafe extern "C" fn PyAwaitable_Init_with_Py_LIMITED_API_needs_libpyawaitable_abi3() -> c_int {
-    // SAFETY: the caller's contract (GIL held), passed on.
-    unsafe { PyAwaitable_Init() }
-}
-
 /// `PyAwaitable_GetType`: the type (borrowed), or null with an exception.
 ///
 /// # Safety

@@ -6,15 +6,10 @@ use std::ffi::c_long;
 use pyawaitable_core::Outcome;
 use pyo3_ffi::*;
 
-#[cfg(any(not(Py_3_10), pyawaitable_limited))]
-use crate::names::SEND;
-#[cfg(pyawaitable_limited)]
-use crate::names::{AWAIT, NEXT};
-use crate::names::{CLOSE, CO_FLAGS, F_CODE, GI_CODE, THROW, VALUE};
-#[cfg(pyawaitable_limited)]
-use crate::limited_runtime::{is_heap_type, runtime};
 use crate::exception::raise_type_error;
+use crate::names::{CLOSE, CO_FLAGS, F_CODE, GI_CODE, THROW};
 use crate::python_calls;
+use crate::versions::{await_slot, is_generator, is_native_coroutine, step_from_call};
 use crate::{Exception, Owned};
 
 /// `CO_ITERABLE_COROUTINE`: a generator made awaitable by `types.coroutine`.
@@ -24,80 +19,6 @@ const CO_COROUTINE: c_long = 0x0080;
 
 /// What resuming an inner awaitable gave.
 pub(crate) type Step = Outcome<Owned, Exception>;
-
-/// `PyCoro_CheckExact`: a native coroutine.
-///
-/// # Safety
-/// GIL held; `obj` live.
-#[inline]
-unsafe fn is_native_coroutine(obj: *mut PyObject) -> bool {
-    // SAFETY: GIL held and `obj` live (the caller's contract): its type is read
-    // from its header.
-    unsafe {
-        cfg_if::cfg_if! {
-            if #[cfg(pyawaitable_limited)] {
-                Py_TYPE(obj) == runtime().coroutine_type()
-            } else {
-                PyCoro_CheckExact(obj) != 0
-            }
-        }
-    }
-}
-
-/// `PyGen_CheckExact`: a plain generator.
-///
-/// # Safety
-/// GIL held; `obj` live.
-#[inline]
-unsafe fn is_generator(obj: *mut PyObject) -> bool {
-    // SAFETY: GIL held and `obj` live (the caller's contract): its type is read
-    // from its header.
-    unsafe {
-        cfg_if::cfg_if! {
-            if #[cfg(pyawaitable_limited)] {
-                Py_TYPE(obj) == runtime().generator_type()
-            } else {
-                PyGen_CheckExact(obj) != 0
-            }
-        }
-    }
-}
-
-/// How `await obj` gets its iterator, for an object that is not a coroutine.
-enum AwaitSlot {
-    /// The type's `am_await` slot.
-    Slot(unaryfunc),
-    /// A static type on 3.9 under the limited API, where `PyType_GetSlot`
-    /// refuses static types: its `__await__` method, which wraps the slot.
-    #[cfg(pyawaitable_limited)]
-    Method,
-}
-
-/// The `am_await` of `obj`'s type, if it has one (`tp_as_async->am_await`).
-///
-/// # Safety
-/// GIL held; `obj` live.
-unsafe fn await_slot(obj: *mut PyObject) -> Option<AwaitSlot> {
-    // SAFETY: GIL held and `obj` live (the caller's contract), so its type is
-    // live; a non-null `Py_am_await` slot is a `unaryfunc`, as CPython declares
-    // it.
-    unsafe {
-        let ty = Py_TYPE(obj);
-        cfg_if::cfg_if! {
-            if #[cfg(pyawaitable_limited)] {
-                if runtime().at_least(3, 10) || is_heap_type(ty) {
-                    let slot = PyType_GetSlot(ty, Py_am_await);
-                    (!slot.is_null()).then(|| AwaitSlot::Slot(std::mem::transmute::<*mut std::ffi::c_void, unaryfunc>(slot)))
-                } else {
-                    (PyObject_HasAttr(ty.cast(), AWAIT.get()) != 0).then_some(AwaitSlot::Method)
-                }
-            } else {
-                let slots = (*ty).tp_as_async;
-                if slots.is_null() { None } else { (*slots).am_await.map(AwaitSlot::Slot) }
-            }
-        }
-    }
-}
 
 /// The `co_flags` of the code object `holder.<code>` (a generator's
 /// `gi_code`, a frame's `f_code`); `0` where there is none.
@@ -186,9 +107,7 @@ pub(crate) unsafe fn await_iter(awaitable: Owned) -> Result<Owned, Exception> {
             return Ok(awaitable);
         }
         let iter = match await_slot(obj) {
-            Some(AwaitSlot::Slot(am_await)) => python_calls::unary(am_await, obj),
-            #[cfg(pyawaitable_limited)]
-            Some(AwaitSlot::Method) => python_calls::call_method0(obj, AWAIT.get()),
+            Some(slot) => slot.call(obj),
             None => {
                 raise_type_error(c"object ", obj, c" can't be used in 'await' expression");
                 return Err(Exception::fetch_or_system_error());
@@ -213,94 +132,14 @@ pub(crate) unsafe fn await_iter(awaitable: Owned) -> Result<Owned, Exception> {
     }
 }
 
-/// Reads a call's result the way `yield from` does: a value is a yield; an
-/// error that is `StopIteration` (or none at all) is a return.
-///
-/// # Safety
-/// GIL held; `result` null (with the error, if any, set) or a new
-/// reference.
-unsafe fn step_from_call(result: *mut PyObject) -> Step {
-    // SAFETY: GIL held and `result` null or a new reference (the caller's
-    // contract); the attribute name is interned for the module's lifetime.
-    unsafe {
-        if let Some(value) = Owned::from_owned(result) {
-            return Outcome::Yield(value);
-        }
-        if PyErr_Occurred().is_null() {
-            return Outcome::Return(Owned::from_borrowed(Py_None()));
-        }
-        if PyErr_ExceptionMatches(PyExc_StopIteration) == 0 {
-            return Outcome::Raise(Exception::fetch_or_system_error());
-        }
-        let stop = Exception::fetch_or_system_error();
-        match Owned::from_owned(PyObject_GetAttr(stop.as_ptr(), VALUE.get())) {
-            Some(value) => Outcome::Return(value),
-            None => Outcome::Raise(Exception::fetch_or_system_error()),
-        }
-    }
-}
-
-/// Resumes `iter` with `value`: `am_send` where the interpreter has it.
+/// Resumes `iter` with `value`.
 ///
 /// # Safety
 /// GIL held.
 #[inline(always)]
 pub(crate) unsafe fn send(iter: &Owned, value: Owned) -> Step {
-    // SAFETY: GIL held (the caller's contract); `obj` is live while `iter` owns
-    // it, so its type and async slots are too; a found `iter_send`, `gen_send`
-    // or `am_send` takes exactly these arguments, and `result` is written
-    // before it is read.
-    unsafe {
-        cfg_if::cfg_if! {
-            if #[cfg(pyawaitable_limited)] {
-                let obj = iter.as_ptr();
-                if let Some(iter_send) = runtime().iter_send {
-                    let mut result = std::ptr::null_mut();
-                    return match python_calls::found_iter_send(iter_send, obj, value.as_ptr(), &mut result) {
-                        1 => Outcome::Yield(Owned::from_owned(result).expect("PYGEN_NEXT gives a value")),
-                        0 => Outcome::Return(Owned::from_owned(result).expect("PYGEN_RETURN gives a value")),
-                        _ => Outcome::Raise(Exception::fetch_or_system_error()),
-                    };
-                }
-                // 3.9's YIELD_FROM: generators and coroutines by `_PyGen_Send`;
-                // other iterators by `__next__` when sent `None`, else `send`.
-                let native = is_native_coroutine(obj) || is_generator(obj);
-                let result = match runtime().gen_send {
-                    Some(gen_send) if native => python_calls::found_gen_send(gen_send, obj, value.as_ptr()),
-                    _ if value.as_ptr() == Py_None() && !native => python_calls::call_method0(obj, NEXT.get()),
-                    _ => python_calls::call_method1(obj, SEND.get(), value.as_ptr()),
-                };
-                step_from_call(result)
-            } else if #[cfg(Py_3_10)] {
-                let obj = iter.as_ptr();
-                let mut result = std::ptr::null_mut();
-                // PyIter_Send's first branch inline: the type's own `am_send`.
-                let slots = (*Py_TYPE(obj)).tp_as_async;
-                let sent = match if slots.is_null() { None } else { (*slots).am_send } {
-                    Some(am_send) => python_calls::am_send(am_send, obj, value.as_ptr(), &mut result),
-                    None => python_calls::py_iter_send(obj, value.as_ptr(), &mut result),
-                };
-                match sent {
-                    PySendResult::PYGEN_NEXT => Outcome::Yield(Owned::from_owned(result).expect("PYGEN_NEXT gives a value")),
-                    PySendResult::PYGEN_RETURN => Outcome::Return(Owned::from_owned(result).expect("PYGEN_RETURN gives a value")),
-                    PySendResult::PYGEN_ERROR => Outcome::Raise(Exception::fetch_or_system_error()),
-                }
-            } else {
-                // 3.9's YIELD_FROM: generators and coroutines by `_PyGen_Send`;
-                // other iterators by `tp_iternext` when sent `None`, else `send`.
-                let obj = iter.as_ptr();
-                let result = if is_native_coroutine(obj) || is_generator(obj) {
-                    python_calls::py_gen_send(obj, value.as_ptr())
-                } else {
-                    match (*Py_TYPE(obj)).tp_iternext {
-                        Some(next) if value.as_ptr() == Py_None() => python_calls::unary(next, obj),
-                        _ => python_calls::call_method1(obj, SEND.get(), value.as_ptr()),
-                    }
-                };
-                step_from_call(result)
-            }
-        }
-    }
+    // SAFETY: the caller's contract is the function's.
+    unsafe { crate::versions::send(iter, value) }
 }
 
 /// Throws `exc` into `iter`; one without `throw` gets it raised at the await

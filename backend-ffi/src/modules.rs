@@ -7,34 +7,28 @@ pub mod api;
 pub mod async_block;
 mod awaitable_type;
 mod bounded_release;
-mod built_for;
 mod callback;
 #[cfg(feature = "capi")]
 pub mod capi;
 mod exception;
-mod fast_paths;
-mod free_threading;
 mod host;
 mod inner_awaitable;
-#[cfg(pyawaitable_limited)]
-mod limited_runtime;
 mod names;
 mod owned;
 mod python_calls;
 mod recursion_guard;
 mod synthetic_frame;
 mod task;
-mod thread_state;
 mod unwinding;
+mod versions;
 
 pub use allocator::PythonAllocator;
 pub use awaitable_type::{check_interpreter, init, type_object, PyAwaitableObject};
 pub use callback::{CCallback, CDefer, Callback, Defer};
 pub use exception::Exception;
-pub use fast_paths::{fast_paths, FastPaths};
 pub use owned::Owned;
 pub use task::{Driver, PollTask, Resumed, Task};
-pub use thread_state::this_thread_attached;
+pub use versions::{fast_paths, this_thread_attached, FastPaths};
 // What a `PollTask` returns, `Driver::start_await` gives and Rust
 // callbacks answer, named from here.
 pub use pyawaitable_core::{ErrorOutcome, ResultOutcome, Started, TaskStep};

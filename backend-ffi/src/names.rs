@@ -42,10 +42,9 @@ impl Interned {
 /// Declares each name's static and lists them all for [`intern_all`], from
 /// one line per name.
 macro_rules! names {
-    ($($(#[doc = $doc:literal])* $(#[cfg($cfg:meta)])? $name:ident = $text:literal;)*) => {
+    ($($(#[doc = $doc:literal])* $name:ident = $text:literal;)*) => {
         $(
             $(#[doc = $doc])*
-            $(#[cfg($cfg)])?
             pub(crate) static $name: Interned = Interned::new($text);
         )*
 
@@ -56,7 +55,7 @@ macro_rules! names {
         /// # Safety
         /// GIL held.
         pub(crate) unsafe fn intern_all() -> c_int {
-            let all: &[&Interned] = &[$($(#[cfg($cfg)])? &$name,)*];
+            let all: &[&Interned] = &[$(&$name,)*];
             for name in all {
                 // SAFETY: GIL held (the caller's contract).
                 if unsafe { name.get() }.is_null() {
@@ -70,19 +69,14 @@ macro_rules! names {
 
 names! {
     /// `"send"`.
-    #[cfg(any(not(Py_3_10), pyawaitable_limited))]
     SEND = c"send";
     /// `"__next__"`.
-    #[cfg(pyawaitable_limited)]
     NEXT = c"__next__";
     /// `"__await__"`.
-    #[cfg(pyawaitable_limited)]
     AWAIT = c"__await__";
     /// `"__name__"`.
-    #[cfg(pyawaitable_limited)]
     NAME = c"__name__";
     /// `"__module__"`.
-    #[cfg(pyawaitable_limited)]
     MODULE = c"__module__";
     /// `"throw"`.
     THROW = c"throw";
@@ -101,7 +95,6 @@ names! {
     /// `"value"`.
     VALUE = c"value";
     /// `"args"` (a reused `StopIteration`'s, on the limited API).
-    #[cfg(pyawaitable_limited)]
     ARGS = c"args";
     /// `"CORO_CREATED"`, a value of `cr_state` (3.15+).
     CORO_CREATED = c"CORO_CREATED";

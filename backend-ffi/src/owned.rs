@@ -4,15 +4,7 @@ use std::ptr::NonNull;
 
 use pyo3_ffi::PyObject;
 
-cfg_if::cfg_if! {
-    if #[cfg(pyawaitable_limited)] {
-        // The stable ABI: the interpreter counts (its layout is not ours to know).
-        use pyo3_ffi::{Py_DecRef as decref, Py_IncRef as incref};
-    } else {
-        // A version-specific build: the header's inline counting.
-        use pyo3_ffi::{Py_DECREF as decref, Py_INCREF as incref};
-    }
-}
+use crate::versions::{decref, incref};
 
 /// A strong reference to a Python object, released on drop.
 ///

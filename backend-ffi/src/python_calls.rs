@@ -15,8 +15,6 @@
 
 use std::ptr::null_mut;
 
-#[cfg(all(Py_3_10, not(pyawaitable_limited)))]
-use pyo3_ffi::{sendfunc, PySendResult};
 use pyo3_ffi::{unaryfunc, PyObject};
 
 use crate::unwinding::parking_on_forced_unwind;
@@ -25,24 +23,6 @@ extern "C-unwind" {
     /// `PyObject_CallFunctionObjArgs`: the arguments end with a null.
     #[link_name = "PyObject_CallFunctionObjArgs"]
     fn call_function_obj_args(callable: *mut PyObject, ...) -> *mut PyObject;
-    /// `PyObject_CallMethodObjArgs`: the arguments end with a null.
-    #[cfg(any(not(Py_3_10), pyawaitable_limited))]
-    #[link_name = "PyObject_CallMethodObjArgs"]
-    fn call_method_obj_args(obj: *mut PyObject, name: *mut PyObject, ...) -> *mut PyObject;
-    /// `PyIter_Send` (3.10+).
-    #[cfg(all(Py_3_10, not(pyawaitable_limited)))]
-    #[link_name = "PyIter_Send"]
-    fn iter_send(
-        iter: *mut PyObject,
-        arg: *mut PyObject,
-        result: *mut *mut PyObject,
-    ) -> PySendResult;
-    /// `_PyGen_Send` (3.9): resumes a generator or coroutine, as
-    /// `YIELD_FROM` does; the value, or null with `StopIteration` or the
-    /// error set. Its first parameter is a `PyGenObject *`.
-    #[cfg(all(not(Py_3_10), not(pyawaitable_limited)))]
-    #[link_name = "_PyGen_Send"]
-    fn gen_send(gen: *mut PyObject, arg: *mut PyObject) -> *mut PyObject;
 }
 
 /// A C callback's type, as the C ABI declares it (`CCallback`).
@@ -50,10 +30,6 @@ type CCallbackFn = unsafe extern "C" fn(*mut PyObject, *mut PyObject) -> std::ff
 /// A C deferred callback's type (`CDefer`).
 type CDeferFn = unsafe extern "C" fn(*mut PyObject) -> std::ffi::c_int;
 
-/// `am_send` declared as what it is: code that may end the thread.
-#[cfg(all(Py_3_10, not(pyawaitable_limited)))]
-type UnwindingSend =
-    unsafe extern "C-unwind" fn(*mut PyObject, *mut PyObject, *mut *mut PyObject) -> PySendResult;
 /// `am_await` or `tp_iternext`, likewise.
 type UnwindingUnary = unsafe extern "C-unwind" fn(*mut PyObject) -> *mut PyObject;
 /// A C callback (`CCallback`), likewise.
@@ -104,123 +80,17 @@ pub(crate) unsafe fn call3(
     })
 }
 
-/// `obj.<name>()`.
-///
-/// # Safety
-/// GIL held; both live, `name` a `str`.
-#[cfg(pyawaitable_limited)]
-#[inline(always)]
-pub(crate) unsafe fn call_method0(obj: *mut PyObject, name: *mut PyObject) -> *mut PyObject {
-    // SAFETY: GIL held, both live (the caller's contract); the argument list
-    // is the terminating null alone.
-    parking_on_forced_unwind(|| unsafe { call_method_obj_args(obj, name, null_mut::<PyObject>()) })
-}
-
-/// `obj.<name>(arg)`.
-///
-/// # Safety
-/// GIL held; all live, `name` a `str`.
-#[cfg(any(not(Py_3_10), pyawaitable_limited))]
-#[inline(always)]
-pub(crate) unsafe fn call_method1(
-    obj: *mut PyObject,
-    name: *mut PyObject,
-    arg: *mut PyObject,
-) -> *mut PyObject {
-    // SAFETY: GIL held, all live (the caller's contract); the argument list
-    // ends with the null the function looks for.
-    parking_on_forced_unwind(|| unsafe {
-        call_method_obj_args(obj, name, arg, null_mut::<PyObject>())
-    })
-}
-
-/// A type's `am_send` slot on `obj`.
-///
-/// # Safety
-/// GIL held; `slot` is `obj`'s type's `am_send`; `arg` live; `result`
-/// writable.
-#[cfg(all(Py_3_10, not(pyawaitable_limited)))]
-#[inline(always)]
-pub(crate) unsafe fn am_send(
-    slot: sendfunc,
-    obj: *mut PyObject,
-    arg: *mut PyObject,
-    result: &mut *mut PyObject,
-) -> PySendResult {
-    // SAFETY: the same function, called by the same convention; `C-unwind`
-    // only admits that it may unwind.
-    let slot = unsafe { std::mem::transmute::<sendfunc, UnwindingSend>(slot) };
-    // SAFETY: the caller's contract is the slot's.
-    parking_on_forced_unwind(|| unsafe { slot(obj, arg, result) })
-}
-
 /// A type's `am_await` or `tp_iternext` slot on `obj`.
 ///
 /// # Safety
 /// GIL held; `slot` is that slot of `obj`'s type.
 #[inline(always)]
 pub(crate) unsafe fn unary(slot: unaryfunc, obj: *mut PyObject) -> *mut PyObject {
-    // SAFETY: as in `am_send`.
+    // SAFETY: the same function, called by the same convention; `C-unwind`
+    // only admits that it may unwind.
     let slot = unsafe { std::mem::transmute::<unaryfunc, UnwindingUnary>(slot) };
     // SAFETY: the caller's contract is the slot's.
     parking_on_forced_unwind(|| unsafe { slot(obj) })
-}
-
-/// `PyIter_Send`.
-///
-/// # Safety
-/// GIL held; `iter` and `arg` live.
-#[cfg(all(Py_3_10, not(pyawaitable_limited)))]
-#[inline(always)]
-pub(crate) unsafe fn py_iter_send(
-    iter: *mut PyObject,
-    arg: *mut PyObject,
-    result: &mut *mut PyObject,
-) -> PySendResult {
-    // SAFETY: the caller's contract is the function's.
-    parking_on_forced_unwind(|| unsafe { iter_send(iter, arg, result) })
-}
-
-/// `_PyGen_Send` (3.9).
-///
-/// # Safety
-/// GIL held; `gen` a live generator or coroutine, `arg` live.
-#[cfg(all(not(Py_3_10), not(pyawaitable_limited)))]
-#[inline(always)]
-pub(crate) unsafe fn py_gen_send(gen: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
-    // SAFETY: the caller's contract is the function's.
-    parking_on_forced_unwind(|| unsafe { gen_send(gen, arg) })
-}
-
-/// The limited build's `PyIter_Send`, found at run time (3.10+).
-///
-/// # Safety
-/// GIL held; `iter` and `arg` live.
-#[cfg(pyawaitable_limited)]
-#[inline(always)]
-pub(crate) unsafe fn found_iter_send(
-    f: crate::limited_runtime::IterSend,
-    iter: *mut PyObject,
-    arg: *mut PyObject,
-    result: &mut *mut PyObject,
-) -> std::ffi::c_int {
-    // SAFETY: the caller's contract is the function's.
-    parking_on_forced_unwind(|| unsafe { f(iter, arg, result) })
-}
-
-/// The limited build's `_PyGen_Send`, found at run time (3.9).
-///
-/// # Safety
-/// GIL held; `gen` a live generator or coroutine, `arg` live.
-#[cfg(pyawaitable_limited)]
-#[inline(always)]
-pub(crate) unsafe fn found_gen_send(
-    f: crate::limited_runtime::GenSend,
-    gen: *mut PyObject,
-    arg: *mut PyObject,
-) -> *mut PyObject {
-    // SAFETY: the caller's contract is the function's.
-    parking_on_forced_unwind(|| unsafe { f(gen, arg) })
 }
 
 /// A C result or error callback.
@@ -233,7 +103,7 @@ pub(crate) unsafe fn c_callback(
     awaitable: *mut PyObject,
     arg: *mut PyObject,
 ) -> std::ffi::c_int {
-    // SAFETY: as in `am_send`.
+    // SAFETY: as in `unary`.
     let f = unsafe { std::mem::transmute::<CCallbackFn, UnwindingCallback>(f) };
     // SAFETY: the caller's contract is the callback's.
     parking_on_forced_unwind(|| unsafe { f(awaitable, arg) })
@@ -245,7 +115,7 @@ pub(crate) unsafe fn c_callback(
 /// GIL held; what `f` is promised (`CDefer`).
 #[inline(always)]
 pub(crate) unsafe fn c_defer(f: CDeferFn, awaitable: *mut PyObject) -> std::ffi::c_int {
-    // SAFETY: as in `am_send`.
+    // SAFETY: as in `unary`.
     let f = unsafe { std::mem::transmute::<CDeferFn, UnwindingDefer>(f) };
     // SAFETY: the caller's contract is the callback's.
     parking_on_forced_unwind(|| unsafe { f(awaitable) })

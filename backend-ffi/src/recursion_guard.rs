@@ -20,13 +20,10 @@ struct Depth {
     /// measured, `1` where the stack cannot be measured (the count alone
     /// guards there).
     floor: Cell<usize>,
-    /// The thread state the innermost running transition started under
-    /// (null when none runs). Before 3.12 the current thread state is
-    /// process-wide, and `PyGILState` knows only this thread's main
-    /// interpreter state: this is how [`crate::pystate`] recognizes a
-    /// legacy subinterpreter's state as this thread's, by identity alone.
-    #[cfg(not(any(pyawaitable_limited, Py_3_12)))]
-    attached: Cell<*mut PyThreadState>,
+    /// The thread state the innermost running transition started under,
+    /// where the interpreter cannot tell it (see
+    /// [`crate::versions::TransitionState`]).
+    attached: crate::versions::TransitionState,
 }
 
 thread_local! {
@@ -35,8 +32,7 @@ thread_local! {
         Depth {
             nesting: Cell::new(0),
             floor: Cell::new(0),
-            #[cfg(not(any(pyawaitable_limited, Py_3_12)))]
-            attached: Cell::new(std::ptr::null_mut()),
+            attached: crate::versions::TransitionState::new(),
         }
     };
 }
@@ -85,28 +81,23 @@ pub(crate) unsafe fn guarded<T>(run: impl FnOnce() -> T, refused: impl FnOnce() 
             return refused();
         }
         depth.nesting.set(nesting + 1);
-        // SAFETY: reads the runtime's current thread state; GIL held.
-        #[cfg(not(any(pyawaitable_limited, Py_3_12)))]
-        let outer = depth
-            .attached
-            .replace(unsafe { pyo3_ffi::compat::PyThreadState_GetUnchecked() });
-        let out = run();
-        #[cfg(not(any(pyawaitable_limited, Py_3_12)))]
-        depth.attached.set(outer);
+        // SAFETY: GIL held (the caller's contract).
+        let out = unsafe { depth.attached.around(run) };
         depth.nesting.set(nesting);
         out
     })
 }
 
 /// The thread state the innermost transition running on this thread started
-/// under, if one runs: this thread's own, for as long as the transition runs.
-#[cfg(not(any(pyawaitable_limited, Py_3_12)))]
+/// under, if one runs and the build keeps it: this thread's own, for as long
+/// as the transition runs.
+#[allow(dead_code, reason = "read where the current thread state is process-wide (before 3.12)")]
 pub(crate) fn transition_thread_state() -> Option<*mut PyThreadState> {
-    DEPTH.with(|depth| Some(depth.attached.get()).filter(|state| !state.is_null()))
+    DEPTH.with(|depth| depth.attached.current())
 }
 
 /// Whether this thread's C stack is nearly used up: what is nested deeper
-/// must not start now (a deallocation waits, see [`crate::trashcan`]).
+/// must not start now (a deallocation waits, see [`crate::bounded_release`]).
 #[inline]
 pub(crate) fn stack_is_low() -> bool {
     DEPTH.with(below_floor)

@@ -111,13 +111,13 @@ unsafe fn refusal() -> Option<&'static CStr> {
 }
 
 /// 0 where this build may run; else -1 with `exc` raised, saying why: a
-/// version-specific build on another version ([`crate::built_for`]), or
+/// version-specific build on another version ([`crate::versions::built_for`]), or
 /// the wrong kind of interpreter for this build.
 ///
 /// # Safety
 /// Attached to the interpreter, no exception set; `exc` an exception class.
 pub(crate) unsafe fn check_interpreter(exc: *mut PyObject) -> c_int {
-    if let Some(message) = crate::built_for::refusal() {
+    if let Some(message) = crate::versions::built_for::refusal() {
         // SAFETY: attached; `exc` an exception class (caller); the message
         // is NUL-terminated.
         unsafe { pyo3_ffi::PyErr_SetString(exc, message.as_ptr()) };

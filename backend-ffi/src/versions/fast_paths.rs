@@ -31,7 +31,7 @@ pub unsafe fn fast_paths() -> FastPaths {
     cfg_if::cfg_if! {
         if #[cfg(pyawaitable_limited)] {
             // SAFETY: GIL held (the caller's contract).
-            let runtime = unsafe { crate::limited_runtime::runtime() };
+            let runtime = unsafe { crate::versions::limited_runtime::runtime() };
             FastPaths {
                 am_send: runtime.at_least(3, 10),
                 iter_send: runtime.iter_send.is_some(),

@@ -58,7 +58,7 @@ pub(crate) unsafe fn runtime() -> &'static Runtime {
     // Loaded outside the lock: the import may let another thread run, and
     // two threads that both load keep the first result.
     // SAFETY: GIL held and no exception set (the caller's contract).
-    let loaded = unsafe { Runtime::load(crate::built_for::running_version().unwrap_or((3, 9))) };
+    let loaded = unsafe { Runtime::load(crate::versions::built_for::running_version().unwrap_or((3, 9))) };
     RUNTIME.get_or_init(|| loaded)
 }
 

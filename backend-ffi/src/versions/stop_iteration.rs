@@ -1,0 +1,383 @@
+//! The `StopIteration` that carries a result out of `tp_iternext` on 3.12+
+//! (`docs/DESIGN.md`: the deliberate differences), full and limited API.
+
+use pyo3_ffi::*;
+
+use super::call_one_arg;
+use crate::Owned;
+
+/// 3.12+, full API: `await` on anything but a coroutine calls `tp_iternext`
+/// and reads only the `value` of the `StopIteration` it raises, then drops
+/// the exception (`_PyGen_FetchStopIterationValue`). The exception is an
+/// instance of a `StopIteration` subclass of ours ([`recycled_stop_type`])
+/// whose `tp_dealloc` releases what it holds, the result among it, at that
+/// moment, and keeps the instance and its `args` tuple as the spare for the
+/// next result ([`SPARE_STOP`]): no allocation per result, and nothing
+/// retained once the awaiting code drops the result, as with a native
+/// coroutine. Python code that catches one sees a `StopIteration(value)`.
+/// `Err` gives the value back where the subclass cannot be made.
+///
+/// # Safety
+/// GIL held.
+#[cfg(all(Py_3_12, not(pyawaitable_limited)))]
+pub(super) unsafe fn reuse(value: Owned) -> Result<(), Owned> {
+    // SAFETY: GIL held (the caller's contract); the spare is an instance of our
+    // `StopIteration` subclass laid out as `PyStopIterationObject`, holding its
+    // `(None,)` args (see `SPARE_STOP`), so its fields may be written; the
+    // indicator steals the reference to `exc`.
+    unsafe {
+        use std::sync::atomic::Ordering::Relaxed;
+        let exc = SPARE_STOP.swap(std::ptr::null_mut(), Relaxed);
+        if !exc.is_null() {
+            let stop = exc.cast::<PyStopIterationObject>();
+            let args = (*stop).args;
+            // The spare's tuple is tracked: code that walks the collector's
+            // objects (`gc.get_objects()`) may have taken it, and keeps it.
+            if Py_REFCNT(args) == 1 {
+                PyObject_GC_Track(exc.cast());
+                // The item is `None`, immortal since 3.12: nothing to release.
+                PyTuple_SET_ITEM(args, 0, Owned::from_borrowed(value.as_ptr()).into_ptr());
+                (*stop).value = value.into_ptr();
+                PyErr_SetRaisedException(exc);
+                return Ok(());
+            }
+            Py_DECREF(exc);
+        }
+        let ty = recycled_stop_type();
+        let exc = if ty.is_null() {
+            std::ptr::null_mut()
+        } else {
+            call_one_arg(ty.cast(), value.as_ptr())
+        };
+        if exc.is_null() {
+            PyErr_Clear();
+            return Err(value);
+        }
+        PyErr_SetRaisedException(exc);
+        Ok(())
+    }
+}
+
+/// The limited API, 3.12+: as for the full API, an instance of
+/// [`recycled_stop_type`] carries the result, its fields set through the
+/// attribute protocol. `Err` gives the value back before 3.12 (no
+/// `PyErr_SetRaisedException` to raise an instance as is) or where the
+/// subclass cannot be made.
+///
+/// # Safety
+/// GIL held.
+#[cfg(pyawaitable_limited)]
+pub(super) unsafe fn reuse(value: Owned) -> Result<(), Owned> {
+    // SAFETY: GIL held (the caller's contract); the spare is an untracked
+    // instance of our subclass with every field null (see `SPARE_STOP`); the
+    // indicator steals the reference to `exc`.
+    unsafe {
+        use std::sync::atomic::Ordering::Relaxed;
+        let Some((_, set_raised)) = crate::versions::limited_runtime::runtime().raised else {
+            return Err(value);
+        };
+        let spare = SPARE_STOP.swap(std::ptr::null_mut(), Relaxed);
+        let exc = if !spare.is_null() {
+            // Untracked while it was the spare, so no Python code reached it.
+            PyObject_GC_Track(spare.cast());
+            spare
+        } else {
+            let ty = recycled_stop_type();
+            if ty.is_null() {
+                std::ptr::null_mut()
+            } else {
+                PyType_GenericAlloc(ty, 0)
+            }
+        };
+        if exc.is_null() {
+            PyErr_Clear();
+            return Err(value);
+        }
+        let Some(args) = Owned::from_owned(PyTuple_Pack(1, value.as_ptr())) else {
+            PyErr_Clear();
+            Py_DecRef(exc);
+            return Err(value);
+        };
+        if PyObject_SetAttr(exc, crate::names::ARGS.get(), args.as_ptr()) < 0
+            || PyObject_SetAttr(exc, crate::names::VALUE.get(), value.as_ptr()) < 0
+        {
+            PyErr_Clear();
+            Py_DecRef(exc);
+            return Err(value);
+        }
+        set_raised(exc);
+        Ok(())
+    }
+}
+
+/// The spare instance of [`recycled_stop_type`], holding its one reference,
+/// untracked by the collector: no Python code reaches it, and a collection
+/// in progress, which may have had it among its garbage, does not clear it.
+/// Full API: its `args` is `(None,)`, every other field null; limited API:
+/// every field null. One per process: every
+/// access holds the GIL, which every thread using this library shares (it
+/// refuses to run without one, see `free_threading`), as it shares the
+/// awaitable type.
+#[cfg(any(Py_3_12, pyawaitable_limited))]
+static SPARE_STOP: std::sync::atomic::AtomicPtr<PyObject> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
+/// The `StopIteration` subclass whose instances carry results out of
+/// `tp_iternext` (see [`reuse`]); made once, null with an
+/// exception set if it cannot be.
+///
+/// # Safety
+/// GIL held.
+#[cfg(any(Py_3_12, pyawaitable_limited))]
+unsafe fn recycled_stop_type() -> *mut PyTypeObject {
+    // SAFETY: GIL held (the caller's contract); the slot and method tables are
+    // leaked, so they outlive the type, and each function has the signature its
+    // slot calls for.
+    unsafe {
+        use std::sync::atomic::{AtomicPtr, Ordering};
+        static TYPE: AtomicPtr<PyTypeObject> = AtomicPtr::new(std::ptr::null_mut());
+        let ty = TYPE.load(Ordering::Acquire);
+        if !ty.is_null() {
+            return ty;
+        }
+        let slots = Box::leak(Box::new([
+            PyType_Slot {
+                slot: Py_tp_dealloc,
+                pfunc: recycle_stop as *mut std::ffi::c_void,
+            },
+            PyType_Slot {
+                slot: Py_tp_methods,
+                pfunc: Box::leak(Box::new([
+                    PyMethodDef {
+                        ml_name: c"__reduce__".as_ptr(),
+                        ml_meth: PyMethodDefPointer {
+                            PyCFunction: reduce_as_builtin,
+                        },
+                        ml_flags: METH_NOARGS,
+                        ml_doc: std::ptr::null(),
+                    },
+                    PyMethodDef::zeroed(),
+                ]))
+                .as_mut_ptr()
+                .cast(),
+            },
+            PyType_Slot {
+                slot: 0,
+                pfunc: std::ptr::null_mut(),
+            },
+        ]));
+        let spec = Box::leak(Box::new(PyType_Spec {
+            // Read as the builtin in tracebacks and `repr`, and pickles load
+            // a `StopIteration`.
+            name: c"builtins.StopIteration".as_ptr(),
+            basicsize: 0,
+            itemsize: 0,
+            flags: Py_TPFLAGS_DEFAULT as std::ffi::c_uint,
+            slots: slots.as_mut_ptr(),
+        }));
+        let made = PyType_FromSpecWithBases(spec, PyExc_StopIteration).cast::<PyTypeObject>();
+        if made.is_null() {
+            return made;
+        }
+        // Making the type runs no Python code, but the GIL may still have
+        // changed hands: the first one stored is the type.
+        match TYPE.compare_exchange(
+            std::ptr::null_mut(),
+            made,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => made,
+            Err(first) => {
+                Py_DecRef(made.cast());
+                first
+            }
+        }
+    }
+}
+
+/// `__reduce__` of [`recycled_stop_type`]: `BaseException.__reduce__`
+/// naming the builtin `StopIteration`, so a pickle or copy is a plain one.
+///
+/// # Safety
+/// Called by CPython only, with the GIL, `exc` an instance of the type.
+#[cfg(any(Py_3_12, pyawaitable_limited))]
+unsafe extern "C" fn reduce_as_builtin(exc: *mut PyObject, _: *mut PyObject) -> *mut PyObject {
+    // SAFETY: GIL held and `exc` live (the method contract); each item is a
+    // live borrowed object, and `PyTuple_SetItem` steals the new reference
+    // counted for it into a fresh tuple, in range.
+    unsafe {
+        let base = PyObject_GetAttrString(PyExc_BaseException, c"__reduce__".as_ptr());
+        let Some(base) = Owned::from_owned(base) else {
+            return std::ptr::null_mut();
+        };
+        let Some(reduced) = Owned::from_owned(call_one_arg(base.as_ptr(), exc)) else {
+            return std::ptr::null_mut();
+        };
+        let size = PyTuple_Size(reduced.as_ptr());
+        if size < 1 {
+            return std::ptr::null_mut();
+        }
+        let Some(out) = Owned::from_owned(PyTuple_New(size)) else {
+            return std::ptr::null_mut();
+        };
+        for i in 0..size {
+            let item = if i == 0 {
+                PyExc_StopIteration
+            } else {
+                PyTuple_GetItem(reduced.as_ptr(), i)
+            };
+            // `PyTuple_SetItem` takes a reference: the tuple is new, the index in range.
+            PyTuple_SetItem(out.as_ptr(), i, Owned::from_borrowed(item).into_ptr());
+        }
+        out.into_ptr()
+    }
+}
+
+/// Whether an instance whose last reference just went should become the
+/// spare: there is none yet. Free-threaded builds revive objects through
+/// private calls (`_PyObject_ResurrectStart`): there none is kept.
+///
+/// # Safety
+/// GIL held.
+#[cfg(any(Py_3_12, pyawaitable_limited))]
+unsafe fn spare_wanted() -> bool {
+    cfg!(not(Py_GIL_DISABLED))
+        && SPARE_STOP
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .is_null()
+}
+
+/// Makes `exc`, whose last reference just went, the spare: untracked, and
+/// revived as `PyObject_CallFinalizerFromDealloc` revives an object, still
+/// holding its type.
+///
+/// # Safety
+/// GIL held; from `tp_dealloc` of [`recycled_stop_type`] only, after
+/// [`spare_wanted`], with `exc`'s fields as [`SPARE_STOP`] describes.
+#[cfg(any(Py_3_12, pyawaitable_limited))]
+unsafe fn keep_stop(exc: *mut PyObject) {
+    // SAFETY: GIL held (the caller's contract); `exc` has no references left,
+    // so the one counted here is the spare's own.
+    unsafe {
+        PyObject_GC_UnTrack(exc.cast());
+        Py_INCREF(exc);
+        SPARE_STOP.store(exc, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Frees `exc`, whose last reference just went and whose fields are
+/// released, as `BaseException`'s `tp_dealloc` would.
+///
+/// # Safety
+/// GIL held; from `tp_dealloc` of [`recycled_stop_type`] only.
+#[cfg(any(Py_3_12, pyawaitable_limited))]
+unsafe fn free_stop(exc: *mut PyObject) {
+    // SAFETY: GIL held (the caller's contract); `exc` has no references left
+    // and its fields are released, so it is freed once; its type reference is
+    // released after the memory it describes.
+    unsafe {
+        let ty = Py_TYPE(exc);
+        PyObject_GC_UnTrack(exc.cast());
+        PyObject_GC_Del(exc.cast());
+        // An instance of a heap type holds a reference to it (`subtype_dealloc`).
+        Py_DECREF(ty.cast());
+    }
+}
+
+/// `tp_dealloc` of [`recycled_stop_type`]: releases every field and keeps
+/// the instance, with its `args` tuple if nothing else holds it, as the
+/// spare for the next result.
+///
+/// # Safety
+/// Called by CPython only, with the GIL, when `exc`'s last reference goes.
+#[cfg(all(Py_3_12, not(pyawaitable_limited)))]
+unsafe extern "C" fn recycle_stop(exc: *mut PyObject) {
+    // SAFETY: GIL held and `exc` an unreferenced instance of our subclass (the
+    // slot contract), laid out as `PyStopIterationObject`: each field is taken
+    // exactly once, and released only after the instance is kept or freed.
+    unsafe {
+        let stop = exc.cast::<PyStopIterationObject>();
+        let take = |field: *mut *mut PyObject| std::mem::replace(&mut *field, std::ptr::null_mut());
+        let mut held = [
+            take(std::ptr::addr_of_mut!((*stop).dict)),
+            take(std::ptr::addr_of_mut!((*stop).notes)),
+            take(std::ptr::addr_of_mut!((*stop).traceback)),
+            take(std::ptr::addr_of_mut!((*stop).context)),
+            take(std::ptr::addr_of_mut!((*stop).cause)),
+            take(std::ptr::addr_of_mut!((*stop).value)),
+            std::ptr::null_mut(),
+        ];
+        // C's `char` (pyo3-ffi declares a Rust `char`): one byte.
+        std::ptr::addr_of_mut!((*stop).suppress_context)
+            .cast::<u8>()
+            .write(0);
+        let args = (*stop).args;
+        let reusable = !args.is_null()
+            && PyTuple_CheckExact(args) != 0
+            && PyTuple_GET_SIZE(args) == 1
+            && Py_REFCNT(args) == 1;
+        if reusable && spare_wanted() {
+            // `None` is immortal: it needs no reference.
+            held[6] = PyTuple_GET_ITEM(args, 0);
+            PyTuple_SET_ITEM(args, 0, Py_None());
+            keep_stop(exc);
+        } else {
+            held[6] = take(std::ptr::addr_of_mut!((*stop).args));
+            free_stop(exc);
+        }
+        // Last: releasing these may run code that raises another result.
+        for obj in held {
+            if !obj.is_null() {
+                Py_DECREF(obj);
+            }
+        }
+    }
+}
+
+/// `tp_dealloc` of [`recycled_stop_type`], limited API: one that Python code
+/// never saw (no traceback, context or cause: anything raised through a
+/// frame has a traceback) is cleared by `StopIteration`'s own `tp_clear`
+/// and kept, untracked, as the spare for the next result; any other is
+/// cleared and freed.
+///
+/// # Safety
+/// Called by CPython only, with the GIL, when `exc`'s last reference goes.
+#[cfg(pyawaitable_limited)]
+unsafe extern "C" fn recycle_stop(exc: *mut PyObject) {
+    // SAFETY: GIL held and `exc` an unreferenced instance of our subclass (the
+    // slot contract); the `Py_tp_clear` slot of `StopIteration` is an
+    // `inquiry`, as CPython declares it.
+    unsafe {
+        let unseen = !escaped(exc);
+        let base = PyExc_StopIteration.cast::<PyTypeObject>();
+        // `StopIteration_clear`: every field but `__suppress_context__`, which
+        // only a cause or Python code sets.
+        let clear = PyType_GetSlot(base, Py_tp_clear);
+        if !clear.is_null() {
+            let clear: inquiry = std::mem::transmute(clear);
+            clear(exc);
+        }
+        if unseen && spare_wanted() {
+            keep_stop(exc);
+        } else {
+            free_stop(exc);
+        }
+    }
+}
+
+/// Whether Python code may have seen a raised `StopIteration`: it went
+/// through a frame (a traceback) or was chained to another exception.
+///
+/// # Safety
+/// GIL held; `exc` live.
+#[cfg(pyawaitable_limited)]
+unsafe fn escaped(exc: *mut PyObject) -> bool {
+    // SAFETY: GIL held (the caller's contract); `exc` live.
+    unsafe {
+        Owned::from_owned(PyException_GetTraceback(exc)).is_some()
+            || Owned::from_owned(PyException_GetContext(exc)).is_some()
+            || Owned::from_owned(PyException_GetCause(exc)).is_some()
+    }
+}
+
