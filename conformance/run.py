@@ -252,7 +252,7 @@ def main():
     parser.add_argument("--interpreters", default=",".join(VERSIONS))
     parser.add_argument("--targets", default=",".join(TARGETS))
     parser.add_argument("--soak", type=int, default=0, metavar="N",
-                        help="after each suite, N runs of soak.py's paths (resident set must grow < 1 MB)")
+                        help="after each suite, N runs of soak.py's paths (fails on steady growth of the resident set, see soak.py)")
     args = parser.parse_args()
     wanted_versions = [v for v in args.interpreters.split(",") if v]
     unknown = set(wanted_versions) - set(VERSIONS)
