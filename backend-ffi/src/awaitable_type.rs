@@ -672,7 +672,7 @@ unsafe extern "C" fn get_cr_suspended(slf: *mut PyObject, _: *mut c_void) -> *mu
     unsafe { PyBool_FromLong((machine_of(slf).stage() == Stage::Suspended).into()) }
 }
 
-/// `cr_frame`: a synthetic frame (`frameobject`) while created, running or
+/// `cr_frame`: a synthetic frame (`synthetic_frame`) while created, running or
 /// suspended, `None` once finished, as `cr_getframe` gives for a coroutine.
 ///
 /// # Safety
@@ -690,7 +690,7 @@ unsafe extern "C" fn get_cr_frame(slf: *mut PyObject, _: *mut c_void) -> *mut Py
     }
 }
 
-/// `cr_code`: the synthetic code object (`frameobject`) shared by every
+/// `cr_code`: the synthetic code object (`synthetic_frame`) shared by every
 /// awaitable, as `cr_getcode` gives a coroutine's.
 ///
 /// # Safety

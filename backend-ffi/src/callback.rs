@@ -275,7 +275,13 @@ impl Reply {
             }
             // SAFETY: as above.
             Reply::Code(_) => ErrorOutcome::RaiseNew(unsafe { Exception::fetch() }),
-            Reply::Error(outcome) => outcome,
+            Reply::Error(outcome) => {
+                if matches!(outcome, ErrorOutcome::Handled | ErrorOutcome::Reraise) {
+                    // SAFETY: as above.
+                    drop(unsafe { Exception::fetch() });
+                }
+                outcome
+            }
             Reply::Raised(exc) => ErrorOutcome::RaiseNew(Some(exc)),
             // SAFETY: as above.
             Reply::Result(_) => ErrorOutcome::RaiseNew(Some(unsafe { wrong_kind() })),

@@ -4,7 +4,8 @@
 //! CPython 3.9-3.13 end a thread that wants the GIL back after interpreter
 //! exit began with `pthread_exit` (`take_gil` → `PyThread_exit_thread`),
 //! from inside whatever Python code it was running: a forced unwind out of
-//! these calls. Each is declared `C-unwind` here, and made inside
+//! these calls. Each is declared `C-unwind` (here, or in `versions` where the
+//! call differs by version: resuming an inner awaitable), and made inside
 //! [`parking_on_forced_unwind`], so the unwind stops in the frame making
 //! the call and the thread waits there forever, holding nothing, as 3.14+
 //! does itself (`PyThread_hang_thread`). Through a `C` declaration (which

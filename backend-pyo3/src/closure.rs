@@ -6,7 +6,7 @@ use pyo3::exceptions::PyBaseException;
 use pyo3::ffi::PyObject;
 use pyo3::prelude::*;
 
-use pyawaitable_ffi::{Callback, Defer, ErrorOutcome, Exception, Owned, ResultOutcome};
+use pyawaitable_ffi::{Callback, Defer, ErrorOutcome, Exception, ResultOutcome};
 
 use crate::PyAwaitable;
 
@@ -129,13 +129,14 @@ unsafe fn awaitable<'a, 'py>(py: Python<'py>, aw: *mut PyObject) -> Borrowed<'a,
     unsafe { Borrowed::from_ptr(py, aw).cast_unchecked() }
 }
 
-/// The exception instance of `err`, handed over (a `PyErr` dropped here
-/// would go through PyO3's deferred pool).
-fn exception(py: Python<'_>, err: PyErr) -> Exception {
-    let instance = err.into_value(py).into_ptr();
-    // SAFETY: attached; `instance` is a new reference to a live exception
-    // instance, which the `Exception` takes over.
-    unsafe { Exception::from_instance(Owned::from_owned(instance).expect("an exception instance")) }
+/// The raised form of `err`, for the machine, handed over through the
+/// interpreter: no handle of it is dropped here (one would go through PyO3's
+/// deferred pool, and keep the exception and its frames alive until PyO3
+/// next attaches).
+pub(crate) fn exception(py: Python<'_>, err: PyErr) -> Exception {
+    err.restore(py);
+    // SAFETY: attached; the exception was just set.
+    unsafe { Exception::fetch_or_system_error() }
 }
 
 /// A result closure: `Ok` goes on; `Err` goes to the error closure (`-1`)

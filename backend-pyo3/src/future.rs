@@ -18,6 +18,7 @@ use pyo3::IntoPyObjectExt;
 use pyawaitable_core::{Started, TaskStep};
 use pyawaitable_ffi::{api, Driver, Exception, Owned, PollTask, Resumed, Task};
 
+use crate::closure::exception;
 use crate::{PyAwaitable, Raised};
 
 /// What one poll of the future and the machine pass each other. It lives on
@@ -323,15 +324,6 @@ where
             },
         }
     }
-}
-
-/// The raised form of `err`, for the machine.
-fn exception(py: Python<'_>, err: PyErr) -> Exception {
-    // Handed over through the interpreter: no handle of it is dropped here
-    // (one would go through PyO3's deferred pool).
-    err.restore(py);
-    // SAFETY: attached; the exception was just set.
-    unsafe { Exception::fetch_or_system_error() }
 }
 
 /// Raises the `TypeError` that `await obj` would, without calling
