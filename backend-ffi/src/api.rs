@@ -143,6 +143,9 @@ pub unsafe fn new() -> *mut PyObject {
 ///
 /// # Safety
 /// GIL held; pointers null or live.
+/// Rust closures among the callbacks follow the threads rule at
+/// [`Callback`]: what they capture is sound to use and
+/// drop on any thread that holds the GIL, one at a time.
 #[inline]
 pub unsafe fn add_await(
     aw: *mut PyObject,
@@ -212,6 +215,9 @@ pub unsafe fn check_awaitable(obj: *mut PyObject) -> c_int {
 ///
 /// # Safety
 /// GIL held; `expr` null or a new reference.
+/// Rust closures among the callbacks follow the threads rule at
+/// [`Callback`]: what they capture is sound to use and
+/// drop on any thread that holds the GIL, one at a time.
 pub unsafe fn add_expr(
     aw: *mut PyObject,
     expr: *mut PyObject,
@@ -240,6 +246,9 @@ pub unsafe fn add_expr(
 ///
 /// # Safety
 /// GIL held; every pointer argument null or live.
+/// Rust closures in the callback follow the threads rule at
+/// [`Callback`]: what they capture is sound to use and
+/// drop on any thread that holds the GIL, one at a time.
 pub unsafe fn defer_await(aw: *mut PyObject, callback: Defer) -> c_int {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
     // `ours` confirms `aw` is one of ours before `with_machine` borrows its
@@ -264,6 +273,9 @@ pub unsafe fn defer_await(aw: *mut PyObject, callback: Defer) -> c_int {
 ///
 /// # Safety
 /// GIL held; every pointer argument null or live.
+/// The task's body follows the threads rule at
+/// [`Callback`]: sound to poll and drop on any thread that
+/// holds the GIL, one at a time.
 pub unsafe fn add_task(aw: *mut PyObject, task: Task) -> c_int {
     // SAFETY: GIL held and every pointer null or live (the caller's contract);
     // `ours` confirms `aw` is one of ours before `with_machine` borrows its
@@ -348,6 +360,9 @@ pub unsafe fn cancel(aw: *mut PyObject) -> c_int {
 ///
 /// # Safety
 /// GIL held; every pointer argument null or live.
+/// Rust closures among the callbacks follow the threads rule at
+/// [`Callback`]: what they capture is sound to use and
+/// drop on any thread that holds the GIL, one at a time.
 pub unsafe fn async_with(
     aw: *mut PyObject,
     ctx: *mut PyObject,

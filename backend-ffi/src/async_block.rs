@@ -146,7 +146,9 @@ impl<F: Future<Output = Result<Owned, Exception>>> PollTask for AsyncTask<F> {
 /// it waits drops the block, running its destructors.
 ///
 /// # Safety
-/// GIL held.
+/// GIL held. The block follows the threads rule at
+/// [`Callback`](crate::Callback): sound to poll and drop on any thread that
+/// holds the GIL, one at a time.
 pub unsafe fn from_future<F, Fut>(make: F) -> *mut PyObject
 where
     F: FnOnce(Awaiter) -> Fut,

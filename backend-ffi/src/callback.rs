@@ -31,7 +31,9 @@ pub type CDefer = unsafe extern "C" fn(*mut PyObject) -> c_int;
 /// drop from any thread that holds the GIL, one thread at a time. Values
 /// tied to their thread (a `MutexGuard`, a thread-local's borrow, an `Rc`
 /// shared with code that runs without the GIL) must not be captured. The
-/// PyO3 backend asks for `Send` closures instead, which meet the rule.
+/// functions of [`api`](crate::api) that queue a callback or a task are
+/// `unsafe` with this rule in their `# Safety`. The PyO3 backend asks for
+/// `Send` closures instead, which meet the rule.
 ///
 /// Two words, a data pointer and a table pointer; the table pointer is never
 /// null, so an `Option<Callback>` is two words as well.

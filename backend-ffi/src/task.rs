@@ -147,7 +147,8 @@ impl Task {
     ///
     /// # Safety
     /// Attached to the interpreter, here and wherever the task is dropped
-    /// (the machine drops tasks with the GIL held).
+    /// (the machine drops tasks with the GIL held); the body follows the
+    /// threads rule above.
     #[inline(always)]
     pub unsafe fn new<B: PollTask + 'static>(make: impl FnOnce() -> B) -> Option<Task> {
         // SAFETY: attached (the caller's contract); the block is fresh, sized
