@@ -265,29 +265,21 @@ impl Reply {
     /// # Safety
     /// GIL held; right after the call.
     pub(crate) unsafe fn into_error_outcome(self) -> ErrorOutcome<Exception> {
-        match self {
-            Reply::Code(code) if code >= -1 => {
-                // SAFETY: GIL held (the caller's contract).
-                drop(unsafe { Exception::fetch() });
-                if code >= 0 {
-                    ErrorOutcome::Handled
-                } else {
-                    ErrorOutcome::Reraise
-                }
-            }
-            // SAFETY: as above.
+        let outcome = match self {
+            Reply::Code(code) if code >= 0 => ErrorOutcome::Handled,
+            Reply::Code(-1) => ErrorOutcome::Reraise,
+            // SAFETY: GIL held (the caller's contract).
             Reply::Code(_) => ErrorOutcome::RaiseNew(unsafe { Exception::fetch() }),
-            Reply::Error(outcome) => {
-                if matches!(outcome, ErrorOutcome::Handled | ErrorOutcome::Reraise) {
-                    // SAFETY: as above.
-                    drop(unsafe { Exception::fetch() });
-                }
-                outcome
-            }
+            Reply::Error(outcome) => outcome,
             Reply::Raised(exc) => ErrorOutcome::RaiseNew(Some(exc)),
             // SAFETY: as above.
             Reply::Result(_) => ErrorOutcome::RaiseNew(Some(unsafe { wrong_kind() })),
+        };
+        if matches!(outcome, ErrorOutcome::Handled | ErrorOutcome::Reraise) {
+            // SAFETY: as above.
+            drop(unsafe { Exception::fetch() });
         }
+        outcome
     }
 }
 
