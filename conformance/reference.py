@@ -447,3 +447,181 @@ def cancel_and_readd(first, dropped, then):
     for item in (first, dropped, then):
         _check_awaitable(item)
     return _cancel_and_readd(first, dropped, then)
+
+
+# --- work finished outside Python ----------------------------------------
+#
+# A completion, written as a native coroutine would await one: the thread
+# that finishes the work hands the outcome over under a lock and asks the
+# running loop, through its thread-safe entry, to resume the waiting task.
+
+import sys as _sys
+import threading as _threading
+import time as _time
+
+_threads = []
+_refused = [0]
+_threads_lock = _threading.Lock()
+
+_NO_LOOP = (
+    "this awaitable waits on work outside Python, which needs a running asyncio or "
+    "trio event loop to wake it; none runs in this thread"
+)
+_ABANDONED = "the completion was released without being completed"
+
+
+class _Completion(object):
+    def __init__(self):
+        self.lock = _threading.Lock()
+        self.outcome = None  # (ok, value)
+        self.done = False
+        self.completers = 1
+        self.wake = None  # set while parked: resumes the task from any thread
+
+    def complete(self, outcome):
+        with self.lock:
+            if self.done:
+                return False
+            self.done = True
+            self.outcome = outcome
+            wake, self.wake = self.wake, None
+        if wake is not None:
+            wake()
+        return True
+
+    def release(self):
+        with self.lock:
+            self.completers -= 1
+            if self.completers or self.done:
+                return
+            self.done = True
+            self.outcome = (False, RuntimeError(_ABANDONED))
+            wake, self.wake = self.wake, None
+        if wake is not None:
+            wake()
+
+    async def wait(self):
+        while True:
+            with self.lock:
+                if self.done:
+                    ok, value = self.outcome
+                    self.outcome = None
+                    if ok:
+                        return value
+                    raise value
+            await self._park()
+
+    async def _park(self):
+        asyncio = _sys.modules.get("asyncio")
+        loop = asyncio._get_running_loop() if asyncio is not None else None
+        if loop is not None:
+            fut = loop.create_future()
+
+            def resolve():
+                if not fut.done():
+                    fut.set_result(None)
+
+            if self._parked(lambda: loop.call_soon_threadsafe(resolve)):
+                try:
+                    await fut
+                finally:
+                    self.wake = None
+            return
+        trio = _sys.modules.get("trio")
+        if trio is not None:
+            try:
+                token = trio.lowlevel.current_trio_token()
+            except RuntimeError:
+                token = None
+            if token is not None:
+                task = trio.lowlevel.current_task()
+                parked = []
+
+                def wake():
+                    token.run_sync_soon(trio.lowlevel.reschedule, task)
+
+                def abort(raise_cancel):
+                    with self.lock:
+                        if self.wake is parked[0]:
+                            self.wake = None
+                            return trio.lowlevel.Abort.SUCCEEDED
+                    return trio.lowlevel.Abort.FAILED
+
+                parked.append(wake)
+                if self._parked(wake):
+                    await trio.lowlevel.wait_task_rescheduled(abort)
+                return
+        raise RuntimeError(_NO_LOOP)
+
+    def _parked(self, wake):
+        with self.lock:
+            if self.done:
+                return False
+            self.wake = wake
+            return True
+
+
+def _start(target):
+    thread = _threading.Thread(target=target, daemon=True)
+    with _threads_lock:
+        _threads.append(thread)
+    thread.start()
+
+
+def _outcome(value, fail):
+    return (False, ValueError(value)) if fail else (True, value)
+
+
+async def _wait_thread(completion, guard):
+    return await completion.wait()
+
+
+def wait_thread(value, delay_ms, fail, guard):
+    completion = _Completion()
+
+    def work():
+        _time.sleep(delay_ms / 1000.0)
+        completion.complete(_outcome(value, fail))
+        completion.release()
+
+    _start(work)
+    return _wait_thread(completion, guard)
+
+
+def wait_racers(value, racers):
+    completion = _Completion()
+    completion.completers = racers
+    barrier = _threading.Barrier(racers)
+
+    def work():
+        barrier.wait()
+        if not completion.complete((True, value)):
+            with _threads_lock:
+                _refused[0] += 1
+        completion.release()
+
+    for _ in range(racers):
+        _start(work)
+    return _wait_thread(completion, None)
+
+
+def wait_abandoned(delay_ms):
+    completion = _Completion()
+
+    def work():
+        _time.sleep(delay_ms / 1000.0)
+        completion.release()
+
+    _start(work)
+    return _wait_thread(completion, None)
+
+
+def join_threads():
+    with _threads_lock:
+        threads = list(_threads)
+        del _threads[:]
+    for thread in threads:
+        thread.join()
+    with _threads_lock:
+        refused, _refused[0] = _refused[0], 0
+    return refused

@@ -196,6 +196,33 @@ FUNCTIONS = {
         "AddAwait(aw, GetValue(aw, 0), SET_RESULT_CB, NULL). Return aw: awaiting it "
         "awaits first and then, never dropped (Cancel closes it).",
     ),
+    # --- work finished outside Python (completions, Rust futures) ----------
+    "wait_thread": (
+        "wait_thread(value, delay_ms, fail, guard)",
+        "async def: return await <work finished on a native thread>. Makes a completion "
+        "(C: PyAwaitable_NewCompletion; ffi/abi3: completion::new; PyO3: a futures oneshot "
+        "channel awaited in PyAwaitable::from_future) and starts a native thread (not a "
+        "Python thread) that sleeps delay_ms, completes it with value (or, if fail, with "
+        "ValueError(value)) and releases its handle. The awaitable (C: New(); SaveValues(aw, "
+        "1, guard); AddAwait(aw, completion, SET_RESULT_CB, NULL)) keeps guard until it is "
+        "released. Waiting needs a running asyncio or trio loop: else RuntimeError.",
+    ),
+    "wait_racers": (
+        "wait_racers(value, racers)",
+        "As wait_thread(value, 0, False, None), but racers native threads complete the one "
+        "completion at once: exactly one completes it, the others are refused (C: "
+        "PyAwaitable_Complete returns -1); the last one to finish releases the handle.",
+    ),
+    "wait_abandoned": (
+        "wait_abandoned(delay_ms)",
+        "As wait_thread, but the thread releases its handle after delay_ms without "
+        "completing: the await raises RuntimeError('... released without being completed').",
+    ),
+    "join_threads": (
+        "join_threads()",
+        "Joins every native thread the functions above started, with the GIL released; "
+        "returns how many completions were refused as already completed since the last call.",
+    ),
 }
 
 # Only backends written in Rust: a callback that panics.

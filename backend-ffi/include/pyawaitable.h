@@ -387,6 +387,58 @@ void *PyAwaitable_GetArbValue(PyObject *aw, Py_ssize_t index);
 int PyAwaitable_SetArbValue(PyObject *aw, Py_ssize_t index, void *value);
 
 /* ------------------------------------------------------------------------
+ * Completions (an addition to the 2.x API): an awaitable that C code
+ * completes later, from any thread, with a value or an exception. Await it
+ * with PyAwaitable_AddAwait like any awaitable; while it waits it suspends
+ * on the running event loop (asyncio, uvloop, trio, anyio), and completing
+ * it resumes the loop through its thread-safe entry. No thread of ours.
+ *
+ *     PyAwaitable_Completer *done;
+ *     PyObject *wait = PyAwaitable_NewCompletion(&done);   // GIL held
+ *     start_worker(done);               // the worker calls, without the GIL:
+ *                                       //   PyAwaitable_Complete(done, make, arg);
+ *                                       //   PyAwaitable_ReleaseCompleter(done);
+ *     PyAwaitable_AddAwait(aw, wait, on_value, on_error);
+ *     Py_DECREF(wait);
+ *
+ * A completion is awaited once. Waiting needs a running asyncio or trio
+ * loop in the main interpreter: otherwise the await raises RuntimeError.
+ */
+typedef struct PyAwaitable_Completer PyAwaitable_Completer;
+
+/*
+ * A new completion (new reference), and in `*completer` the handle that
+ * completes it, owned by the caller until PyAwaitable_ReleaseCompleter.
+ * GIL held. Returns NULL with an exception set on failure (ValueError for a
+ * NULL `completer`).
+ */
+PyObject *PyAwaitable_NewCompletion(PyAwaitable_Completer **completer);
+
+/* Makes a completion's value, with the GIL held: a new reference, or NULL
+ * with an exception set (the await then raises that exception). */
+typedef PyObject *(*PyAwaitable_MakeValue)(void *arg);
+
+/*
+ * Completes it with make(arg), or with None if `make` is NULL. From any
+ * thread, with or without the GIL: the GIL is taken to call `make`.
+ * Returns 0 (completed: `make` was called);
+ *          1 if nobody waits any more (the awaitable was cancelled or
+ *            released): not a mistake, the work just finished too late;
+ *         -1 if it was completed before;
+ *         -2 if the interpreter is not running (it is exiting);
+ *         -3 for a NULL `completer`.
+ * `make` is called only when 0 is returned: otherwise `arg` is still yours.
+ */
+int PyAwaitable_Complete(PyAwaitable_Completer *completer,
+                         PyAwaitable_MakeValue make, void *arg);
+
+/*
+ * Releases the handle, from any thread (once; NULL is ignored). Released
+ * before it completed, the await raises RuntimeError.
+ */
+void PyAwaitable_ReleaseCompleter(PyAwaitable_Completer *completer);
+
+/* ------------------------------------------------------------------------
  * Variadic helpers (pyawaitable 2.x names), defined here over the array
  * functions above.
  */

@@ -1,7 +1,10 @@
 //! Rust `async` blocks as awaitables, on the raw API: the block awaits Python
 //! awaitables with `awaiter.await_py(obj).await`, and the awaitable runs it
 //! as a [`Task`], polled with the GIL held whenever it is resumed. No Rust
-//! runtime, no thread: the block may wait only on Python awaitables.
+//! runtime, no thread: a block pending on anything else (a channel, a timer
+//! of a runtime the user owns) keeps the waker it was polled with, and the
+//! awaitable waits on the running event loop until that is woken, from any
+//! thread ([`ForeignWait`]).
 //!
 //! ```
 //! use pyawaitable_ffi::async_block::from_future;
@@ -69,11 +72,11 @@ use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::ptr::null_mut;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
-use pyo3_ffi::{PyErr_NoMemory, PyExc_RuntimeError, PyObject, Py_DecRef};
+use pyo3_ffi::{PyErr_NoMemory, PyObject, Py_DecRef};
 
-use crate::{api, Driver, Exception, Owned, PollTask, Resumed, Task, TaskStep};
+use crate::{api, Driver, Exception, ForeignWait, Owned, PollTask, Resumed, Task, TaskStep};
 
 /// What a block and its task hand each other, one await at a time.
 #[derive(Default)]
@@ -108,34 +111,44 @@ impl Awaiter {
 struct AsyncTask<F> {
     future: F,
     exchange: Rc<RefCell<Exchange>>,
+    /// Waits on work outside Python: the waker the block keeps.
+    foreign: ForeignWait,
 }
 
 impl<F: Future<Output = Result<Owned, Exception>>> PollTask for AsyncTask<F> {
     fn poll(
         self: Pin<&mut Self>,
-        _: &mut Driver<'_>,
+        driver: &mut Driver<'_>,
         resumed: Resumed,
     ) -> TaskStep<Owned, Exception> {
         // SAFETY: a pin projection: `future` is never moved out of the
-        // pinned task, and `exchange` is not structurally pinned.
+        // pinned task; `exchange` and `foreign` are not structurally pinned.
         let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: tasks are polled with the GIL held.
+        let resumed = match unsafe { this.foreign.resume(resumed) } {
+            Ok(resumed) => resumed,
+            Err(exc) => return TaskStep::Raise(exc),
+        };
         this.exchange.borrow_mut().outcome = resumed;
-        // SAFETY: as above: `future` stays where the pinned task holds it.
-        let future = unsafe { Pin::new_unchecked(&mut this.future) };
-        match future.poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(Ok(value)) => TaskStep::Return(value),
-            Poll::Ready(Err(exc)) => TaskStep::Raise(exc),
-            Poll::Pending => match this.exchange.borrow_mut().wanted.take() {
-                Some(awaitable) => TaskStep::Await(awaitable),
-                // Pending on something else: nothing would ever resume it.
-                // SAFETY: tasks are polled with the GIL held; a static C string.
-                None => TaskStep::Raise(unsafe {
-                    Exception::new(
-                        PyExc_RuntimeError,
-                        c"pyawaitable: an async block is pending on something that is not a Python awaitable",
-                    )
-                }),
-            },
+        loop {
+            // SAFETY: as above: `future` stays where the pinned task holds it.
+            let future = unsafe { Pin::new_unchecked(&mut this.future) };
+            let polled = this
+                .foreign
+                .polling(|waker| future.poll(&mut Context::from_waker(waker)));
+            return match polled {
+                Poll::Ready(Ok(value)) => TaskStep::Return(value),
+                Poll::Ready(Err(exc)) => TaskStep::Raise(exc),
+                Poll::Pending => match this.exchange.borrow_mut().wanted.take() {
+                    Some(awaitable) => TaskStep::Await(awaitable),
+                    // Pending on work outside Python: wait on the loop.
+                    // SAFETY: GIL held (as above).
+                    None => match unsafe { this.foreign.suspend(driver) } {
+                        Some(step) => step,
+                        None => continue,
+                    },
+                },
+            };
         }
     }
 }
@@ -163,6 +176,7 @@ where
         let Some(task) = Task::new(|| AsyncTask {
             future: make(awaiter),
             exchange,
+            foreign: ForeignWait::default(),
         }) else {
             PyErr_NoMemory();
             return null_mut();

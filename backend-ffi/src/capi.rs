@@ -9,6 +9,7 @@ use std::ffi::{c_int, c_void};
 use pyo3_ffi::*;
 
 use crate::awaitable_type::type_object;
+use crate::completion::{self, CompleteError, Completer};
 use crate::{api, CCallback, CDefer, Callback};
 
 /// `PyAwaitable_Init`: makes the type (once per process) and registers it
@@ -295,4 +296,85 @@ pub unsafe extern "C" fn PyAwaitable_SetArbValue(
 ) -> c_int {
     // SAFETY: the caller's contract is that of `api::set_arb_value`.
     unsafe { api::set_arb_value(aw, index, value) }
+}
+
+/// `PyAwaitable_NewCompletion`: a completion (new reference) and its
+/// completer in `*completer`, or null with an exception set.
+///
+/// # Safety
+/// Called from C with the GIL held; `completer` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn PyAwaitable_NewCompletion(completer: *mut *mut Completer) -> *mut PyObject {
+    if completer.is_null() {
+        // SAFETY: GIL held (the caller's contract).
+        unsafe {
+            PyErr_SetString(
+                PyExc_ValueError,
+                c"PyAwaitable_NewCompletion: the completer pointer is NULL".as_ptr(),
+            )
+        };
+        return std::ptr::null_mut();
+    }
+    // SAFETY: GIL held; `completer` writable (the caller's contract).
+    match unsafe { completion::new() } {
+        Some((aw, made)) => {
+            // SAFETY: writable (the caller's contract).
+            unsafe { *completer = Box::into_raw(Box::new(made)) };
+            aw.into_ptr()
+        }
+        None => std::ptr::null_mut(),
+    }
+}
+
+/// What C's `make` of `PyAwaitable_Complete` is.
+pub type CMake = unsafe extern "C" fn(*mut c_void) -> *mut PyObject;
+
+/// `PyAwaitable_Complete`: from any thread, without the GIL (it is taken
+/// here): completes with `make(arg)` (a new reference, or null with an
+/// exception set: the await raises it), or `None` if `make` is null.
+/// `0`; `1` if nobody waits any more; `-1` if completed before; `-2` if the
+/// interpreter is not running; `-3` for a null completer. `make` is called
+/// only for `0`.
+///
+/// # Safety
+/// `completer` null or from `PyAwaitable_NewCompletion` and not released;
+/// `make` follows its contract with `arg`.
+#[no_mangle]
+pub unsafe extern "C" fn PyAwaitable_Complete(
+    completer: *const Completer,
+    make: Option<CMake>,
+    arg: *mut c_void,
+) -> c_int {
+    // SAFETY: live until released (the caller's contract).
+    let Some(completer) = (unsafe { completer.as_ref() }) else {
+        return -3;
+    };
+    // SAFETY: runs with the GIL held (`complete_with`); `make`'s contract
+    // is the caller's.
+    let made = completer.complete_with(|| unsafe {
+        let value = match make {
+            Some(make) => crate::python_calls::c_make(make, arg),
+            None => Py_NewRef(Py_None()),
+        };
+        crate::Owned::from_owned(value).ok_or_else(|| crate::Exception::fetch_or_system_error())
+    });
+    match made {
+        Ok(()) => 0,
+        Err(CompleteError::NobodyWaits) => 1,
+        Err(CompleteError::AlreadyCompleted) => -1,
+        Err(CompleteError::InterpreterGone) => -2,
+    }
+}
+
+/// `PyAwaitable_ReleaseCompleter`: from any thread, without the GIL;
+/// releasing it before completing makes the await raise `RuntimeError`.
+///
+/// # Safety
+/// `completer` null or from `PyAwaitable_NewCompletion`, released once.
+#[no_mangle]
+pub unsafe extern "C" fn PyAwaitable_ReleaseCompleter(completer: *mut Completer) {
+    if !completer.is_null() {
+        // SAFETY: boxed by `PyAwaitable_NewCompletion`, released once here.
+        drop(unsafe { Box::from_raw(completer) });
+    }
 }

@@ -104,4 +104,36 @@ names! {
     CORO_SUSPENDED = c"CORO_SUSPENDED";
     /// `"CORO_CLOSED"`, a value of `cr_state` (3.15+).
     CORO_CLOSED = c"CORO_CLOSED";
+    /// `"done"` (an asyncio future's).
+    DONE = c"done";
+    /// `"set_result"`.
+    SET_RESULT = c"set_result";
+    /// `"asyncio"`.
+    ASYNCIO = c"asyncio";
+    /// `"_get_running_loop"`.
+    GET_RUNNING_LOOP = c"_get_running_loop";
+    /// `"create_future"`.
+    CREATE_FUTURE = c"create_future";
+    /// `"call_soon_threadsafe"`.
+    CALL_SOON_THREADSAFE = c"call_soon_threadsafe";
+    /// `"trio"`.
+    TRIO = c"trio";
+    /// `"lowlevel"`.
+    LOWLEVEL = c"lowlevel";
+    /// `"current_trio_token"`.
+    CURRENT_TRIO_TOKEN = c"current_trio_token";
+    /// `"current_task"`.
+    CURRENT_TASK = c"current_task";
+    /// `"wait_task_rescheduled"`.
+    WAIT_TASK_RESCHEDULED = c"wait_task_rescheduled";
+    /// `"run_sync_soon"`.
+    RUN_SYNC_SOON = c"run_sync_soon";
+    /// `"reschedule"`.
+    RESCHEDULE = c"reschedule";
+    /// `"Abort"`.
+    ABORT = c"Abort";
+    /// `"SUCCEEDED"`.
+    SUCCEEDED = c"SUCCEEDED";
+    /// `"FAILED"`.
+    FAILED = c"FAILED";
 }

@@ -24,6 +24,9 @@ extern "C-unwind" {
     /// `PyObject_CallFunctionObjArgs`: the arguments end with a null.
     #[link_name = "PyObject_CallFunctionObjArgs"]
     fn call_function_obj_args(callable: *mut PyObject, ...) -> *mut PyObject;
+    /// `PyObject_CallMethodObjArgs`: the arguments end with a null.
+    #[link_name = "PyObject_CallMethodObjArgs"]
+    fn call_method_obj_args(obj: *mut PyObject, name: *mut PyObject, ...) -> *mut PyObject;
 }
 
 /// A C callback's type, as the C ABI declares it (`CCallback`).
@@ -81,6 +84,32 @@ pub(crate) unsafe fn call3(
     })
 }
 
+/// `obj.name()`.
+///
+/// # Safety
+/// GIL held; both live.
+pub(crate) unsafe fn call_method0(obj: *mut PyObject, name: *mut PyObject) -> *mut PyObject {
+    // SAFETY: GIL held and both live (the caller's contract); the argument
+    // list is the terminating null alone.
+    parking_on_forced_unwind(|| unsafe { call_method_obj_args(obj, name, null_mut::<PyObject>()) })
+}
+
+/// `obj.name(arg)`.
+///
+/// # Safety
+/// GIL held; all three live.
+pub(crate) unsafe fn call_method1(
+    obj: *mut PyObject,
+    name: *mut PyObject,
+    arg: *mut PyObject,
+) -> *mut PyObject {
+    // SAFETY: GIL held and all live (the caller's contract); the argument
+    // list ends with the null the function looks for.
+    parking_on_forced_unwind(|| unsafe {
+        call_method_obj_args(obj, name, arg, null_mut::<PyObject>())
+    })
+}
+
 /// A type's `am_await` or `tp_iternext` slot on `obj`.
 ///
 /// # Safety
@@ -120,4 +149,25 @@ pub(crate) unsafe fn c_defer(f: CDeferFn, awaitable: *mut PyObject) -> std::ffi:
     let f = unsafe { std::mem::transmute::<CDeferFn, UnwindingDefer>(f) };
     // SAFETY: the caller's contract is the callback's.
     parking_on_forced_unwind(|| unsafe { f(awaitable) })
+}
+
+/// A C completion's `make` (`PyAwaitable_Complete`).
+#[cfg(feature = "capi")]
+///
+/// # Safety
+/// GIL held; what `f` is promised.
+#[inline(always)]
+pub(crate) unsafe fn c_make(
+    f: unsafe extern "C" fn(*mut std::ffi::c_void) -> *mut PyObject,
+    arg: *mut std::ffi::c_void,
+) -> *mut PyObject {
+    // SAFETY: as in `unary`.
+    let f = unsafe {
+        std::mem::transmute::<
+            unsafe extern "C" fn(*mut std::ffi::c_void) -> *mut PyObject,
+            unsafe extern "C-unwind" fn(*mut std::ffi::c_void) -> *mut PyObject,
+        >(f)
+    };
+    // SAFETY: the caller's contract is `f`'s.
+    parking_on_forced_unwind(|| unsafe { f(arg) })
 }

@@ -126,7 +126,7 @@ fn driver_callbacks(with_result: c_int, with_error: c_int) -> (Option<Callback>,
 }
 
 /// A result callback that sets the result to the awaited value.
-fn keep_result() -> Callback {
+pub(crate) fn keep_result() -> Callback {
     // SAFETY: a callback runs with the GIL held, `aw` its awaitable and the
     // argument live.
     Callback::rust(|aw, value| unsafe { api::set_result(aw, value) })

@@ -21,6 +21,8 @@ use pyawaitable_abi3 as backend;
 use pyawaitable_ffi as backend;
 
 #[cfg(any(feature = "ffi", feature = "abi3"))]
+mod foreign_waits;
+#[cfg(any(feature = "ffi", feature = "abi3"))]
 mod functions;
 #[cfg(any(feature = "ffi", feature = "abi3"))]
 mod module;

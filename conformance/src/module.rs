@@ -6,6 +6,7 @@ use std::ptr::null_mut;
 use pyo3_ffi::*;
 
 use crate::backend::{check_interpreter, init};
+use crate::foreign_waits::*;
 use crate::functions::*;
 
 /// The module's import name.
@@ -202,6 +203,10 @@ unsafe fn create_module() -> *mut PyObject {
             method!(catch, O),
             method!(cancel_and_readd, VARARGS),
             method!(panic_in_callback, O),
+            method!(wait_thread, VARARGS),
+            method!(wait_racers, VARARGS),
+            method!(wait_abandoned, O),
+            method!(join_threads, NOARGS),
             PyMethodDef::zeroed(),
         ]));
         // Multi-phase init: the module is made and filled (`exec_module`) in

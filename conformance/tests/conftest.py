@@ -153,6 +153,15 @@ def runner(request):
     return request.param
 
 
+LOOP_RUNNERS = [r for r in RUNNERS if r.family != "bare"]
+
+
+@pytest.fixture(params=LOOP_RUNNERS, ids=[r.name for r in LOOP_RUNNERS])
+def loop_runner(request):
+    """Every event loop (the bare send() driver has none to wake)."""
+    return request.param
+
+
 ASYNCIO_RUNNERS = [r for r in RUNNERS if r.name in ("asyncio", "uvloop")]
 
 
