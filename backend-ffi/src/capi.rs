@@ -354,7 +354,10 @@ pub unsafe extern "C" fn PyAwaitable_Complete(
     let made = completer.complete_with(|| unsafe {
         let value = match make {
             Some(make) => crate::python_calls::c_make(make, arg),
-            None => Py_NewRef(Py_None()),
+            None => {
+                Py_IncRef(Py_None());
+                Py_None()
+            }
         };
         crate::Owned::from_owned(value).ok_or_else(|| crate::Exception::fetch_or_system_error())
     });

@@ -1,7 +1,7 @@
 //! Completions: an awaitable that Rust or C code completes later, from any
 //! thread, with a value or an exception; awaited like any other (with
 //! `add_await`, or from Python). While it waits it suspends on the running
-//! event loop (asyncio, uvloop, trio, anyio: see [`crate::foreign_wait`]).
+//! event loop (asyncio, uvloop, trio, anyio), as [`crate::ForeignWait`] does.
 //!
 //! ```text
 //!         complete_with()          the value is made (GIL)        awaited or released

@@ -228,7 +228,8 @@ unsafe extern "C" fn resolve(fut: *mut PyObject, _: *mut PyObject) -> *mut PyObj
             }
             Py_DecRef(set);
         }
-        Py_NewRef(Py_None())
+        Py_IncRef(Py_None());
+        Py_None()
     }
 }
 
@@ -519,8 +520,8 @@ impl ForeignWait {
                 return Some(TaskStep::Raise(unsafe {
                     Exception::new(
                         PyExc_RuntimeError,
-                        c"pyawaitable: the Rust future is pending but kept no waker and awaits no \
-                          Python awaitable; nothing would ever wake it",
+                        c"pyawaitable: the Rust future is pending without awaiting a Python \
+                          awaitable and kept no waker; nothing would ever wake it",
                     )
                 }));
             }

@@ -16,7 +16,7 @@ use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 
 use pyawaitable_core::{Started, TaskStep};
-use pyawaitable_ffi::{api, Driver, Exception, Owned, PollTask, Resumed, Task};
+use pyawaitable_ffi::{api, Driver, Exception, ForeignWait, Owned, PollTask, Resumed, Task};
 
 use crate::closure::exception;
 use crate::{PyAwaitable, Raised};
@@ -37,20 +37,34 @@ struct Slot {
     /// The poll's [`Driver`], which starts the awaits (its lifetime is the
     /// poll's, which the slot's is within).
     driver: *mut Driver<'static>,
+    /// The task's waker for work outside Python (lives in the task).
+    foreign: *const ForeignWait,
 }
 
 /// The waker [`FutureTask::poll`] polls with: its data is the [`Slot`] of
-/// that poll. A clone is a no-op waker, which never points at the slot.
-static SLOT_WAKER: RawWakerVTable = RawWakerVTable::new(clone_noop, ignore, ignore, ignore);
+/// that poll. A clone is the task's kept waker ([`ForeignWait::waker`]),
+/// which never points at the slot.
+static SLOT_WAKER: RawWakerVTable = RawWakerVTable::new(clone_kept, wake_slot, wake_slot, ignore);
 
-/// `clone` of [`SLOT_WAKER`]: a waker that wakes nothing. The awaitable
-/// runs again only when its event loop resumes it.
-fn clone_noop(_: *const ()) -> RawWaker {
-    let noop = Waker::noop();
-    RawWaker::new(noop.data(), noop.vtable())
+/// `clone` of [`SLOT_WAKER`]: the future keeps a waker (to be woken by
+/// work outside Python), which is the task's [`ForeignWait`] one.
+fn clone_kept(data: *const ()) -> RawWaker {
+    // SAFETY: `SLOT_WAKER` wakers exist only inside `FutureTask::poll`,
+    // whose live slot is `data`.
+    let foreign = unsafe { &*(*data.cast::<Slot>()).foreign };
+    let waker = foreign.waker();
+    let raw = RawWaker::new(waker.data(), waker.vtable());
+    std::mem::forget(waker);
+    raw
 }
 
-/// `wake`, `wake_by_ref` and `drop` of [`SLOT_WAKER`].
+/// `wake` and `wake_by_ref` of [`SLOT_WAKER`]: woken inside the poll.
+fn wake_slot(data: *const ()) {
+    // SAFETY: as in `clone_kept`.
+    unsafe { &*(*data.cast::<Slot>()).foreign }.wake_by_ref();
+}
+
+/// `drop` of [`SLOT_WAKER`]: it owns nothing.
 fn ignore(_: *const ()) {}
 
 thread_local! {
@@ -267,6 +281,8 @@ struct FutureTask<Fut> {
     future: Fut,
     /// How many times it has suspended on an awaitable.
     awaited: u64,
+    /// Waits on work outside Python: the waker the future keeps.
+    foreign: ForeignWait,
 }
 
 impl<Fut, T> PollTask for FutureTask<Fut>
@@ -281,47 +297,56 @@ where
     ) -> TaskStep<Owned, Exception> {
         // SAFETY: the machine polls with the GIL held.
         let py = unsafe { Python::assume_attached() };
-        let slot = Slot {
-            outcome: Cell::new(resumed),
-            suspended: Cell::new(None),
-            awaited: self.awaited,
-            driver: ptr::from_mut(driver).cast(),
-        };
-        // SAFETY: `SLOT_WAKER` reads `slot` only through `Slot::of`, while
-        // the context below is alive; its clones never touch it.
-        let waker =
-            unsafe { Waker::from_raw(RawWaker::new(ptr::from_ref(&slot).cast(), &SLOT_WAKER)) };
         // SAFETY: structural pinning of `future`, never moved out;
-        // `awaited` is plain data.
+        // `awaited` and `foreign` are not pinned.
         let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: as above: `future` is pinned with `self`, never moved out.
-        let future = unsafe { Pin::new_unchecked(&mut this.future) };
-        let polling = Polling::enter(&slot);
-        let polled = future.poll(&mut Context::from_waker(&waker));
-        drop(polling);
-        match polled {
-            Poll::Ready(Ok(value)) => match value.into_py_any(py) {
-                // SAFETY: a new reference.
-                Ok(value) => TaskStep::Return(
-                    unsafe { Owned::from_owned(value.into_ptr()) }.expect("not null"),
-                ),
-                Err(err) => TaskStep::Raise(exception(py, err)),
-            },
-            Poll::Ready(Err(err)) => TaskStep::Raise(exception(py, err)),
-            Poll::Pending => match slot.suspended.take() {
-                Some((iter, out)) => {
-                    this.awaited += 1;
-                    TaskStep::Suspend(iter, out)
-                }
-                None => TaskStep::Raise(exception(
-                    py,
-                    PyRuntimeError::new_err(
-                        "pyawaitable: the Rust future is pending without awaiting a Python \
-                         awaitable; nothing would wake it (await a Python future that the \
-                         Rust side completes instead)",
+        // SAFETY: GIL held (as above).
+        let mut resumed = match unsafe { this.foreign.resume(resumed) } {
+            Ok(resumed) => resumed,
+            // Thrown in while it waited on work outside Python: the future
+            // goes with the task, running its destructors.
+            Err(exc) => return TaskStep::Raise(exc),
+        };
+        loop {
+            let slot = Slot {
+                outcome: Cell::new(resumed.take()),
+                suspended: Cell::new(None),
+                awaited: this.awaited,
+                driver: ptr::from_mut(driver).cast(),
+                foreign: &this.foreign,
+            };
+            // SAFETY: `SLOT_WAKER` reads `slot` only through `Slot::of` and
+            // its own calls, while the context below is alive; its clones
+            // never touch it.
+            let waker =
+                unsafe { Waker::from_raw(RawWaker::new(ptr::from_ref(&slot).cast(), &SLOT_WAKER)) };
+            // SAFETY: as above: `future` is pinned with `self`, never moved out.
+            let future = unsafe { Pin::new_unchecked(&mut this.future) };
+            let polling = Polling::enter(&slot);
+            let polled = future.poll(&mut Context::from_waker(&waker));
+            drop(polling);
+            return match polled {
+                Poll::Ready(Ok(value)) => match value.into_py_any(py) {
+                    // SAFETY: a new reference.
+                    Ok(value) => TaskStep::Return(
+                        unsafe { Owned::from_owned(value.into_ptr()) }.expect("not null"),
                     ),
-                )),
-            },
+                    Err(err) => TaskStep::Raise(exception(py, err)),
+                },
+                Poll::Ready(Err(err)) => TaskStep::Raise(exception(py, err)),
+                Poll::Pending => match slot.suspended.take() {
+                    Some((iter, out)) => {
+                        this.awaited += 1;
+                        TaskStep::Suspend(iter, out)
+                    }
+                    // Pending on work outside Python: wait on the loop.
+                    // SAFETY: GIL held (as above).
+                    None => match unsafe { this.foreign.suspend(driver) } {
+                        Some(step) => step,
+                        None => continue,
+                    },
+                },
+            };
         }
     }
 }
@@ -354,12 +379,12 @@ impl PyAwaitable {
     ///
     /// Inside, `awaiter.await_py(obj).await` awaits any Python awaitable, and
     /// `awaiter.attach(|py| ...)` is the cheap `Python::attach`. The future
-    /// runs only while the awaitable is driven, by whatever event loop
-    /// drives it, so it must wait on Python awaitables only: returning
-    /// `Pending` without one raises `RuntimeError` (to wait for Rust work,
-    /// await a Python future that the Rust side completes). `close()` closes
-    /// the awaitable in progress and then drops the future; a panic becomes
-    /// a Python exception.
+    /// is polled whenever the awaitable is resumed, by whatever event loop
+    /// drives it. Pending on anything but a Python awaitable (a channel, a
+    /// runtime's timer), the awaitable waits on the running loop until the
+    /// waker the future kept is woken, from any thread (crate docs,
+    /// "Waiting for Rust work"). `close()` closes the awaitable in progress
+    /// and then drops the future; a panic becomes a Python exception.
     ///
     /// ```
     /// use pyo3::prelude::*;
@@ -402,6 +427,7 @@ impl PyAwaitable {
             Task::new(|| FutureTask {
                 future: make(Awaiter { _private: () }),
                 awaited: 0,
+                foreign: ForeignWait::default(),
             })
         };
         let Some(task) = task else {

@@ -285,41 +285,33 @@
 //!
 //! # Waiting for Rust work
 //!
-//! An async block runs only when its event loop resumes the awaitable, so
-//! it can wait only on Python awaitables: a Rust future that is pending on
-//! anything else (a channel, a timer, a tokio task) would never be woken,
-//! and raises `RuntimeError` instead. To wait for work done in Rust, await
-//! a Python future and complete it from the Rust side through the loop's
-//! thread-safe entry: asyncio's `call_soon_threadsafe`, as here, or trio's
-//! `TrioToken.run_sync_soon`.
+//! A block may wait on anything a Rust future waits on: a channel, a
+//! thread's result, a timer or socket of a runtime you own. When it is
+//! pending on something that is not a Python awaitable, the awaitable waits
+//! on the running event loop's own primitive (asyncio and uvloop: a loop
+//! future; trio: `wait_task_rescheduled`; anyio: whichever it runs on), and
+//! the future's waker, called from any thread, resumes it through the
+//! loop's thread-safe entry. No Rust runtime of ours, no thread: the future
+//! is polled on the loop's thread. Cancellation drops the future once; a
+//! wake after that does nothing. Without a running asyncio or trio loop the
+//! await raises `RuntimeError`. A future that is pending and neither awaits
+//! a Python awaitable nor keeps its waker raises `RuntimeError` too: nothing
+//! would ever wake it.
 //!
 //! ```
 //! use pyo3::prelude::*;
+//! use pyo3::exceptions::PyRuntimeError;
 //! use pyawaitable_pyo3::PyAwaitable;
 //!
 //! /// The sum of 0..n, computed on a Rust thread while the loop runs on.
 //! #[pyfunction]
 //! fn sum_on_thread(py: Python<'_>, n: u64) -> PyResult<Bound<'_, PyAwaitable>> {
-//!     let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
-//!     let future = event_loop.call_method0("create_future")?;
-//!     let (event_loop, done) = (event_loop.unbind(), future.clone().unbind());
+//!     let (done, total) = futures_channel::oneshot::channel();
 //!     std::thread::spawn(move || {
-//!         let total: u64 = (0..n).sum();
-//!         // The handles are used and dropped attached, so released at once.
-//!         Python::attach(move |py| {
-//!             let set_result = done.bind(py).getattr("set_result");
-//!             let scheduled = set_result.and_then(|set_result| {
-//!                 event_loop.call_method1(py, "call_soon_threadsafe", (set_result, total))
-//!             });
-//!             // A loop closed meanwhile: nobody awaits any more; report it.
-//!             if let Err(err) = scheduled {
-//!                 err.write_unraisable(py, None);
-//!             }
-//!         });
+//!         let _ = done.send((0..n).sum::<u64>());
 //!     });
-//!     let future = future.unbind();
-//!     PyAwaitable::from_future(py, move |awaiter| async move {
-//!         Ok(awaiter.await_py(future).await?)
+//!     PyAwaitable::from_future(py, move |_| async move {
+//!         total.await.map_err(|_| PyRuntimeError::new_err("the worker stopped"))
 //!     })
 //! }
 //!
@@ -334,6 +326,12 @@
 //! "#, Some(&globals), None).unwrap();
 //! });
 //! ```
+//!
+//! With tokio, enter your runtime while the future is polled (its timers
+//! and sockets look for it then): wrap the block in a future whose `poll`
+//! calls `handle.enter()` first, or `spawn` the work on the runtime and
+//! await its `JoinHandle`. The repository's `tests/foreign_futures.rs`
+//! does both with `tokio::time::sleep` and a loopback TCP round trip.
 //!
 //! # Releasing handles
 //!

@@ -480,7 +480,7 @@ assert log == ["inner closed"], log
 }
 
 #[test]
-fn a_future_pending_on_rust_work_raises_runtime_error() {
+fn a_future_pending_without_keeping_its_waker_raises_runtime_error() {
     run(cr#"
 send_raises(RuntimeError, "without awaiting a Python awaitable", stuck())
 "#);

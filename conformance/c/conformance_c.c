@@ -944,6 +944,284 @@ conf_cancel_and_readd(PyObject *self, PyObject *args)
  * The module
  */
 
+/* ------------------------------------------------------------------------
+ * Work finished outside Python: completions completed from POSIX threads.
+ */
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t *threads = NULL;
+static size_t threads_len = 0, threads_cap = 0;
+static size_t refused = 0;
+
+typedef struct {
+    PyAwaitable_Completer *completer;
+    PyObject *value;          /* a reference, handed over by make_value */
+    int fail;
+    int delay_ms;
+    pthread_barrier_t *barrier;  /* racers: meet here, then complete */
+    int *racers_left;            /* racers: the last one releases these */
+} job_t;
+
+/* The completion's value, made with the GIL held by PyAwaitable_Complete. */
+static PyObject *
+make_value(void *arg)
+{
+    job_t *job = (job_t *)arg;
+    PyObject *value = job->value, *exc;
+
+    job->value = NULL;
+    if (!job->fail) {
+        return value;
+    }
+    exc = PyObject_CallFunctionObjArgs(PyExc_ValueError, value, NULL);
+    Py_DECREF(value);
+    if (exc != NULL) {
+        PyErr_SetObject(PyExc_ValueError, exc);
+        Py_DECREF(exc);
+    }
+    return NULL;
+}
+
+static void *
+work(void *arg)
+{
+    job_t *job = (job_t *)arg;
+    int rc, last = 1;
+
+    if (job->barrier != NULL) {
+        pthread_barrier_wait(job->barrier);
+    }
+    else if (job->delay_ms > 0) {
+        struct timespec ts = {job->delay_ms / 1000, (long)(job->delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    rc = job->value == NULL ? 0 : PyAwaitable_Complete(job->completer, make_value, job);
+    if (rc == -1) {
+        pthread_mutex_lock(&threads_lock);
+        refused++;
+        pthread_mutex_unlock(&threads_lock);
+    }
+    if (job->value != NULL && rc != -2) {
+        /* Not handed over: released here, with the GIL. */
+        PyGILState_STATE gil = PyGILState_Ensure();
+        Py_DECREF(job->value);
+        PyGILState_Release(gil);
+    }
+    if (job->racers_left != NULL) {
+        pthread_mutex_lock(&threads_lock);
+        last = --*job->racers_left == 0;
+        pthread_mutex_unlock(&threads_lock);
+    }
+    if (last) {
+        PyAwaitable_ReleaseCompleter(job->completer);
+        if (job->racers_left != NULL) {
+            pthread_barrier_destroy(job->barrier);
+            free(job->barrier);
+            free(job->racers_left);
+        }
+    }
+    free(job);
+    return NULL;
+}
+
+/* Starts a thread for `job` (taken over); -1 with an exception set. */
+static int
+start_job(job_t *job)
+{
+    pthread_t thread;
+
+    pthread_mutex_lock(&threads_lock);
+    if (threads_len == threads_cap) {
+        size_t cap = threads_cap ? threads_cap * 2 : 64;
+        pthread_t *grown = (pthread_t *)realloc(threads, cap * sizeof(pthread_t));
+        if (grown == NULL) {
+            pthread_mutex_unlock(&threads_lock);
+            PyErr_NoMemory();
+            return -1;
+        }
+        threads = grown;
+        threads_cap = cap;
+    }
+    if (pthread_create(&thread, NULL, work, job) != 0) {
+        pthread_mutex_unlock(&threads_lock);
+        PyErr_SetString(PyExc_RuntimeError, "pthread_create failed");
+        return -1;
+    }
+    threads[threads_len++] = thread;
+    pthread_mutex_unlock(&threads_lock);
+    return 0;
+}
+
+/* aw = New(); SaveValues(aw, 1, guard); AddAwait(aw, completion, SET_RESULT_CB, NULL). */
+static PyObject *
+awaiting_completion(PyObject *guard, PyAwaitable_Completer **completer)
+{
+    PyObject *aw, *wait = PyAwaitable_NewCompletion(completer);
+
+    if (wait == NULL) {
+        return NULL;
+    }
+    aw = PyAwaitable_New();
+    if (aw == NULL) {
+        Py_DECREF(wait);
+        PyAwaitable_ReleaseCompleter(*completer);
+        return NULL;
+    }
+    if (PyAwaitable_SaveValues(aw, 1, guard) < 0
+        || PyAwaitable_AddAwait(aw, wait, SET_RESULT_CB, NULL) < 0) {
+        Py_DECREF(wait);
+        PyAwaitable_ReleaseCompleter(*completer);
+        discard(aw);
+        return NULL;
+    }
+    Py_DECREF(wait);
+    return aw;
+}
+
+static job_t *
+new_job(PyAwaitable_Completer *completer, PyObject *value, int fail, int delay_ms)
+{
+    job_t *job = (job_t *)calloc(1, sizeof(job_t));
+
+    if (job == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    job->completer = completer;
+    job->value = value;
+    Py_XINCREF(value);
+    job->fail = fail;
+    job->delay_ms = delay_ms;
+    return job;
+}
+
+/* An awaitable keeping `guard` that a thread completes with `value` after
+   `delay_ms` (a NULL `value`: releases its completer without completing). */
+static PyObject *
+waiting_on_thread(PyObject *guard, PyObject *value, int fail, int delay_ms)
+{
+    PyAwaitable_Completer *completer;
+    PyObject *aw = awaiting_completion(guard, &completer);
+    job_t *job;
+
+    if (aw == NULL) {
+        return NULL;
+    }
+    job = new_job(completer, value, fail, delay_ms);
+    if (job == NULL || start_job(job) < 0) {
+        if (job != NULL) {
+            Py_XDECREF(job->value);
+            free(job);
+        }
+        PyAwaitable_ReleaseCompleter(completer);
+        discard(aw);
+        return NULL;
+    }
+    return aw;
+}
+
+static PyObject *
+conf_wait_thread(PyObject *self, PyObject *args)
+{
+    PyObject *value, *guard;
+    int delay_ms, fail;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OipO:wait_thread", &value, &delay_ms, &fail, &guard)) {
+        return NULL;
+    }
+    return waiting_on_thread(guard, value, fail, delay_ms);
+}
+
+static PyObject *
+conf_wait_racers(PyObject *self, PyObject *args)
+{
+    PyObject *value, *aw;
+    int racers, i;
+    PyAwaitable_Completer *completer;
+    pthread_barrier_t *barrier;
+    int *left;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Oi:wait_racers", &value, &racers)) {
+        return NULL;
+    }
+    if (racers < 1) {
+        racers = 1;
+    }
+    barrier = (pthread_barrier_t *)malloc(sizeof(pthread_barrier_t));
+    left = (int *)malloc(sizeof(int));
+    if (barrier == NULL || left == NULL) {
+        free(barrier);
+        free(left);
+        return PyErr_NoMemory();
+    }
+    aw = awaiting_completion(Py_None, &completer);
+    if (aw == NULL) {
+        free(barrier);
+        free(left);
+        return NULL;
+    }
+    pthread_barrier_init(barrier, NULL, (unsigned)racers);
+    *left = racers;
+    for (i = 0; i < racers; i++) {
+        job_t *job = new_job(completer, value, 0, 0);
+        if (job == NULL) {
+            /* Racers that never start would hold the barrier: give up here. */
+            Py_FatalError("conformance: out of memory starting racers");
+        }
+        job->barrier = barrier;
+        job->racers_left = left;
+        if (start_job(job) < 0) {
+            Py_FatalError("conformance: could not start racers");
+        }
+    }
+    return aw;
+}
+
+static PyObject *
+conf_wait_abandoned(PyObject *self, PyObject *args)
+{
+    int delay_ms;
+
+    (void)self;
+    if (!PyArg_ParseTuple(args, "i:wait_abandoned", &delay_ms)) {
+        return NULL;
+    }
+    return waiting_on_thread(Py_None, NULL, 0, delay_ms);
+}
+
+static PyObject *
+conf_join_threads(PyObject *self, PyObject *args)
+{
+    pthread_t *joining;
+    size_t n, i, count;
+
+    (void)self;
+    (void)args;
+    pthread_mutex_lock(&threads_lock);
+    joining = threads;
+    n = threads_len;
+    threads = NULL;
+    threads_len = threads_cap = 0;
+    pthread_mutex_unlock(&threads_lock);
+    Py_BEGIN_ALLOW_THREADS
+    for (i = 0; i < n; i++) {
+        pthread_join(joining[i], NULL);
+    }
+    Py_END_ALLOW_THREADS
+    free(joining);
+    pthread_mutex_lock(&threads_lock);
+    count = refused;
+    refused = 0;
+    pthread_mutex_unlock(&threads_lock);
+    return PyLong_FromSize_t(count);
+}
+
 static PyMethodDef conf_methods[] = {
     {"new", conf_new, METH_NOARGS, "new()"},
     {"type_object", conf_type_object, METH_NOARGS, "type_object()"},
@@ -977,6 +1255,10 @@ static PyMethodDef conf_methods[] = {
     {"catch", conf_catch, METH_VARARGS, "catch(awaitable)"},
     {"cancel_and_readd", conf_cancel_and_readd, METH_VARARGS,
      "cancel_and_readd(first, dropped, then)"},
+    {"wait_thread", conf_wait_thread, METH_VARARGS, "wait_thread(value, delay_ms, fail, guard)"},
+    {"wait_racers", conf_wait_racers, METH_VARARGS, "wait_racers(value, racers)"},
+    {"wait_abandoned", conf_wait_abandoned, METH_VARARGS, "wait_abandoned(delay_ms)"},
+    {"join_threads", conf_join_threads, METH_NOARGS, "join_threads()"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -29,6 +29,8 @@ mod module;
 #[cfg(feature = "pyo3-async")]
 mod pyo3_async_scenarios;
 #[cfg(feature = "pyo3")]
+mod pyo3_foreign_waits;
+#[cfg(feature = "pyo3")]
 mod pyo3_module;
 #[cfg(all(feature = "pyo3", not(feature = "pyo3-async")))]
 mod pyo3_scenarios;

@@ -13,6 +13,7 @@ use pyawaitable_pyo3::{OnError, PyAwaitable, PyAwaitableMethods, ResultError};
 
 #[cfg(feature = "pyo3-async")]
 use crate::pyo3_async_scenarios as scenarios;
+use crate::pyo3_foreign_waits as foreign;
 #[cfg(not(feature = "pyo3-async"))]
 use crate::pyo3_scenarios as scenarios;
 
@@ -403,5 +404,9 @@ fn fill(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(scenarios::catch, module)?)?;
     module.add_function(wrap_pyfunction!(cancel_and_readd, module)?)?;
     module.add_function(wrap_pyfunction!(panic_in_callback, module)?)?;
+    module.add_function(wrap_pyfunction!(foreign::wait_thread, module)?)?;
+    module.add_function(wrap_pyfunction!(foreign::wait_racers, module)?)?;
+    module.add_function(wrap_pyfunction!(foreign::wait_abandoned, module)?)?;
+    module.add_function(wrap_pyfunction!(foreign::join_threads, module)?)?;
     Ok(())
 }

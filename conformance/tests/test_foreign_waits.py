@@ -223,7 +223,7 @@ def test_interpreter_exit_with_waits_pending_neither_crashes_nor_hangs(family, w
 def test_round_trips_leak_nothing():
     import asyncio
 
-    n = 20000
+    n = 10000
 
     async def main():
         async def batch(count):

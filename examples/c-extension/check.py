@@ -40,8 +40,17 @@ async def on_trio():
 
 assert asyncio.run(sample.double(forty_two())) == 42
 assert trio.run(lambda: sample.double(on_trio())) == 100
+
+async def squares():
+    return list(await asyncio.gather(*(sample.slow_square(n) for n in range(8))))
+
+async def squares_trio():
+    return [await sample.slow_square(n) for n in (3, 4)]
+
+assert asyncio.run(squares()) == [n * n for n in range(8)]
+assert trio.run(squares_trio) == [9, 16]
 import sys
-print("sample on CPython %d.%d: asyncio 42, trio 100" % sys.version_info[:2])
+print("sample on CPython %d.%d: asyncio 42, trio 100, squares from POSIX threads on both" % sys.version_info[:2])
 """
 
 
