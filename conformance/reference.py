@@ -516,12 +516,22 @@ class _Completion(object):
         loop = asyncio._get_running_loop() if asyncio is not None else None
         if loop is not None:
             fut = loop.create_future()
+            # The thread holds the future weakly: a task left waiting on an
+            # abandoned loop stays collectable.
+            fut_ref = weakref.ref(fut)
 
             def resolve():
-                if not fut.done():
+                fut = fut_ref()
+                if fut is not None and not fut.done():
                     fut.set_result(None)
 
-            if self._parked(lambda: loop.call_soon_threadsafe(resolve)):
+            def wake():
+                try:
+                    loop.call_soon_threadsafe(resolve)
+                except RuntimeError:
+                    pass  # the loop is closed: nobody waits
+
+            if self._parked(wake):
                 try:
                     await fut
                 finally:
@@ -538,7 +548,10 @@ class _Completion(object):
                 parked = []
 
                 def wake():
-                    token.run_sync_soon(trio.lowlevel.reschedule, task)
+                    try:
+                        token.run_sync_soon(trio.lowlevel.reschedule, task)
+                    except RuntimeError:
+                        pass  # trio.run has finished: nobody waits
 
                 def abort(raise_cancel):
                     with self.lock:

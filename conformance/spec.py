@@ -261,11 +261,19 @@ CAPABILITY_DOCS = {
         "stay awaitable after a cancel, still warns"
     ),
     "rust_panic": "panic_in_callback exists (Rust backends)",
+    "main_interpreter_waits": (
+        "waiting on work outside Python (wait_thread) raises RuntimeError in a "
+        "subinterpreter: the completing thread takes the GIL through PyGILState_Ensure, "
+        "which attaches it to the main interpreter; the reference, on Python threads, "
+        "works there"
+    ),
 }
 
 # Every native target must declare these (a test checks it); only the reference
 # target may lack them.
-NATIVE_CAPABILITIES = frozenset({"library_type", "resource_warning", "quiet_cancel"})
+NATIVE_CAPABILITIES = frozenset(
+    {"library_type", "resource_warning", "quiet_cancel", "main_interpreter_waits"}
+)
 
 
 def required_functions(backend):

@@ -52,7 +52,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use pyo3_ffi::{PyErr_NoMemory, PyExc_RuntimeError};
 
 use crate::callback::panic_message;
-use crate::foreign_wait::{with_gil, Signal};
+use crate::foreign_wait::{refuse_subinterpreters, with_gil, Signal};
 use crate::unwinding::catching_panics;
 use crate::{api, Driver, Exception, Owned, PollTask, Resumed, Task};
 use pyawaitable_core::{Started, TaskStep};
@@ -272,11 +272,18 @@ impl Drop for CompletionTask {
 }
 
 /// A new completion: the awaitable (await it once, as a coroutine) and its
-/// completer. `None` with an exception set if memory ran out.
+/// completer. `None` with an exception set: `MemoryError`, or
+/// `RuntimeError` in a subinterpreter (main interpreter only).
 ///
 /// # Safety
 /// GIL held.
 pub unsafe fn new() -> Option<(Owned, Completer)> {
+    // SAFETY: GIL held (the caller's contract).
+    if let Err(exc) = unsafe { refuse_subinterpreters() } {
+        // SAFETY: as above.
+        unsafe { exc.restore() };
+        return None;
+    }
     let shared = Arc::new(Shared {
         signal: Arc::default(),
         slot: Mutex::new(Slot::Pending),

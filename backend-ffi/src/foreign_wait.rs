@@ -29,7 +29,7 @@ use std::task::{RawWaker, RawWakerVTable, Wake, Waker};
 
 use pyo3_ffi::*;
 
-use crate::python_calls::{call1, call_method0, call_method1};
+use crate::python_calls::{call0, call1, call_method0, call_method1};
 use crate::{names, Driver, Exception, Owned, Resumed};
 use pyawaitable_core::{Started, TaskStep};
 
@@ -181,8 +181,9 @@ impl MethodDef {
     }
 }
 
-/// asyncio's `resolve`, bound to the future: `fut.set_result(None)` unless
-/// `fut` is done (cancelled while the wake was on its way).
+/// asyncio's `resolve`, bound to a weak reference to the future:
+/// `fut.set_result(None)` unless `fut` is done (cancelled while the wake
+/// was on its way) or gone.
 static RESOLVE: MethodDef = MethodDef(PyMethodDef {
     ml_name: c"pyawaitable_resolve".as_ptr(),
     ml_meth: PyMethodDefPointer {
@@ -213,20 +214,30 @@ static ABORT: MethodDef = MethodDef(PyMethodDef {
 /// The capsule name of a [`Signal`] handed to trio's `abort`.
 const SIGNAL_CAPSULE: &std::ffi::CStr = c"pyawaitable.Signal";
 
-/// `RESOLVE`'s function.
-unsafe extern "C" fn resolve(fut: *mut PyObject, _: *mut PyObject) -> *mut PyObject {
-    // SAFETY: called by CPython with the GIL held and `fut` the future it
-    // was bound to; each new reference is released once.
+/// `RESOLVE`'s function, bound to a weak reference to the future: the wait
+/// keeps the future (its iterator holds it), and a reference from here, which
+/// the collector cannot see, would keep a task left waiting on an abandoned
+/// loop alive through its future's callbacks.
+unsafe extern "C" fn resolve(fut_ref: *mut PyObject, _: *mut PyObject) -> *mut PyObject {
+    // SAFETY: called by CPython with the GIL held and `fut_ref` the weak
+    // reference it was bound to; each new reference is released once.
     unsafe {
-        let Some(done) = Owned::from_owned(call_method0(fut, names::DONE.get())) else {
+        let Some(fut) = Owned::from_owned(call0(fut_ref)) else {
             return null_mut();
         };
-        if PyObject_IsTrue(done.as_ptr()) == 0 {
-            let set = call_method1(fut, names::SET_RESULT.get(), Py_None());
-            if set.is_null() {
+        if fut.as_ptr() != Py_None() {
+            let Some(done) =
+                Owned::from_owned(call_method0(fut.as_ptr(), names::DONE.get()))
+            else {
                 return null_mut();
+            };
+            if PyObject_IsTrue(done.as_ptr()) == 0 {
+                let set = call_method1(fut.as_ptr(), names::SET_RESULT.get(), Py_None());
+                if set.is_null() {
+                    return null_mut();
+                }
+                Py_DecRef(set);
             }
-            Py_DecRef(set);
         }
         Py_IncRef(Py_None());
         Py_None()
@@ -328,6 +339,25 @@ unsafe fn trio_lowlevel() -> Option<Owned> {
     }
 }
 
+/// `RuntimeError` in a subinterpreter: a thread that finishes work takes
+/// the GIL through `PyGILState_Ensure`, which attaches it to the main
+/// interpreter.
+///
+/// # Safety
+/// GIL held.
+pub(crate) unsafe fn refuse_subinterpreters() -> Result<(), Exception> {
+    // SAFETY: GIL held (the caller's contract).
+    unsafe {
+        if PyInterpreterState_GetID(PyInterpreterState_Get()) == 0 {
+            return Ok(());
+        }
+        Err(Exception::new(
+            PyExc_RuntimeError,
+            c"pyawaitable: waiting on work outside Python is supported in the main interpreter only",
+        ))
+    }
+}
+
 /// The running loop's primitive to suspend on, and what a wake calls to
 /// resume it; `RuntimeError` when no loop runs in this thread.
 ///
@@ -336,12 +366,7 @@ unsafe fn trio_lowlevel() -> Option<Owned> {
 unsafe fn running_loop_primitive(signal: &Arc<Signal>) -> Result<(Owned, Parked), Exception> {
     // SAFETY: GIL held (the caller's contract); each object is checked.
     unsafe {
-        if PyInterpreterState_GetID(PyInterpreterState_Get()) != 0 {
-            return Err(Exception::new(
-                PyExc_RuntimeError,
-                c"pyawaitable: waiting on work outside Python is supported in the main interpreter only",
-            ));
-        }
+        refuse_subinterpreters()?;
         let fetch = || Exception::fetch_or_system_error();
         if let Some(asyncio) = imported(names::ASYNCIO.get()) {
             let event_loop = Owned::from_owned(call_method0(
@@ -355,7 +380,9 @@ unsafe fn running_loop_primitive(signal: &Arc<Signal>) -> Result<(Owned, Parked)
                     names::CREATE_FUTURE.get(),
                 ))
                 .ok_or_else(fetch)?;
-                let resume = Owned::from_owned(RESOLVE.bind(fut.as_ptr())).ok_or_else(fetch)?;
+                let fut_ref =
+                    Owned::from_owned(PyWeakref_NewRef(fut.as_ptr(), null_mut())).ok_or_else(fetch)?;
+                let resume = Owned::from_owned(RESOLVE.bind(fut_ref.as_ptr())).ok_or_else(fetch)?;
                 let schedule = Owned::from_owned(PyObject_GetAttr(
                     event_loop.as_ptr(),
                     names::CALL_SOON_THREADSAFE.get(),

@@ -1267,7 +1267,8 @@ make_capabilities(void)
 {
     PyObject *names, *caps;
 
-    names = Py_BuildValue("(sss)", "library_type", "resource_warning", "quiet_cancel");
+    names = Py_BuildValue("(ssss)", "library_type", "resource_warning", "quiet_cancel",
+                          "main_interpreter_waits");
     if (names == NULL) {
         return NULL;
     }

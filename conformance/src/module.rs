@@ -21,11 +21,12 @@ const NAME: &CStr = c"pyawaitable_conformance_abi3";
 /// The module's `BACKEND` value.
 #[cfg(feature = "abi3")]
 const BACKEND: &CStr = c"abi3";
-const CAPABILITIES: [&CStr; 4] = [
+const CAPABILITIES: [&CStr; 5] = [
     c"library_type",
     c"resource_warning",
     c"quiet_cancel",
     c"rust_panic",
+    c"main_interpreter_waits",
 ];
 
 macro_rules! method {

@@ -337,11 +337,12 @@ fn panic_in_callback<'py>(awaitable: &Bound<'py, PyAny>) -> PyResult<Bound<'py, 
 }
 
 /// The module's `CAPABILITIES`.
-const CAPABILITIES: [&str; 4] = [
+const CAPABILITIES: [&str; 5] = [
     "library_type",
     "resource_warning",
     "quiet_cancel",
     "rust_panic",
+    "main_interpreter_waits",
 ];
 
 /// `pyawaitable_conformance_pyo3`: scenarios written with callbacks.

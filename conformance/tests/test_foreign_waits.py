@@ -166,6 +166,31 @@ def test_a_cycle_through_a_pending_completion_is_collected():
     mod.join_threads()
 
 
+
+def test_a_task_left_waiting_on_an_abandoned_loop_is_collected(asyncio_runner):
+    import asyncio
+
+    Guard.released = 0
+    if asyncio_runner.name == "uvloop":
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    else:
+        loop = asyncio.new_event_loop()
+    loop.set_exception_handler(lambda loop, context: None)
+    task = loop.create_task(mod.wait_thread(1, 100, False, Guard()))
+    loop.run_until_complete(asyncio.sleep(0.01))
+    assert not task.done()
+    loop.close()
+    alive = weakref.ref(task)
+    del task, loop
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gc.collect()
+    assert alive() is None
+    assert Guard.released == 1
+    mod.join_threads()
+
 _EXIT = r"""
 import os, sys, threading, time
 import helpers

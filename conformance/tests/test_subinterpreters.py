@@ -144,3 +144,32 @@ if sys.version_info >= (3, 12):
             # imports them, 3.13 refuses one); either way nothing breaks.
             assert lines[0] in ("isolated: ImportError", "isolated: imported reference"), result.stdout
         assert lines[1:] == ["main: 42", "exit ok"], result.stdout + result.stderr[-3000:]
+
+
+_WAIT = r"""
+import asyncio, os
+import helpers
+mod = helpers.MOD
+
+async def main():
+    return await mod.wait_thread(42, 50, False, None)
+
+try:
+    said = "%s: %r" % (WHO, asyncio.run(main()))
+except RuntimeError as exc:
+    said = "%s: RuntimeError: %s" % (WHO, exc)
+mod.join_threads()
+os.write(1, (said + "\n").encode())
+"""
+
+
+def test_waiting_on_work_outside_python_in_a_legacy_subinterpreter(caps):
+    result = helpers.run_python(_LEGACY, _WAIT, "sub first")
+    assert result.returncode == 0, "exit code %r\n%s" % (result.returncode, result.stderr[-3000:])
+    lines = result.stdout.splitlines()
+    if "main_interpreter_waits" in caps:
+        assert lines[0].startswith("sub: RuntimeError: "), result.stdout + result.stderr[-3000:]
+        assert "main interpreter only" in lines[0], lines[0]
+    else:
+        assert lines[0] == "sub: 42", result.stdout + result.stderr[-3000:]
+    assert lines[1:] == ["sub exit 0", "main: 42", "exit ok"], result.stdout + result.stderr[-3000:]
