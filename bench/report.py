@@ -1,6 +1,10 @@
 """Turns bench/run.py's results into docs/benchmarks.md and docs/benchmarks.png.
 
-Usage: python report.py results.json DOCS_DIR
+Usage: python report.py results.json DOCS_DIR          (W1-W5)
+       python report.py --w6 results-w6.json DOCS_DIR  (W6, its own section)
+
+Each keeps the other's part of docs/benchmarks.md: W6 lives between the
+markers below.
 """
 
 import json
@@ -118,7 +122,88 @@ def chart(results, path):
     fig.savefig(path, dpi=100)
 
 
+W6_BEGIN = "<!-- W6: made by bench/report.py --w6 -->"
+W6_END = "<!-- end of W6 -->"
+# (ours, peer, loops): the W6 goal is ours below each peer on the same loop.
+W6_PEERS = [
+    ("ours: completion, worker thread", "loop.run_in_executor", ("asyncio", "uvloop")),
+    ("ours: completion, worker thread", "trio.to_thread.run_sync", ("trio",)),
+    ("ours: Rust future on tokio", "pyo3-async-runtimes (tokio)", ("asyncio", "uvloop")),
+    ("ours: completion, worker thread", "pyo3-async-runtimes (tokio)", ("asyncio", "uvloop")),
+]
+
+
+def w6_section(results):
+    lines = [
+        W6_BEGIN,
+        "## W6: one await of work finished on another thread",
+        "",
+        "Made by `python3 bench/run.py --only w6` (bench/foreign.py, bench/foreign/src/lib.rs). "
+        "The work is only handing a value back, so each number is the cost of waiting on another "
+        "thread: latency, one await after another in one task; throughput, 1,000 awaits at once "
+        "(`asyncio.gather`, a trio nursery). Ours: a completion finished by a Rust worker thread "
+        "(what a C extension's thread does with `PyAwaitable_Complete`), and a Rust future "
+        "(`from_future`) awaiting a task spawned on the tokio runtime of pyo3-async-runtimes; "
+        "the peers: pyo3-async-runtimes' `future_into_py` running the same task on the same runtime, "
+        "the loop's default executor (`run_in_executor`), and trio's `to_thread.run_sync`. "
+        "Medians over rounds, implementations interleaved, cyclic GC off while timing.",
+        "",
+    ]
+    for result in results:
+        lines.append("### CPython %s (%d awaits in a row; %d at once)" % (
+            result["version"], result["awaits"], result["concurrent"]))
+        lines.append("")
+        lines.append("| implementation | " + " | ".join(
+            "%s latency | %s throughput" % (loop, loop) for loop in result["latency"]) + " |")
+        lines.append("|---" * (1 + 2 * len(result["latency"])) + "|")
+        names = []
+        for loop in result["latency"]:
+            names += [n for n in result["latency"][loop] if n not in names]
+        for name in names:
+            row = []
+            for loop in result["latency"]:
+                row.append(cell(result["latency"][loop].get(name)))
+                row.append(cell(result["throughput"][loop].get(name)))
+            lines.append("| %s | %s |" % (name, " | ".join(row)))
+        lines.append("")
+        lines.append("Goal: ours below each peer on the same loop (ratio ours / peer, ns per await; "
+                     "below 1.00x met):")
+        lines.append("")
+        lines.append("| ours / peer | loop | latency | throughput | goal |")
+        lines.append("|---|---|---|---|---|")
+        for ours, peer, loops in W6_PEERS:
+            for loop in loops:
+                if loop not in result["latency"]:
+                    continue
+                lat = [result["latency"][loop].get(n) for n in (ours, peer)]
+                thr = [result["throughput"][loop].get(n) for n in (ours, peer)]
+                met = all(a is not None and b is not None and a < b for a, b in (lat, thr))
+                lines.append("| %s / %s | %s | %s | %s | %s |" % (
+                    ours, peer, loop, ratio(*lat), ratio(*thr), "met" if met else "not met"))
+        lines.append("")
+    lines.append(W6_END)
+    return lines
+
+
+def replace_w6(text, section):
+    """`text` with its W6 section replaced by `section` (appended if none)."""
+    if W6_BEGIN in text and W6_END in text:
+        before, rest = text.split(W6_BEGIN, 1)
+        after = rest.split(W6_END, 1)[1]
+        return before + section + after
+    return text.rstrip("\n") + "\n\n" + section + "\n"
+
+
 def main():
+    if sys.argv[1] == "--w6":
+        raw, docs = sys.argv[2], sys.argv[3]
+        path = os.path.join(docs, "benchmarks.md")
+        text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+        section = "\n".join(w6_section(json.load(open(raw))))
+        with open(path, "w") as f:
+            f.write(replace_w6(text, section))
+        print(section)
+        return
     raw, docs = sys.argv[1], sys.argv[2]
     results = json.load(open(raw))
     lines = [
@@ -146,8 +231,14 @@ def main():
     ]
     for result in results:
         lines += tables(result)
-    with open(os.path.join(docs, "benchmarks.md"), "w") as f:
-        f.write("\n".join(lines))
+    path = os.path.join(docs, "benchmarks.md")
+    text = "\n".join(lines)
+    if os.path.exists(path):
+        kept = open(path).read()
+        if W6_BEGIN in kept and W6_END in kept:
+            text = replace_w6(text, W6_BEGIN + kept.split(W6_BEGIN, 1)[1].split(W6_END, 1)[0] + W6_END)
+    with open(path, "w") as f:
+        f.write(text)
     chart(results, os.path.join(docs, "benchmarks.png"))
     print("\n".join(lines))
 

@@ -1,6 +1,6 @@
-"""Build every implementation and benchmark W1-W5 side by side.
+"""Build every implementation and benchmark W1-W6 side by side.
 
-Usage: python3 bench/run.py [--interpreters 3.9,3.15] [--rounds 11] [--quick]
+Usage: python3 bench/run.py [--interpreters 3.9,3.15] [--rounds 11] [--quick] [--only w6]
 
 Default: every supported interpreter, 3.9-3.15 (3.14 and 3.15 provisioned as
 for the conformance suite).
@@ -11,7 +11,10 @@ module against our library and against pyawaitable 2.0.1's header, the Cython
 module and the PyO3 experimental-async module; our one abi3 wheel, built once.
 Then bench/workloads.py runs in one process per interpreter, plus one process
 per implementation for memory, and bench/report.py writes docs/benchmarks.md
-and docs/benchmarks.png.
+and docs/benchmarks.png. W6 (work finished on another thread) is built
+(bench/foreign, with pyo3-async-runtimes) and measured (bench/foreign.py) on
+its own, into its own section of docs/benchmarks.md: `--only w6` runs just
+that.
 """
 
 import argparse
@@ -87,6 +90,30 @@ def build(version, python, vpython, shared_wheel):
     return out
 
 
+def build_foreign(version, python):
+    """bench/foreign (W6) for one interpreter, into target-bench/<version>."""
+    out = os.path.join(OUT, version)
+    os.makedirs(out, exist_ok=True)
+    _, suffix = interpreter_paths(python)
+    target_dir = os.path.join(ROOT, "target-bench-foreign-" + version)
+    env = dict(os.environ, PYO3_PYTHON=python, PYO3_BUILD_EXTENSION_MODULE="1")
+    run(["cargo", "build", "-q", "--release", "--manifest-path",
+         os.path.join(BENCH, "foreign", "Cargo.toml"), "--target-dir", target_dir], env=env)
+    shutil.copy(os.path.join(target_dir, "release", "libbench_foreign.so"),
+                os.path.join(out, "bench_foreign" + suffix))
+    return out
+
+
+def measure_foreign(vpython, out, rounds, quick):
+    cmd = [vpython, os.path.join(BENCH, "foreign.py"), "--rounds", str(rounds)]
+    if quick:
+        cmd.append("--quick")
+    log("$", " ".join(cmd))
+    done = subprocess.run(cmd, env=dict(os.environ, PYTHONPATH=out), capture_output=True, text=True,
+                          check=True)
+    return json.loads(done.stdout)
+
+
 def abi3_wheel(oldest, tools):
     wheels = os.path.join(OUT, "wheels")
     shutil.rmtree(wheels, ignore_errors=True)
@@ -135,6 +162,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=11, help="rounds in each process")
     parser.add_argument("--processes", type=int, default=5, help="processes per interpreter")
     parser.add_argument("--quick", action="store_true", help="few calls: check the harness, not the numbers")
+    parser.add_argument("--only", choices=["w6"], help="run only this workload")
     args = parser.parse_args()
     wanted = args.interpreters.split(",")
     pythons = conformance.find_interpreters(wanted)
@@ -142,21 +170,30 @@ def main():
     if missing:
         sys.exit("interpreters not found: %s" % ", ".join(missing))
     versions = [v for v in conformance.VERSIONS if v in wanted]
-    tools = conformance.tools_venv(pythons[versions[-1]])
-    wheel = abi3_wheel(pythons[versions[0]], tools)
-    results = []
-    for version in versions:
-        python = pythons[version]
-        vpython = conformance.ensure_venv(os.path.join(ROOT, ".venv-bench", version), python,
-                                          os.path.join(BENCH, "requirements.txt"))
-        out = build(version, python, vpython, wheel)
-        results.append(measure(vpython, out, args.rounds, args.processes, args.quick))
-    os.makedirs(os.path.join(ROOT, "docs"), exist_ok=True)
-    raw = os.path.join(OUT, "results.json")
-    with open(raw, "w") as f:
-        json.dump(results, f, indent=1)
+    venvs = {version: conformance.ensure_venv(os.path.join(ROOT, ".venv-bench", version), pythons[version],
+                                              os.path.join(BENCH, "requirements.txt"))
+             for version in versions}
+    os.makedirs(OUT, exist_ok=True)
     report_python = os.path.join(ROOT, ".venv-bench", versions[-1], "bin", "python")
-    run([report_python, os.path.join(BENCH, "report.py"), raw, os.path.join(ROOT, "docs")])
+    if args.only != "w6":
+        tools = conformance.tools_venv(pythons[versions[-1]])
+        wheel = abi3_wheel(pythons[versions[0]], tools)
+        results = []
+        for version in versions:
+            out = build(version, pythons[version], venvs[version], wheel)
+            results.append(measure(venvs[version], out, args.rounds, args.processes, args.quick))
+        raw = os.path.join(OUT, "results.json")
+        with open(raw, "w") as f:
+            json.dump(results, f, indent=1)
+        run([report_python, os.path.join(BENCH, "report.py"), raw, os.path.join(ROOT, "docs")])
+    foreign = []
+    for version in versions:
+        out = build_foreign(version, pythons[version])
+        foreign.append(measure_foreign(venvs[version], out, max(3, args.rounds // 2), args.quick))
+    raw = os.path.join(OUT, "results-w6.json")
+    with open(raw, "w") as f:
+        json.dump(foreign, f, indent=1)
+    run([report_python, os.path.join(BENCH, "report.py"), "--w6", raw, os.path.join(ROOT, "docs")])
 
 
 if __name__ == "__main__":

@@ -629,6 +629,28 @@ def wait_abandoned(delay_ms):
     return _wait_thread(completion, None)
 
 
+_worker_queue = []
+
+
+def wait_worker(value):
+    if not _worker_queue:
+        import queue
+
+        jobs = queue.SimpleQueue()
+
+        def serve():
+            while True:
+                completion, value = jobs.get()
+                completion.complete((True, value))
+                completion.release()
+
+        _threading.Thread(target=serve, daemon=True).start()
+        _worker_queue.append(jobs)
+    completion = _Completion()
+    _worker_queue[0].put((completion, value))
+    return _wait_thread(completion, None)
+
+
 def join_threads():
     with _threads_lock:
         threads = list(_threads)

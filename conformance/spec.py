@@ -218,6 +218,12 @@ FUNCTIONS = {
         "As wait_thread, but the thread releases its handle after delay_ms without "
         "completing: the await raises RuntimeError('... released without being completed').",
     ),
+    "wait_worker": (
+        "wait_worker(value)",
+        "As wait_thread(value, 0, False, None), completed by one native worker thread that "
+        "lives as long as the process and takes completions from a queue: a round trip "
+        "starts no thread.",
+    ),
     "join_threads": (
         "join_threads()",
         "Joins every native thread the functions above started, with the GIL released; "

@@ -421,7 +421,8 @@ typedef PyObject *(*PyAwaitable_MakeValue)(void *arg);
 /*
  * Completes it with make(arg), or with None if `make` is NULL. From any
  * thread, with or without the GIL: the GIL is taken to call `make`.
- * Returns 0 (completed: `make` was called);
+ * Returns 0 (completed: `make` was called; if the awaitable was released
+ *            while it ran, the value is dropped);
  *          1 if nobody waits any more (the awaitable was cancelled or
  *            released): not a mistake, the work just finished too late;
  *         -1 if it was completed before;

@@ -22,7 +22,9 @@
 //!     └──────────────────────── unpark() on every resume ◀────────────────────┘
 //! ```
 
-use std::cell::{Cell, OnceCell};
+use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 use std::ptr::{self, null_mut};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{RawWaker, RawWakerVTable, Wake, Waker};
@@ -62,6 +64,19 @@ pub(crate) struct Signal {
     state: Mutex<State>,
 }
 
+impl Drop for Signal {
+    fn drop(&mut self) {
+        // The awaitable takes back what it parked whenever a wait ends, and
+        // when it is released: still parked here means the interpreter
+        // exited with the wait pending, and this may run on any thread
+        // without the GIL, so the objects are left as they are.
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some(parked) = state.parked.take() {
+            std::mem::forget(parked);
+        }
+    }
+}
+
 impl Signal {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -77,10 +92,14 @@ impl Signal {
             state.parked.take()
         };
         if let Some(parked) = parked {
-            // The interpreter is gone or going: nothing would run it.
+            let mut parked = ManuallyDrop::new(parked);
+            // `None`: the interpreter is not running (it is exiting), so
+            // nothing would run the loop's callback, and its objects cannot
+            // be released without the GIL: they are left as they are.
             let _ = with_gil(|| {
-                // SAFETY: GIL held, in the interpreter that parked it.
-                unsafe { parked.schedule_now() }
+                // SAFETY: GIL held, in the interpreter that parked it;
+                // taken once.
+                unsafe { ManuallyDrop::take(&mut parked).schedule_now() }
             });
         }
     }
@@ -193,7 +212,8 @@ static RESOLVE: MethodDef = MethodDef(PyMethodDef {
     ml_doc: ptr::null(),
 });
 
-/// trio's `resched`, bound to the task: `trio.lowlevel.reschedule(task)`.
+/// trio's `resched`, bound to a weak reference to the task:
+/// `trio.lowlevel.reschedule(task)`.
 static RESCHEDULE: MethodDef = MethodDef(PyMethodDef {
     ml_name: c"pyawaitable_reschedule".as_ptr(),
     ml_meth: PyMethodDefPointer {
@@ -231,7 +251,11 @@ unsafe extern "C" fn resolve(fut_ref: *mut PyObject, _: *mut PyObject) -> *mut P
             else {
                 return null_mut();
             };
-            if PyObject_IsTrue(done.as_ptr()) == 0 {
+            let done = PyObject_IsTrue(done.as_ptr());
+            if done < 0 {
+                return null_mut();
+            }
+            if done == 0 {
                 let set = call_method1(fut.as_ptr(), names::SET_RESULT.get(), Py_None());
                 if set.is_null() {
                     return null_mut();
@@ -244,11 +268,18 @@ unsafe extern "C" fn resolve(fut_ref: *mut PyObject, _: *mut PyObject) -> *mut P
     }
 }
 
-/// `RESCHEDULE`'s function.
-unsafe extern "C" fn reschedule(task: *mut PyObject, _: *mut PyObject) -> *mut PyObject {
-    // SAFETY: called by CPython with the GIL held and `task` the trio task
-    // it was bound to.
+/// `RESCHEDULE`'s function, bound to a weak reference to the task (as
+/// `resolve` holds the future: the wait keeps the task alive).
+unsafe extern "C" fn reschedule(task_ref: *mut PyObject, _: *mut PyObject) -> *mut PyObject {
+    // SAFETY: called by CPython with the GIL held and `task_ref` the weak
+    // reference it was bound to; each new reference is released once.
     unsafe {
+        let Some(task) = Owned::from_owned(call0(task_ref)) else {
+            return null_mut();
+        };
+        if task.as_ptr() == Py_None() {
+            return task.into_ptr();
+        }
         let Some(lowlevel) = trio_lowlevel() else {
             return null_mut();
         };
@@ -258,7 +289,7 @@ unsafe extern "C" fn reschedule(task: *mut PyObject, _: *mut PyObject) -> *mut P
         )) else {
             return null_mut();
         };
-        call1(resched.as_ptr(), task)
+        call1(resched.as_ptr(), task.as_ptr())
     }
 }
 
@@ -400,12 +431,17 @@ unsafe fn running_loop_primitive(signal: &Arc<Signal>) -> Result<(Owned, Parked)
                     names::CURRENT_TASK.get(),
                 ))
                 .ok_or_else(fetch)?;
-                let capsule = Owned::from_owned(PyCapsule_New(
-                    Arc::into_raw(Arc::clone(signal)).cast_mut().cast(),
+                let kept = Arc::into_raw(Arc::clone(signal));
+                let capsule = PyCapsule_New(
+                    kept.cast_mut().cast(),
                     SIGNAL_CAPSULE.as_ptr(),
                     Some(release_signal),
-                ))
-                .ok_or_else(fetch)?;
+                );
+                let Some(capsule) = Owned::from_owned(capsule) else {
+                    // No capsule took it: released here.
+                    drop(Arc::from_raw(kept));
+                    return Err(fetch());
+                };
                 let abort = Owned::from_owned(ABORT.bind(capsule.as_ptr())).ok_or_else(fetch)?;
                 let wait = Owned::from_owned(call_method1(
                     lowlevel.as_ptr(),
@@ -413,7 +449,9 @@ unsafe fn running_loop_primitive(signal: &Arc<Signal>) -> Result<(Owned, Parked)
                     abort.as_ptr(),
                 ))
                 .ok_or_else(fetch)?;
-                let resume = Owned::from_owned(RESCHEDULE.bind(task.as_ptr())).ok_or_else(fetch)?;
+                let task_ref =
+                    Owned::from_owned(PyWeakref_NewRef(task.as_ptr(), null_mut())).ok_or_else(fetch)?;
+                let resume = Owned::from_owned(RESCHEDULE.bind(task_ref.as_ptr())).ok_or_else(fetch)?;
                 let schedule = Owned::from_owned(PyObject_GetAttr(
                     token.as_ptr(),
                     names::RUN_SYNC_SOON.get(),
@@ -437,9 +475,9 @@ unsafe fn running_loop_primitive(signal: &Arc<Signal>) -> Result<(Owned, Parked)
 #[derive(Default)]
 pub struct ForeignWait {
     /// Made the first time the future keeps its waker.
-    signal: OnceCell<Arc<Signal>>,
+    signal: OnceLock<Arc<Signal>>,
     /// A wake during the poll, before any waker was kept.
-    woken_early: Cell<bool>,
+    woken_early: AtomicBool,
     /// The task is suspended on the loop's primitive, not on an await.
     parked: bool,
 }
@@ -491,7 +529,7 @@ impl ForeignWait {
     pub fn wake_by_ref(&self) {
         match self.signal.get() {
             Some(signal) => signal.notify(),
-            None => self.woken_early.set(true),
+            None => self.woken_early.store(true, Ordering::Release),
         }
     }
 
@@ -511,7 +549,7 @@ impl ForeignWait {
     /// # Safety
     /// GIL held.
     pub unsafe fn resume(&mut self, resumed: Resumed) -> Result<Resumed, Exception> {
-        self.woken_early.set(false);
+        self.woken_early.store(false, Ordering::Relaxed);
         if let Some(signal) = self.signal.get() {
             signal.take_woken();
         }
@@ -535,24 +573,21 @@ impl ForeignWait {
     /// # Safety
     /// GIL held.
     pub unsafe fn suspend(&mut self, driver: &mut Driver<'_>) -> Option<TaskStep<Owned, Exception>> {
+        // A wake through the poll's own waker, before any waker was kept.
+        let early = self.woken_early.swap(false, Ordering::Acquire);
         let signal = match self.signal.get() {
             Some(signal) => signal,
-            None if self.woken_early.get() => self.signal.get_or_init(|| {
-                let signal = Arc::<Signal>::default();
-                signal.lock().woken = true;
-                signal
-            }),
-            None => {
-                // SAFETY: GIL held (the caller's contract).
-                return Some(TaskStep::Raise(unsafe {
-                    Exception::new(
-                        PyExc_RuntimeError,
-                        c"pyawaitable: the Rust future is pending without awaiting a Python \
-                          awaitable and kept no waker; nothing would ever wake it",
-                    )
-                }));
-            }
+            None if early => self.signal.get_or_init(Arc::default),
+            // SAFETY: GIL held (the caller's contract).
+            None => return Some(unsafe { nothing_would_wake() }),
         };
+        if early {
+            signal.lock().woken = true;
+        } else if Arc::strong_count(signal) == 1 && !signal.lock().woken {
+            // Every waker it kept is gone, and none woke it.
+            // SAFETY: GIL held (the caller's contract).
+            return Some(unsafe { nothing_would_wake() });
+        }
         // SAFETY: GIL held (the caller's contract).
         let awaitable = match unsafe { signal.park() } {
             Ok(awaitable) => awaitable,
@@ -573,6 +608,21 @@ impl ForeignWait {
             }
         }
     }
+}
+
+/// The `RuntimeError` of a future that is pending with nothing to wake it.
+///
+/// # Safety
+/// GIL held.
+unsafe fn nothing_would_wake() -> TaskStep<Owned, Exception> {
+    // SAFETY: GIL held (the caller's contract); a static message.
+    TaskStep::Raise(unsafe {
+        Exception::new(
+            PyExc_RuntimeError,
+            c"pyawaitable: the Rust future is pending without awaiting a Python \
+              awaitable and kept no waker; nothing would ever wake it",
+        )
+    })
 }
 
 impl Drop for ForeignWait {

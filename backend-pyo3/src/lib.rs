@@ -296,7 +296,9 @@
 //! wake after that does nothing. Without a running asyncio or trio loop the
 //! await raises `RuntimeError`. A future that is pending and neither awaits
 //! a Python awaitable nor keeps its waker raises `RuntimeError` too: nothing
-//! would ever wake it.
+//! would ever wake it. A wake takes the GIL to reach the loop: wake after
+//! releasing any lock the future's own poll takes (tokio's and `futures`'
+//! channels and timers do), or the two threads wait on each other.
 //!
 //! ```
 //! use pyo3::prelude::*;

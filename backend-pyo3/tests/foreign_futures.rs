@@ -85,6 +85,32 @@ fn wait_forever(py: Python<'_>) -> PyResult<Bound<'_, PyAwaitable>> {
     })
 }
 
+/// How many `ClosedGuard`s were dropped.
+static CLOSE_DROPS: AtomicUsize = AtomicUsize::new(0);
+
+struct ClosedGuard;
+
+impl Drop for ClosedGuard {
+    fn drop(&mut self) {
+        CLOSE_DROPS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Waits on a channel whose sender a thread keeps for a while; holds a guard.
+#[pyfunction]
+fn waiting_guarded(py: Python<'_>) -> PyResult<Bound<'_, PyAwaitable>> {
+    let (done, wait) = oneshot::channel::<u64>();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        drop(done);
+    });
+    PyAwaitable::from_future(py, move |_| async move {
+        let _guard = ClosedGuard;
+        let _ = wait.await;
+        Ok(())
+    })
+}
+
 static SENDER: std::sync::Mutex<Option<oneshot::Sender<u64>>> = std::sync::Mutex::new(None);
 
 /// Completes the channel of `wait_forever` late; whether anybody received.
@@ -92,6 +118,30 @@ static SENDER: std::sync::Mutex<Option<oneshot::Sender<u64>>> = std::sync::Mutex
 fn release() -> bool {
     let sender = SENDER.lock().unwrap().take();
     sender.is_some_and(|sender| sender.send(1).is_ok())
+}
+
+/// `(await first, <first + 1 from a thread>, await last)`: Python awaits and
+/// a wait on a thread, one after another in one block.
+#[pyfunction]
+fn mixed(py: Python<'_>, first: Py<PyAny>, last: Py<PyAny>) -> PyResult<Bound<'_, PyAwaitable>> {
+    PyAwaitable::from_future(py, move |awaiter| async move {
+        let a = {
+            let value = awaiter.await_py(first).await?;
+            awaiter.attach(|py| value.extract::<i64>(py))?
+        };
+        let (done, next) = oneshot::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(a + 1);
+        });
+        let b = next
+            .await
+            .map_err(|_| PyRuntimeError::new_err("the worker stopped"))?;
+        let c = {
+            let value = awaiter.await_py(last).await?;
+            awaiter.attach(|py| value.extract::<i64>(py))?
+        };
+        Ok((a, b, c))
+    })
 }
 
 /// `await tokio.sleep(ms)`, then the milliseconds slept.
@@ -144,6 +194,8 @@ fn run(code: &std::ffi::CStr) {
         globals.set_item("wait_forever", wrap_pyfunction!(wait_forever, py)?)?;
         globals.set_item("release", wrap_pyfunction!(release, py)?)?;
         globals.set_item("tokio_sleep", wrap_pyfunction!(tokio_sleep, py)?)?;
+        globals.set_item("mixed", wrap_pyfunction!(mixed, py)?)?;
+        globals.set_item("waiting_guarded", wrap_pyfunction!(waiting_guarded, py)?)?;
         globals.set_item("tokio_echo", wrap_pyfunction!(tokio_echo, py)?)?;
         py.run(code, Some(&globals), None)
     })
@@ -158,6 +210,31 @@ async def main():
     return await asyncio.gather(*(sum_on_thread(n) for n in range(100)))
 assert asyncio.run(main()) == [sum(range(n)) for n in range(100)]
 "#);
+}
+
+#[test]
+fn python_awaits_and_a_wait_on_a_thread_mix_in_one_block() {
+    run(cr#"
+import asyncio
+async def after_a_pause(value):
+    await asyncio.sleep(0)
+    return value
+assert asyncio.run(mixed(after_a_pause(1), after_a_pause(3))) == (1, 2, 3)
+"#);
+}
+
+#[test]
+fn close_while_waiting_on_a_thread_drops_the_future_once() {
+    CLOSE_DROPS.store(0, Ordering::SeqCst);
+    run(cr#"
+import asyncio
+async def main():
+    aw = waiting_guarded()
+    aw.send(None)  # parks on the running loop: yields its future
+    aw.close()
+asyncio.run(main())
+"#);
+    assert_eq!(CLOSE_DROPS.load(Ordering::SeqCst), 1);
 }
 
 #[test]

@@ -1195,6 +1195,101 @@ conf_wait_abandoned(PyObject *self, PyObject *args)
     return waiting_on_thread(Py_None, NULL, 0, delay_ms);
 }
 
+/* wait_worker's thread: completes the jobs of its queue, for the life of
+   the process. */
+static pthread_mutex_t worker_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t worker_wake = PTHREAD_COND_INITIALIZER;
+static int worker_started = 0;
+typedef struct queued {
+    job_t *job;
+    struct queued *next;
+} queued_t;
+static queued_t *worker_head = NULL, *worker_tail = NULL;
+
+static void *
+serve(void *unused)
+{
+    (void)unused;
+    for (;;) {
+        pthread_mutex_lock(&worker_lock);
+        while (worker_head == NULL) {
+            pthread_cond_wait(&worker_wake, &worker_lock);
+        }
+        queued_t *next = worker_head;
+        worker_head = next->next;
+        if (worker_head == NULL) {
+            worker_tail = NULL;
+        }
+        pthread_mutex_unlock(&worker_lock);
+        job_t *job = next->job;
+        free(next);
+        int rc = PyAwaitable_Complete(job->completer, make_value, job);
+        if ((rc == 1 || rc == -1) && job->value != NULL) {
+            PyGILState_STATE gil = PyGILState_Ensure();
+            Py_DECREF(job->value);
+            PyGILState_Release(gil);
+        }
+        PyAwaitable_ReleaseCompleter(job->completer);
+        free(job);
+    }
+    return NULL;
+}
+
+static PyObject *
+conf_wait_worker(PyObject *self, PyObject *value)
+{
+    PyAwaitable_Completer *completer;
+    PyObject *aw;
+    queued_t *entry;
+    job_t *job;
+    pthread_t thread;
+
+    (void)self;
+    aw = awaiting_completion(Py_None, &completer);
+    if (aw == NULL) {
+        return NULL;
+    }
+    job = new_job(completer, value, 0, 0);
+    entry = (queued_t *)malloc(sizeof(queued_t));
+    if (job == NULL || entry == NULL) {
+        if (job != NULL) {
+            Py_DECREF(job->value);
+            free(job);
+        }
+        free(entry);
+        PyAwaitable_ReleaseCompleter(completer);
+        discard(aw);
+        return PyErr_NoMemory();
+    }
+    entry->job = job;
+    entry->next = NULL;
+    pthread_mutex_lock(&worker_lock);
+    if (!worker_started) {
+        if (pthread_create(&thread, NULL, serve, NULL) != 0) {
+            pthread_mutex_unlock(&worker_lock);
+            Py_DECREF(job->value);
+            free(job);
+            free(entry);
+            PyAwaitable_ReleaseCompleter(completer);
+            discard(aw);
+            PyErr_SetString(PyExc_RuntimeError, "pthread_create failed");
+            return NULL;
+        }
+        pthread_detach(thread);
+        worker_started = 1;
+    }
+    if (worker_tail == NULL) {
+        worker_head = entry;
+    }
+    else {
+        worker_tail->next = entry;
+    }
+    worker_tail = entry;
+    pthread_cond_signal(&worker_wake);
+    pthread_mutex_unlock(&worker_lock);
+    return aw;
+}
+
 static PyObject *
 conf_join_threads(PyObject *self, PyObject *args)
 {
@@ -1258,6 +1353,7 @@ static PyMethodDef conf_methods[] = {
     {"wait_thread", conf_wait_thread, METH_VARARGS, "wait_thread(value, delay_ms, fail, guard)"},
     {"wait_racers", conf_wait_racers, METH_VARARGS, "wait_racers(value, racers)"},
     {"wait_abandoned", conf_wait_abandoned, METH_VARARGS, "wait_abandoned(delay_ms)"},
+    {"wait_worker", conf_wait_worker, METH_O, "wait_worker(value)"},
     {"join_threads", conf_join_threads, METH_NOARGS, "join_threads()"},
     {NULL, NULL, 0, NULL},
 };

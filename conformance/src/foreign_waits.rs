@@ -229,6 +229,50 @@ pub(crate) unsafe extern "C" fn wait_abandoned(
     }
 }
 
+/// The worker of `wait_worker`: completes what its queue hands it.
+fn worker() -> &'static Mutex<std::sync::mpsc::Sender<(Completer, SentObject)>> {
+    static WORKER: std::sync::OnceLock<Mutex<std::sync::mpsc::Sender<(Completer, SentObject)>>> =
+        std::sync::OnceLock::new();
+    WORKER.get_or_init(|| {
+        let (send, jobs) = std::sync::mpsc::channel::<(Completer, SentObject)>();
+        std::thread::spawn(move || {
+            for (completer, mut value) in jobs {
+                // SAFETY: `complete_with` holds the GIL while it makes the value.
+                let _ = completer.complete_with(|| unsafe { outcome(&mut value, false) });
+            }
+        });
+        Mutex::new(send)
+    })
+}
+
+/// `wait_worker(value)`.
+///
+/// # Safety
+/// As for [`wait_thread`].
+pub(crate) unsafe extern "C" fn wait_worker(
+    _: *mut PyObject,
+    value: *mut PyObject,
+) -> *mut PyObject {
+    // SAFETY: as in `wait_thread`.
+    unsafe {
+        let Some((aw, completer)) = awaiting(Py_None()) else {
+            return null_mut();
+        };
+        Py_IncRef(value);
+        let job = (completer, SentObject(value));
+        if worker()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .send(job)
+            .is_err()
+        {
+            PyErr_SetString(PyExc_RuntimeError, c"the worker stopped".as_ptr());
+            return null_mut();
+        }
+        aw.into_ptr()
+    }
+}
+
 /// `join_threads()`.
 ///
 /// # Safety

@@ -207,6 +207,7 @@ unsafe fn create_module() -> *mut PyObject {
             method!(wait_thread, VARARGS),
             method!(wait_racers, VARARGS),
             method!(wait_abandoned, O),
+            method!(wait_worker, O),
             method!(join_threads, NOARGS),
             PyMethodDef::zeroed(),
         ]));

@@ -113,6 +113,34 @@ pub(crate) fn wait_abandoned(py: Python<'_>, delay_ms: u64) -> PyResult<Bound<'_
     awaiting(py, done, py.None().into_bound(py))
 }
 
+/// The worker of `wait_worker`: completes what its queue hands it.
+fn worker() -> &'static Mutex<std::sync::mpsc::Sender<(oneshot::Sender<Outcome>, Py<PyAny>)>> {
+    type Job = (oneshot::Sender<Outcome>, Py<PyAny>);
+    static WORKER: std::sync::OnceLock<Mutex<std::sync::mpsc::Sender<Job>>> =
+        std::sync::OnceLock::new();
+    WORKER.get_or_init(|| {
+        let (send, jobs) = std::sync::mpsc::channel::<Job>();
+        std::thread::spawn(move || {
+            for (complete, value) in jobs {
+                let _ = complete.send(Ok(value));
+            }
+        });
+        Mutex::new(send)
+    })
+}
+
+#[pyfunction]
+pub(crate) fn wait_worker(value: Bound<'_, PyAny>) -> PyResult<Bound<'_, PyAwaitable>> {
+    let py = value.py();
+    let (complete, done) = oneshot::channel();
+    worker()
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .send((complete, value.unbind()))
+        .map_err(|_| PyRuntimeError::new_err("the worker stopped"))?;
+    awaiting(py, done, py.None().into_bound(py))
+}
+
 #[pyfunction]
 pub(crate) fn join_threads(py: Python<'_>) -> usize {
     let threads = std::mem::take(&mut *THREADS.lock().unwrap_or_else(PoisonError::into_inner));

@@ -408,6 +408,7 @@ fn fill(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(foreign::wait_thread, module)?)?;
     module.add_function(wrap_pyfunction!(foreign::wait_racers, module)?)?;
     module.add_function(wrap_pyfunction!(foreign::wait_abandoned, module)?)?;
+    module.add_function(wrap_pyfunction!(foreign::wait_worker, module)?)?;
     module.add_function(wrap_pyfunction!(foreign::join_threads, module)?)?;
     Ok(())
 }

@@ -245,18 +245,15 @@ def test_interpreter_exit_with_waits_pending_neither_crashes_nor_hangs(family, w
         assert done.stdout == "exiting\n"
 
 
-def test_round_trips_leak_nothing():
+def test_a_hundred_thousand_round_trips_leak_nothing():
     import asyncio
 
-    n = 10000
+    n = 100000
 
     async def main():
         async def batch(count):
             for i in range(count):
-                assert await mod.wait_thread(i, 0, False, None) == i
-                if i % 100 == 99:
-                    mod.join_threads()
-            mod.join_threads()
+                assert await mod.wait_worker(i) == i
 
         await batch(2000)
         gc.collect()
@@ -269,3 +266,10 @@ def test_round_trips_leak_nothing():
     blocks, rss = asyncio.run(main())
     assert blocks < n // 100, "allocated blocks grew by %d" % blocks
     assert rss < 1536 * 1024, "resident set grew by %d bytes" % rss
+
+
+def test_a_worker_thread_completes_waits_on_every_loop(loop_runner):
+    async def main():
+        return await _gather(loop_runner, lambda: [mod.wait_worker(i) for i in range(32)])
+
+    assert loop_runner.run(main) == list(range(32))

@@ -8,7 +8,15 @@ and as their readable specification.
 import anyio
 
 CHUNK = 64 * 1024
-ROUTES = ("/", "/echo", "/stream")
+ROUTES = ("/", "/echo", "/hash", "/stream")
+
+
+def fnv1a(data):
+    """The 64-bit FNV-1a hash."""
+    value = 0xCBF29CE484222325
+    for byte in data:
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return value
 
 
 class App(object):
@@ -30,7 +38,7 @@ class App(object):
         method, path = scope["method"], scope["path"]
         if (method, path) == ("GET", "/"):
             await respond(send, 200, [b"hello\n"])
-        elif (method, path) == ("POST", "/echo"):
+        elif (method, path) in (("POST", "/echo"), ("POST", "/hash")):
             body = b""
             while True:
                 message = await receive()
@@ -41,6 +49,9 @@ class App(object):
                     return await respond(send, 413, [b"body too large\n"])
                 if not message.get("more_body", False):
                     break
+            if path == "/hash":
+                value = await anyio.to_thread.run_sync(fnv1a, body)
+                return await respond(send, 200, [b"%016x\n" % value])
             chunks = [body[i:i + CHUNK] for i in range(0, len(body), CHUNK)] or [b""]
             await respond(send, 200, chunks)
         elif (method, path) == ("GET", "/stream"):

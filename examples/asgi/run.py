@@ -44,6 +44,7 @@ def demo(vpython, modules):
             ("GET", "/", None),
             ("POST", "/echo", b"native code awaited receive() for this body"),
             ("GET", "/stream?n=3&delay=20", None),
+            ("POST", "/hash", b"hashed on a worker thread, awaited natively"),
             ("GET", "/private", None),
             ("GET", "/boom", None),
             ("POST", "/echo", b"x" * (2 << 20)),

@@ -12,6 +12,12 @@
 #include <Python.h>
 #include <pyawaitable.h>
 
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #define CHUNK (64 * 1024)
 
 /* Object values of a request's awaitable. */
@@ -130,10 +136,13 @@ receive_then(PyObject *aw, PyAwaitable_Callback then)
     return rc;
 }
 
-/* --- POST /echo ------------------------------------------------------------ */
+/* --- POST /echo, POST /hash ------------------------------------------------ */
 
+static int hash_on_worker(PyObject *aw, PyObject *body);
+
+/* Reads the body; `hash`: answers its FNV-1a hash, else echoes it. */
 static int
-body_message(PyObject *aw, PyObject *message)
+read_body(PyObject *aw, PyObject *message, int hash, PyAwaitable_Callback again)
 {
     int disconnect = has_type(message, "http.disconnect");
     if (disconnect != 0) {
@@ -161,9 +170,95 @@ body_message(PyObject *aw, PyObject *message)
         return -1;
     }
     if (more_body) {
-        return receive_then(aw, body_message);
+        return receive_then(aw, again);
+    }
+    if (hash) {
+        return hash_on_worker(aw, so_far);
     }
     return respond(aw, 200, PyByteArray_AS_STRING(so_far), PyByteArray_GET_SIZE(so_far));
+}
+
+static int
+body_message(PyObject *aw, PyObject *message)
+{
+    return read_body(aw, message, 0, body_message);
+}
+
+static int
+hash_message(PyObject *aw, PyObject *message)
+{
+    return read_body(aw, message, 1, hash_message);
+}
+
+/* The work a POSIX thread does while the loop serves other requests. */
+typedef struct {
+    PyAwaitable_Completer *done;
+    char *bytes;
+    size_t size;
+    char hex[24];
+} hash_job;
+
+/* The completion's value, made with the GIL that PyAwaitable_Complete takes. */
+static PyObject *
+hash_text(void *arg)
+{
+    return PyBytes_FromString(((hash_job *)arg)->hex);
+}
+
+static void *
+hash_worker(void *arg)
+{
+    hash_job *job = (hash_job *)arg;
+    uint64_t value = 0xcbf29ce484222325ULL; /* 64-bit FNV-1a */
+    for (size_t i = 0; i < job->size; i++) {
+        value = (value ^ (unsigned char)job->bytes[i]) * 0x100000001b3ULL;
+    }
+    snprintf(job->hex, sizeof(job->hex), "%016llx\n", (unsigned long long)value);
+    (void)PyAwaitable_Complete(job->done, hash_text, job);
+    PyAwaitable_ReleaseCompleter(job->done);
+    free(job->bytes);
+    free(job);
+    return NULL;
+}
+
+static int
+hashed(PyObject *aw, PyObject *text)
+{
+    return respond(aw, 200, PyBytes_AS_STRING(text), PyBytes_GET_SIZE(text));
+}
+
+/* Hashes a copy of `body` on a new thread; the response awaits it. */
+static int
+hash_on_worker(PyObject *aw, PyObject *body)
+{
+    hash_job *job = (hash_job *)calloc(1, sizeof(hash_job));
+    if (job == NULL || (job->bytes = (char *)malloc(PyByteArray_GET_SIZE(body) + 1)) == NULL) {
+        free(job);
+        PyErr_NoMemory();
+        return -1;
+    }
+    job->size = (size_t)PyByteArray_GET_SIZE(body);
+    memcpy(job->bytes, PyByteArray_AS_STRING(body), job->size);
+    PyObject *wait = PyAwaitable_NewCompletion(&job->done);
+    if (wait == NULL) {
+        free(job->bytes);
+        free(job);
+        return -1;
+    }
+    int rc = PyAwaitable_AddAwait(aw, wait, hashed, NULL);
+    Py_DECREF(wait);
+    pthread_t thread;
+    if (rc < 0 || pthread_create(&thread, NULL, hash_worker, job) != 0) {
+        PyAwaitable_ReleaseCompleter(job->done);
+        free(job->bytes);
+        free(job);
+        if (rc == 0) {
+            PyErr_SetString(PyExc_RuntimeError, "could not start a thread");
+        }
+        return -1;
+    }
+    pthread_detach(thread);
+    return 0;
 }
 
 /* --- GET /stream ----------------------------------------------------------- */
@@ -266,6 +361,9 @@ route(PyObject *aw)
     }
     if (PyUnicode_CompareWithASCIIString(path, "/echo") == 0) {
         return post ? receive_then(aw, body_message) : respond_text(aw, 405, "method not allowed\n");
+    }
+    if (PyUnicode_CompareWithASCIIString(path, "/hash") == 0) {
+        return post ? receive_then(aw, hash_message) : respond_text(aw, 405, "method not allowed\n");
     }
     if (PyUnicode_CompareWithASCIIString(path, "/stream") == 0) {
         return get ? stream(aw, scope) : respond_text(aw, 405, "method not allowed\n");

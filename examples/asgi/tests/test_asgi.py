@@ -48,6 +48,27 @@ def test_echo(server, size):
     assert response.content == body
 
 
+def _fnv1a(data):
+    value = 0xCBF29CE484222325
+    for byte in data:
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return value
+
+
+@pytest.mark.parametrize("size", [0, 5, 300_000])
+def test_hash_is_computed_on_a_worker_thread_while_the_loop_serves_others(server, size):
+    body = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+
+    async def both():
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            return await asyncio.gather(client.post("/hash", content=body), client.get("/"))
+
+    hashed, hello = asyncio.run(both())
+    assert hashed.status_code == 200
+    assert hashed.content == b"%016x\n" % _fnv1a(body)
+    assert hello.content == b"hello\n"
+    assert httpx.get(server.url + "/hash", timeout=10).status_code == 405
+
 def test_echo_chunked_request(server):
     parts = [b"alpha-" * 1000, b"", b"beta-" * 5000, b"gamma"]
 

@@ -9,6 +9,9 @@
 //! - `GET /`: `hello`;
 //! - `POST /echo`: the request body, read by awaiting `receive()` until
 //!   `more_body` is false (413 past `body_limit`), sent back in chunks;
+//! - `POST /hash`: the FNV-1a hash of the request body (read as for
+//!   `/echo`), computed on a worker thread while the event loop serves
+//!   others: a Rust future waiting on the thread, awaited like any awaitable;
 //! - `GET /stream?n=5&delay=10`: `n` chunks, `delay` ms apart (`anyio.sleep`);
 //! - anything else: 404, or 405 for a known path with another method.
 //!
@@ -17,7 +20,7 @@
 
 use std::sync::Arc;
 
-use pyo3::exceptions::{PyException, PyOSError, PyValueError};
+use pyo3::exceptions::{PyException, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
@@ -155,26 +158,37 @@ fn hook_failed(
 fn route(aw: &Bound<'_, PyAwaitable>, io: Arc<Io>, request: Request) -> PyResult<()> {
     match (request.method.as_str(), request.path.as_str()) {
         ("GET", "/") => respond(aw, &io, 200, vec![b"hello\n".to_vec()]),
-        ("POST", "/echo") => read_body(aw, io, request.body_limit, Vec::new()),
+        ("POST", "/echo") => read_body(aw, io, request.body_limit, Vec::new(), Then::Echo),
+        ("POST", "/hash") => read_body(aw, io, request.body_limit, Vec::new(), Then::Hash),
         ("GET", "/stream") => {
             let count = request.number("n", 5);
             let delay = request.number("delay", 0) as f64 / 1000.0;
             start(aw, &io, 200)?;
             stream(aw, io, 0, count, delay)
         }
-        (_, "/" | "/echo" | "/stream") => {
+        (_, "/" | "/echo" | "/hash" | "/stream") => {
             respond(aw, &io, 405, vec![b"method not allowed\n".to_vec()])
         }
         _ => respond(aw, &io, 404, vec![b"not found\n".to_vec()]),
     }
 }
 
-/// Awaits `receive()` until the body is complete, then echoes it.
+/// What to do with a request body once it is complete.
+#[derive(Clone, Copy)]
+enum Then {
+    /// Send it back.
+    Echo,
+    /// Send back its hash, computed on a worker thread.
+    Hash,
+}
+
+/// Awaits `receive()` until the body is complete, then does `then`.
 fn read_body(
     aw: &Bound<'_, PyAwaitable>,
     io: Arc<Io>,
     limit: usize,
     mut body: Vec<u8>,
+    then: Then,
 ) -> PyResult<()> {
     let py = aw.py();
     let message = io.receive.call0(py)?;
@@ -195,7 +209,9 @@ fn read_body(
             None => false,
         };
         if more {
-            read_body(aw, io, limit, body)
+            read_body(aw, io, limit, body, then)
+        } else if let Then::Hash = then {
+            hash_on_worker(aw, io, body)
         } else {
             let chunks = if body.is_empty() {
                 vec![Vec::new()]
@@ -204,6 +220,31 @@ fn read_body(
             };
             respond(aw, &io, 200, chunks)
         }
+    })
+}
+
+/// Hashes `body` on a worker thread; the response waits for it (a Rust
+/// future pending on the thread's channel) while the loop serves others.
+fn hash_on_worker(aw: &Bound<'_, PyAwaitable>, io: Arc<Io>, body: Vec<u8>) -> PyResult<()> {
+    let (done, hashed) = futures_channel::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(fnv1a(&body));
+    });
+    let work = PyAwaitable::from_future(aw.py(), move |_| async move {
+        hashed
+            .await
+            .map_err(|_| PyRuntimeError::new_err("the hashing thread stopped"))
+    })?;
+    aw.add_await(&work, move |aw, hash| {
+        let hash: u64 = hash.extract()?;
+        respond(aw, &io, 200, vec![format!("{hash:016x}\n").into_bytes()])
+    })
+}
+
+/// The 64-bit FNV-1a hash.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
