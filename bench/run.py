@@ -80,27 +80,27 @@ def build(version, python, vpython, shared_wheel):
     cython_c = os.path.join(out, "bench_cy.c")
     run([vpython, "-m", "cython", "-3", os.path.join(BENCH, "cython", "bench_cy.pyx"), "-o", cython_c])
     compile_module(python, [cython_c], os.path.join(out, "bench_cy" + suffix))
-    target_dir = os.path.join(ROOT, "target-bench-pyo3-async-" + version)
-    env = dict(os.environ, PYO3_PYTHON=python, PYO3_BUILD_EXTENSION_MODULE="1")
-    run(["cargo", "build", "-q", "--release", "--manifest-path",
-         os.path.join(BENCH, "pyo3-async", "Cargo.toml"), "--target-dir", target_dir], env=env)
-    shutil.copy(os.path.join(target_dir, "release", "libbench_pyo3_async.so"),
-                os.path.join(out, "bench_pyo3_async" + suffix))
+    extension_crate(version, python, "pyo3-async", "bench_pyo3_async", out)
     shutil.copy(os.path.join(BENCH, "plain.py"), os.path.join(out, "plain.py"))
     return out
+
+
+def extension_crate(version, python, folder, module, out):
+    """bench/<folder>, a crate of its own, built as extension `module` into `out`."""
+    _, suffix = interpreter_paths(python)
+    target_dir = os.path.join(ROOT, "target-bench-%s-%s" % (folder, version))
+    env = dict(os.environ, PYO3_PYTHON=python, PYO3_BUILD_EXTENSION_MODULE="1")
+    run(["cargo", "build", "-q", "--release", "--manifest-path",
+         os.path.join(BENCH, folder, "Cargo.toml"), "--target-dir", target_dir], env=env)
+    shutil.copy(os.path.join(target_dir, "release", "lib%s.so" % module),
+                os.path.join(out, module + suffix))
 
 
 def build_foreign(version, python):
     """bench/foreign (W6) for one interpreter, into target-bench/<version>."""
     out = os.path.join(OUT, version)
     os.makedirs(out, exist_ok=True)
-    _, suffix = interpreter_paths(python)
-    target_dir = os.path.join(ROOT, "target-bench-foreign-" + version)
-    env = dict(os.environ, PYO3_PYTHON=python, PYO3_BUILD_EXTENSION_MODULE="1")
-    run(["cargo", "build", "-q", "--release", "--manifest-path",
-         os.path.join(BENCH, "foreign", "Cargo.toml"), "--target-dir", target_dir], env=env)
-    shutil.copy(os.path.join(target_dir, "release", "libbench_foreign.so"),
-                os.path.join(out, "bench_foreign" + suffix))
+    extension_crate(version, python, "foreign", "bench_foreign", out)
     return out
 
 
