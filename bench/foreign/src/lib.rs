@@ -45,7 +45,8 @@ fn worker() -> &'static Mutex<Sender<Job>> {
 }
 
 #[pyfunction]
-fn completion(value: Py<PyAny>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+#[pyo3(name = "completion")]
+fn worker_completion(py: Python<'_>, value: Py<PyAny>) -> PyResult<Bound<'_, PyAny>> {
     // SAFETY: attached (`py`).
     let Some((awaitable, completer)) = (unsafe { completion::new() }) else {
         return Err(PyErr::fetch(py));
@@ -55,8 +56,8 @@ fn completion(value: Py<PyAny>, py: Python<'_>) -> PyResult<Py<PyAny>> {
         .unwrap()
         .send(Job { completer, value })
         .map_err(|_| PyRuntimeError::new_err("the worker stopped"))?;
-    // SAFETY: a new reference.
-    Ok(unsafe { Py::from_owned_ptr(py, awaitable.into_ptr()) })
+    // SAFETY: attached; a new reference.
+    Ok(unsafe { Bound::from_owned_ptr(py, awaitable.into_ptr()) })
 }
 
 #[pyfunction]
@@ -75,7 +76,7 @@ fn runtimes_task(py: Python<'_>, value: Py<PyAny>) -> PyResult<Bound<'_, PyAny>>
 #[pymodule]
 fn bench_foreign(module: &Bound<'_, PyModule>) -> PyResult<()> {
     PyAwaitable::ready(module.py())?;
-    module.add_function(wrap_pyfunction!(completion, module)?)?;
+    module.add_function(wrap_pyfunction!(worker_completion, module)?)?;
     module.add_function(wrap_pyfunction!(tokio_task, module)?)?;
     module.add_function(wrap_pyfunction!(runtimes_task, module)?)?;
     Ok(())
