@@ -54,8 +54,8 @@ use pyo3_ffi::{PyErr_NoMemory, PyExc_RuntimeError};
 use crate::callback::panic_message;
 use crate::foreign_wait::{refuse_subinterpreters, with_gil, Signal};
 use crate::unwinding::catching_panics;
-use crate::{api, Driver, Exception, Owned, PollTask, Resumed, Task};
-use pyawaitable_core::{Started, TaskStep};
+use crate::{api, Driver, Exception, ForeignWait, Owned, PollTask, Resumed, Task};
+use pyawaitable_core::TaskStep;
 
 /// Where a completion is (the diagram at the top of this module).
 enum Slot {
@@ -186,8 +186,8 @@ impl Drop for Completer {
 /// the outcome.
 struct CompletionTask {
     shared: Arc<Shared>,
-    /// Suspended on the loop's primitive.
-    parked: bool,
+    /// Suspends on the running loop, woken by the completers.
+    wait: ForeignWait,
 }
 
 impl PollTask for CompletionTask {
@@ -197,16 +197,11 @@ impl PollTask for CompletionTask {
         resumed: Resumed,
     ) -> TaskStep<Owned, Exception> {
         let this = self.get_mut();
-        let signal = &this.shared.signal;
-        if std::mem::take(&mut this.parked) {
-            // SAFETY: tasks are polled with the GIL held.
-            unsafe { signal.unpark() };
-            if let Some(Err(exc)) = resumed {
-                return TaskStep::Raise(exc);
-            }
+        // SAFETY: tasks are polled with the GIL held.
+        if let Err(exc) = unsafe { this.wait.resume(resumed) } {
+            return TaskStep::Raise(exc);
         }
         loop {
-            signal.take_woken();
             {
                 let mut slot = this.shared.lock();
                 match std::mem::replace(&mut *slot, Slot::Taken) {
@@ -226,22 +221,8 @@ impl PollTask for CompletionTask {
                 }
             }
             // SAFETY: GIL held (as above), on the driving thread.
-            let awaitable = match unsafe { signal.park() } {
-                Ok(awaitable) => awaitable,
-                Err(exc) => return TaskStep::Raise(exc),
-            };
-            match driver.start_await(awaitable) {
-                Started::Yielded(iter, out) => {
-                    this.parked = true;
-                    return TaskStep::Suspend(iter, out);
-                }
-                Started::Finished(outcome) => {
-                    // SAFETY: GIL held (as above).
-                    unsafe { signal.unpark() };
-                    if let Err(exc) = outcome {
-                        return TaskStep::Raise(exc);
-                    }
-                }
+            if let Some(step) = unsafe { this.wait.suspend(driver) } {
+                return step;
             }
         }
     }
@@ -264,10 +245,9 @@ impl Drop for CompletionTask {
                 _ => None,
             }
         };
-        // Released with the GIL held (tasks are dropped with it), unlocked.
+        // Released with the GIL held (tasks are dropped with it), unlocked;
+        // `wait` takes back what it parked when it drops.
         drop(outcome);
-        // SAFETY: as above.
-        unsafe { self.shared.signal.unpark() };
     }
 }
 
@@ -297,8 +277,8 @@ pub unsafe fn new() -> Option<(Owned, Completer)> {
     // first poll, and is dropped with the GIL held.
     unsafe {
         let Some(task) = Task::new(|| CompletionTask {
+            wait: ForeignWait::on(Arc::clone(&shared.signal)),
             shared,
-            parked: false,
         }) else {
             PyErr_NoMemory();
             return None;

@@ -146,6 +146,34 @@ impl Signal {
 }
 
 impl Parked {
+    /// `resume` bound to a weak reference to `waiter` (the wait keeps the
+    /// waiter alive; a strong one from here, unseen by the collector, would
+    /// keep a task left waiting on an abandoned loop alive), and the loop's
+    /// thread-safe entry `entry.name`.
+    ///
+    /// # Safety
+    /// GIL held.
+    unsafe fn new(
+        resume: &'static MethodDef,
+        waiter: &Owned,
+        entry: &Owned,
+        name: *mut PyObject,
+    ) -> Result<Parked, Exception> {
+        let fetch = || {
+            // SAFETY: GIL held (the caller's contract).
+            unsafe { Exception::fetch_or_system_error() }
+        };
+        // SAFETY: GIL held (the caller's contract); each object checked.
+        unsafe {
+            let weak = Owned::from_owned(PyWeakref_NewRef(waiter.as_ptr(), null_mut()))
+                .ok_or_else(fetch)?;
+            let resume = Owned::from_owned(resume.bind(weak.as_ptr())).ok_or_else(fetch)?;
+            let schedule =
+                Owned::from_owned(PyObject_GetAttr(entry.as_ptr(), name)).ok_or_else(fetch)?;
+            Ok(Parked { schedule, resume })
+        }
+    }
+
     /// `schedule(resume)`; an error (the loop closed, trio's run finished)
     /// means nobody waits any more, and is dropped.
     ///
@@ -200,7 +228,8 @@ impl MethodDef {
     }
 }
 
-/// asyncio's `resolve`, bound to a weak reference to the future:
+/// asyncio's `resolve`, bound to a weak reference to the future
+/// ([`Parked::new`]):
 /// `fut.set_result(None)` unless `fut` is done (cancelled while the wake
 /// was on its way) or gone.
 static RESOLVE: MethodDef = MethodDef(PyMethodDef {
@@ -411,15 +440,13 @@ unsafe fn running_loop_primitive(signal: &Arc<Signal>) -> Result<(Owned, Parked)
                     names::CREATE_FUTURE.get(),
                 ))
                 .ok_or_else(fetch)?;
-                let fut_ref =
-                    Owned::from_owned(PyWeakref_NewRef(fut.as_ptr(), null_mut())).ok_or_else(fetch)?;
-                let resume = Owned::from_owned(RESOLVE.bind(fut_ref.as_ptr())).ok_or_else(fetch)?;
-                let schedule = Owned::from_owned(PyObject_GetAttr(
-                    event_loop.as_ptr(),
+                let parked = Parked::new(
+                    &RESOLVE,
+                    &fut,
+                    &event_loop,
                     names::CALL_SOON_THREADSAFE.get(),
-                ))
-                .ok_or_else(fetch)?;
-                return Ok((fut, Parked { schedule, resume }));
+                )?;
+                return Ok((fut, parked));
             }
         }
         if imported(names::TRIO.get()).is_some() {
@@ -449,15 +476,8 @@ unsafe fn running_loop_primitive(signal: &Arc<Signal>) -> Result<(Owned, Parked)
                     abort.as_ptr(),
                 ))
                 .ok_or_else(fetch)?;
-                let task_ref =
-                    Owned::from_owned(PyWeakref_NewRef(task.as_ptr(), null_mut())).ok_or_else(fetch)?;
-                let resume = Owned::from_owned(RESCHEDULE.bind(task_ref.as_ptr())).ok_or_else(fetch)?;
-                let schedule = Owned::from_owned(PyObject_GetAttr(
-                    token.as_ptr(),
-                    names::RUN_SYNC_SOON.get(),
-                ))
-                .ok_or_else(fetch)?;
-                return Ok((wait, Parked { schedule, resume }));
+                let parked = Parked::new(&RESCHEDULE, &task, &token, names::RUN_SYNC_SOON.get())?;
+                return Ok((wait, parked));
             }
             // Not inside `trio.run`: `current_trio_token` raised RuntimeError.
             PyErr_Clear();
@@ -519,6 +539,16 @@ fn wake_early(data: *const ()) {
 fn drop_nothing(_: *const ()) {}
 
 impl ForeignWait {
+    /// Waits on `signal`, which something else wakes (a completion's
+    /// completers).
+    pub(crate) fn on(signal: Arc<Signal>) -> ForeignWait {
+        ForeignWait {
+            signal: OnceLock::from(signal),
+            woken_early: AtomicBool::new(false),
+            parked: false,
+        }
+    }
+
     /// A waker for the future to keep: `wake` from any thread, any number
     /// of times, resumes the awaitable through its loop.
     pub fn waker(&self) -> Waker {
