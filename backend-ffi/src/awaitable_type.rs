@@ -967,3 +967,17 @@ unsafe fn register_coroutine(ty: *mut PyObject) -> c_int {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PyAwaitableObject;
+
+    #[test]
+    fn an_awaitable_with_its_gc_header_fits_pymallocs_112_byte_class() {
+        // The goal (docs/benchmarks.md): at most 128 bytes per live
+        // awaitable holding one await. The collector's header is two words;
+        // pymalloc rounds a block up to 16 bytes.
+        let block = std::mem::size_of::<PyAwaitableObject>() + 2 * std::mem::size_of::<usize>();
+        assert!(block <= 112, "{block} bytes");
+    }
+}

@@ -7,10 +7,11 @@
 //! only between host calls, never across one, so callbacks and inner
 //! awaitables may re-enter the awaitable freely.
 
-use crate::entry::{Current, Then};
+use crate::entry::Then;
 use crate::machine::Next;
 use crate::{
     Entry, ErrorKind, ErrorOutcome, Fault, Host, Outcome, ResultOutcome, Stage, Started, TaskStep,
+    With,
 };
 
 /// What the run loop does next.
@@ -221,16 +222,16 @@ pub fn start<H: Host>(host: &mut H, awaitable: H::Object) -> Started<H::Object, 
 /// it be, as it found nothing in progress when the whole await left).
 #[inline(always)]
 fn resume<H: Host>(host: &mut H, value: H::Object) -> Outcome<H::Object, H::Error> {
-    let in_progress = host.machine().current.as_mut();
-    let Some(mut iter) = in_progress.and_then(|current| current.iter.take()) else {
+    let in_progress = host.machine().front.iter_mut();
+    let Some(mut iter) = in_progress.and_then(Option::take) else {
         // Cancelled while suspended: nothing is in progress.
         return run(host, Event::Next);
     };
     match host.send(&mut iter, value) {
         Outcome::Yield(out) => {
             let machine = host.machine();
-            match machine.current.as_mut() {
-                Some(current) => current.iter = Some(iter),
+            match machine.front.iter_mut() {
+                Some(slot) => *slot = Some(iter),
                 None => unreachable!("only this send takes an await in flight"),
             }
             machine.suspend_running();
@@ -253,8 +254,8 @@ fn resume<H: Host>(host: &mut H, value: H::Object) -> Outcome<H::Object, H::Erro
 
 /// Takes what follows the await in flight, which has just finished.
 fn landed<H: Host>(host: &mut H) -> Then<H> {
-    match host.machine().current.take() {
-        Some(current) => current.then,
+    match host.machine().front.take_awaiting() {
+        Some((_, then)) => then,
         None => unreachable!("only this send takes an await in flight"),
     }
 }
@@ -275,7 +276,10 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                     Event::Failed(then, closed(host, iter, exc))
                 }
                 Some((mut iter, then)) => match host.throw(&mut iter, exc) {
-                    Outcome::Yield(out) => return suspend(host, iter, then, out),
+                    Outcome::Yield(out) => match suspend(host, iter, then, out) {
+                        Ok(yielded) => return yielded,
+                        Err(event) => event,
+                    },
                     Outcome::Return(value) => Event::Completed(then, value),
                     Outcome::Raise(exc) => Event::Failed(then, exc),
                 },
@@ -297,11 +301,17 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                 },
             },
             Event::Await(awaitable, then) => match start(host, awaitable) {
-                Started::Yielded(iter, out) => return suspend(host, iter, then, out),
+                Started::Yielded(iter, out) => match suspend(host, iter, then, out) {
+                    Ok(yielded) => return yielded,
+                    Err(event) => event,
+                },
                 Started::Finished(Ok(value)) => Event::Completed(then, value),
                 Started::Finished(Err(exc)) => Event::Failed(then, exc),
             },
-            Event::Yielded(iter, then, out) => return suspend(host, iter, then, out),
+            Event::Yielded(iter, then, out) => match suspend(host, iter, then, out) {
+                Ok(yielded) => return yielded,
+                Err(event) => event,
+            },
             Event::Completed(then, value) => completed(host, then, value),
             // Like an exception at an `await` inside a coroutine: the task
             // sees it and may carry on.
@@ -331,14 +341,10 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                     Ok(()) => Event::Next,
                     Err(exc) => Event::Unwind(reported(host, exc)),
                 },
-                Next::Entry(Entry::With(block)) => {
-                    let block = block.into_inner();
-                    let then = Then::Enter {
-                        exit: block.exit,
-                        body: block.body,
-                        on_error: block.on_error,
-                    };
-                    Event::Await(block.enter, then)
+                Next::Entry(Entry::With(mut block)) => {
+                    // The block stays where it is; what it enters goes.
+                    let enter = std::mem::replace(&mut block.enter, host.none());
+                    Event::Await(enter, Then::Enter(block))
                 }
                 Next::ScopeEnd(scope) => match host.exit(&scope.exit, None) {
                     Ok(awaitable) => Event::Await(
@@ -431,11 +437,13 @@ fn completed<H: Host>(host: &mut H, then: Then<H>, value: H::Object) -> Event<H>
             }
             ResultOutcome::SkipHandler(Some(exc)) => Event::Unwind(exc),
         },
-        Then::Enter {
-            exit,
-            body,
-            on_error,
-        } => {
+        Then::Enter(block) => {
+            let With {
+                exit,
+                body,
+                on_error,
+                ..
+            } = block.into_inner();
             if let Err(unopened) = host.machine().open_scope(exit, on_error) {
                 drop(unopened);
                 drop(value);
@@ -497,20 +505,28 @@ fn polled<H: Host>(
     }
 }
 
-/// Parks the inner iterator and hands its yielded value out.
+/// Parks the inner iterator and hands its yielded value out. Without memory
+/// to park it (an entry added while it started holds the front, and cannot
+/// move behind it), the inner awaitable is closed and `MemoryError` raised at
+/// the await instead.
 fn suspend<H: Host>(
     host: &mut H,
     iter: H::Iter,
     then: Then<H>,
     out: H::Object,
-) -> Outcome<H::Object, H::Error> {
+) -> Result<Outcome<H::Object, H::Error>, Event<H>> {
     let machine = host.machine();
-    machine.current = Some(Current {
-        iter: Some(iter),
-        then,
-    });
-    machine.suspend_running();
-    Outcome::Yield(out)
+    match machine.park(iter, then) {
+        Ok(()) => {
+            machine.suspend_running();
+            Ok(Outcome::Yield(out))
+        }
+        Err((iter, then)) => {
+            drop(out);
+            let no_memory = host.fault(Fault::NoMemory, None);
+            Err(Event::Failed(then, closed(host, iter, no_memory)))
+        }
+    }
 }
 
 /// Marks the machine finished, discards what is still queued, and takes the
@@ -521,7 +537,7 @@ fn finish<H: Host>(host: &mut H) -> Option<H::Object> {
     let result = machine.result.take();
     if !machine.is_idle() {
         debug_assert!(
-            machine.current.is_none(),
+            !machine.front.is_awaiting(),
             "finishing with an await in progress"
         );
         discard_queued(host);
@@ -534,8 +550,8 @@ fn finish<H: Host>(host: &mut H) -> Option<H::Object> {
 /// Python code run by a release adds to a queue not yet emptied goes too.
 fn discard_queued<H: Host>(host: &mut H) {
     let mut level = 0;
-    while let Some(mut queue) = host.machine().take_queue(level) {
-        discard(host, queue.drain());
+    while let Some((first, mut queue)) = host.machine().take_queue(level) {
+        discard(host, first.into_iter().chain(queue.drain()));
         level += 1;
     }
 }

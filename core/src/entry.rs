@@ -63,12 +63,10 @@ pub(crate) enum Then<H: Host> {
         on_result: Option<H::OnResult>,
         on_error: Option<H::OnError>,
     },
-    /// `__aenter__` of a [`With`]: open the block and run its body.
-    Enter {
-        exit: H::Object,
-        body: H::OnResult,
-        on_error: Option<H::OnError>,
-    },
+    /// `__aenter__` of a [`With`]: open the block and run its body. The
+    /// block stays on the heap it was queued on; its `enter` has been awaited
+    /// (and replaced by `None`).
+    Enter(Heap<With<H>>),
     /// `__aexit__` of a block, with the exception that left it, if any.
     Exit {
         exc: Option<H::Error>,
@@ -82,20 +80,11 @@ impl<H: Host> Then<H> {
     /// The handler for an exception raised by this await.
     pub(crate) fn into_on_error(self) -> Option<H::OnError> {
         match self {
-            Then::Callbacks { on_error, .. }
-            | Then::Enter { on_error, .. }
-            | Then::Exit { on_error, .. } => on_error,
+            Then::Callbacks { on_error, .. } | Then::Exit { on_error, .. } => on_error,
+            Then::Enter(block) => block.into_inner().on_error,
             Then::Task(_) => None,
         }
     }
-}
-
-/// The await in progress: the inner iterator and what follows it.
-pub(crate) struct Current<H: Host> {
-    /// The inner iterator; `None` while a send into it is in flight (it
-    /// leaves the machine for the send, what follows it stays).
-    pub(crate) iter: Option<H::Iter>,
-    pub(crate) then: Then<H>,
 }
 
 /// An await in progress taken out of the machine: its iterator and what

@@ -43,6 +43,7 @@
 
 pub mod drive;
 mod entry;
+mod front;
 mod heap;
 mod host;
 mod machine;

@@ -2,7 +2,8 @@
 //! and stored values. No host calls happen here; see [`crate::drive`] for the
 //! transitions.
 
-use crate::entry::{Current, Scope, Taken, Then};
+use crate::entry::{Scope, Taken, Then};
+use crate::front::Front;
 use crate::{Entry, Heap, Host, IndexOutOfRange, Queue, Stage, ValueStore, With};
 
 /// The await state machine of one awaitable.
@@ -19,8 +20,8 @@ pub struct Machine<H: Host> {
     /// below ([`Machine::start_running`] and the rest), which assert where
     /// they start from.
     stage: Stage,
-    pub(crate) queue: Queue<Entry<H>>,
-    pub(crate) current: Option<Current<H>>,
+    /// The first queued entry, or the await in progress: see [`Front`].
+    pub(crate) front: Front<H>,
     pub(crate) result: Option<H::Object>,
     extra: Option<Heap<Extra<H>>>,
 }
@@ -65,12 +66,19 @@ impl<T> Refused<T> {
 /// The parts most awaitables never use, kept out of line to keep the
 /// machine small.
 struct Extra<H: Host> {
+    /// The program's entries queued behind the front: it held an entry or
+    /// an await in progress when they were added, or some were already here.
+    behind: Queue<Entry<H>>,
     scopes: Vec<Scope<H>>,
     values: ValueStore<H::Object>,
     arb_values: ValueStore<H::Opaque>,
     /// Cancelled before it was ever awaited (see [`Machine::warns_unawaited`]).
     cancelled_unawaited: bool,
 }
+
+/// Entries taken out of a queue to be discarded, in the order added: the
+/// program's front entry (if it held one), then the queue.
+pub(crate) type Pending<H> = (Option<Entry<H>>, Queue<Entry<H>>);
 
 /// A reference to something the machine holds, for GC traversal.
 pub enum Held<'a, H: Host> {
@@ -96,8 +104,7 @@ impl<H: Host> Default for Machine<H> {
     fn default() -> Self {
         Machine {
             stage: Stage::Created,
-            queue: Queue::Empty,
-            current: None,
+            front: Front::Empty,
             result: None,
             extra: None,
         }
@@ -189,15 +196,67 @@ impl<H: Host> Machine<H> {
         if self.stage.is_finished() {
             return Err(Refused::Finished(entry));
         }
-        match self
-            .extra
-            .as_mut()
-            .and_then(|extra| extra.scopes.last_mut())
-        {
+        let Some(extra) = self.extra.as_deref_mut() else {
+            // Nothing out of line yet: no block open, nothing behind.
+            if self.front.is_empty() {
+                self.front = Front::queued(entry);
+                return Ok(());
+            }
+            return self.push_behind(entry).map_err(Refused::NoMemory);
+        };
+        match extra.scopes.last_mut() {
             Some(scope) => scope.queue.push_back(entry),
-            None => self.queue.push_back(entry),
+            None if self.front.is_empty() && extra.behind.is_empty() => {
+                self.front = Front::queued(entry);
+                Ok(())
+            }
+            None => extra.behind.push_back(entry),
         }
         .map_err(Refused::NoMemory)
+    }
+
+    /// Queues an entry behind the front, or gives it back without memory.
+    #[cold]
+    fn push_behind(&mut self, entry: Entry<H>) -> Result<(), Entry<H>> {
+        match self.try_extra_mut() {
+            Some(extra) => extra.behind.push_back(entry),
+            None => Err(entry),
+        }
+    }
+
+    /// Parks the await in progress in the front. A queued entry that the
+    /// front still holds (added while the await started) moves behind it,
+    /// first in line; without memory for that the await is given back.
+    #[inline(always)]
+    pub(crate) fn park(&mut self, iter: H::Iter, then: Then<H>) -> Result<(), Taken<H>> {
+        debug_assert!(!self.front.is_awaiting(), "one await in progress at a time");
+        if !self.front.is_empty() {
+            return self.park_behind(iter, then);
+        }
+        self.front = Front::awaiting(iter, then);
+        Ok(())
+    }
+
+    /// [`Machine::park`] with an entry in the front.
+    #[cold]
+    fn park_behind(&mut self, iter: H::Iter, then: Then<H>) -> Result<(), Taken<H>> {
+        let Some(first) = self.front.take_entry() else {
+            unreachable!("parking with an await already in progress");
+        };
+        let moved = match self.try_extra_mut() {
+            Some(extra) => extra.behind.push_front(first),
+            None => Err(first),
+        };
+        match moved {
+            Ok(()) => {
+                self.front = Front::awaiting(iter, then);
+                Ok(())
+            }
+            Err(first) => {
+                self.front = Front::queued(first);
+                Err((iter, then))
+            }
+        }
     }
 
     /// Queues `value = await awaitable` with its callbacks.
@@ -310,9 +369,7 @@ impl<H: Host> Machine<H> {
     /// assert!(Machine::<MockHost>::new().awaiting().is_none());
     /// ```
     pub fn awaiting(&self) -> Option<&H::Iter> {
-        self.current
-            .as_ref()
-            .and_then(|current| current.iter.as_ref())
+        self.front.iter()
     }
 
     /// Whether dropping it now means it was never awaited: it never started,
@@ -356,7 +413,8 @@ impl<H: Host> Machine<H> {
     /// ```
     pub fn pending(&self) -> usize {
         let scoped: usize = self.scopes().iter().map(|scope| scope.queue.len()).sum();
-        self.queue.len() + scoped
+        let behind = self.extra.as_ref().map_or(0, |extra| extra.behind.len());
+        usize::from(self.front.is_queued()) + behind + scoped
     }
 
     /// Appends object values for the callbacks to read; gives them back,
@@ -517,35 +575,40 @@ impl<H: Host> Machine<H> {
         &self,
         mut visit: impl FnMut(Held<'_, H>) -> Result<(), E>,
     ) -> Result<(), E> {
+        let visit_entry =
+            |entry: &Entry<H>, visit: &mut dyn FnMut(Held<'_, H>) -> Result<(), E>| match entry {
+                Entry::Await { awaitable, .. } => visit(Held::Object(awaitable)),
+                Entry::Defer(_) | Entry::Task(_) => Ok(()),
+                Entry::With(block) => {
+                    visit(Held::Object(&block.enter))?;
+                    visit(Held::Object(&block.exit))
+                }
+            };
         let visit_queue =
             |queue: &Queue<Entry<H>>, visit: &mut dyn FnMut(Held<'_, H>) -> Result<(), E>| {
-                for entry in queue.iter() {
-                    match entry {
-                        Entry::Await { awaitable, .. } => visit(Held::Object(awaitable))?,
-                        Entry::Defer(_) | Entry::Task(_) => {}
-                        Entry::With(block) => {
-                            visit(Held::Object(&block.enter))?;
-                            visit(Held::Object(&block.exit))?;
-                        }
-                    }
-                }
-                Ok(())
+                queue.iter().try_for_each(|entry| visit_entry(entry, visit))
             };
-        visit_queue(&self.queue, &mut visit)?;
-        if let Some(current) = &self.current {
-            if let Some(iter) = &current.iter {
-                visit(Held::Iter(iter))?;
-            }
-            match &current.then {
-                // A task's captures are Rust values, out of the GC's sight.
-                Then::Callbacks { .. } | Then::Task(_) => {}
-                Then::Enter { exit, .. } => visit(Held::Object(exit))?,
-                Then::Exit { exc, .. } => {
-                    if let Some(exc) = exc {
-                        visit(Held::Error(exc))?;
-                    }
-                }
-            }
+        // In the order they would run: the queued entries, then the await in
+        // progress and what follows it.
+        if let Front::Await { awaitable, .. } = &self.front {
+            visit(Held::Object(awaitable))?;
+        }
+        if let Front::With(block) = &self.front {
+            visit(Held::Object(&block.enter))?;
+            visit(Held::Object(&block.exit))?;
+        }
+        if let Some(extra) = &self.extra {
+            visit_queue(&extra.behind, &mut visit)?;
+        }
+        if let Some(iter) = self.front.iter() {
+            visit(Held::Iter(iter))?;
+        }
+        match &self.front {
+            // The block's `enter` is `None` by now: only its exit is held.
+            Front::Entering { block, .. } => visit(Held::Object(&block.exit))?,
+            Front::Exiting { exc: Some(exc), .. } => visit(Held::Error(exc))?,
+            // A task's captures are Rust values, out of the GC's sight.
+            _ => {}
         }
         if let Some(result) = &self.result {
             visit(Held::Object(result))?;
@@ -587,29 +650,40 @@ impl<H: Host> Machine<H> {
     /// Whether nothing is queued, no block is open and no await is in
     /// progress: the common end of a run.
     pub(crate) fn is_idle(&self) -> bool {
-        self.queue.is_empty() && self.current.is_none() && self.scopes().is_empty()
+        self.front.is_empty()
+            && self
+                .extra
+                .as_ref()
+                .is_none_or(|extra| extra.behind.is_empty() && extra.scopes.is_empty())
     }
 
     /// Takes the await in progress: its iterator and what follows it. One
     /// with a send in flight is left alone: the send finishes it.
     pub(crate) fn take_current(&mut self) -> Option<Taken<H>> {
-        let current = self.current.take_if(|current| current.iter.is_some())?;
-        Some((current.iter?, current.then))
+        self.front.take_parked()
     }
 
-    /// Takes the entries queued at `level`: 0 is the program's own queue,
-    /// 1 and on the open blocks', outermost first; `None` past the last.
-    /// Open blocks stay open, so that their exits still run. One queue at a
-    /// time, so that emptying them allocates nothing.
-    pub(crate) fn take_queue(&mut self, level: usize) -> Option<Queue<Entry<H>>> {
+    /// Takes the entries queued at `level`: 0 is the program's own queue
+    /// (the front's entry, if it holds one, and those behind it), 1 and on
+    /// the open blocks', outermost first; `None` past the last. Open blocks
+    /// stay open, so that their exits still run. One queue at a time, so
+    /// that emptying them allocates nothing.
+    pub(crate) fn take_queue(&mut self, level: usize) -> Option<Pending<H>> {
         match level.checked_sub(1) {
-            None => Some(std::mem::take(&mut self.queue)),
+            None => {
+                let first = self.front.take_entry();
+                let behind = self
+                    .extra
+                    .as_mut()
+                    .map(|extra| std::mem::take(&mut extra.behind));
+                Some((first, behind.unwrap_or_default()))
+            }
             Some(block) => self
                 .extra
                 .as_mut()?
                 .scopes
                 .get_mut(block)
-                .map(|scope| std::mem::take(&mut scope.queue)),
+                .map(|scope| (None, std::mem::take(&mut scope.queue))),
         }
     }
 
@@ -623,7 +697,14 @@ impl<H: Host> Machine<H> {
                 };
             }
         }
-        match self.queue.pop_front() {
+        if let Some(entry) = self.front.take_entry() {
+            return Next::Entry(entry);
+        }
+        match self
+            .extra
+            .as_mut()
+            .and_then(|extra| extra.behind.pop_front())
+        {
             Some(entry) => Next::Entry(entry),
             None => Next::Done,
         }
@@ -666,6 +747,7 @@ impl<H: Host> Machine<H> {
     fn try_extra_mut(&mut self) -> Option<&mut Extra<H>> {
         if self.extra.is_none() {
             let extra = Extra {
+                behind: Queue::Empty,
                 scopes: Vec::new(),
                 values: ValueStore::default(),
                 arb_values: ValueStore::default(),

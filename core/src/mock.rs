@@ -373,6 +373,9 @@ pub enum TaskAction {
     Raise(Exc),
     /// Finishes with the outcome it was resumed with (`return await x`).
     ReturnResumed,
+    /// Adds an await of this awaitable to the awaitable running the task
+    /// (as a callback would), then takes the next action in the same poll.
+    AddAwait(Obj),
 }
 
 /// A scripted task: each poll is traced ([`Trace::Poll`]) and takes the next
@@ -786,6 +789,10 @@ impl Host for MockHost {
                         continue;
                     }
                 },
+                Some(TaskAction::AddAwait(obj)) => {
+                    drop(self.machine.add_await(obj, None, None));
+                    continue;
+                }
                 Some(TaskAction::Return(obj)) => TaskStep::Return(obj),
                 Some(TaskAction::Raise(exc)) => TaskStep::Raise(exc),
                 Some(TaskAction::ReturnResumed) => match resumed {

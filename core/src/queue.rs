@@ -52,28 +52,51 @@ impl<T> Queue<T> {
 
     /// [`Queue::push_back`] onto a non-empty queue.
     fn push_back_more(&mut self, item: T) -> Result<(), T> {
-        match self {
-            Queue::Many(items) => {
-                if items.try_reserve(1).is_err() {
-                    return Err(item);
-                }
-                items.push_back(item);
-            }
-            Queue::Empty => *self = Queue::One(item),
-            Queue::One(_) => {
-                let mut items = VecDeque::new();
-                if items.try_reserve_exact(4).is_err() {
-                    return Err(item);
-                }
-                let Queue::One(first) = std::mem::take(self) else {
-                    unreachable!()
-                };
-                items.push_back(first);
-                items.push_back(item);
-                *self = Queue::Many(items);
-            }
+        match self.with_room() {
+            Some(items) => items.push_back(item),
+            None => return Err(item),
         }
         Ok(())
+    }
+
+    /// Puts an element at the front, or gives it back if memory for it
+    /// cannot be allocated.
+    ///
+    /// ```
+    /// use pyawaitable_core::Queue;
+    /// let mut q = Queue::default();
+    /// q.push_back(2).unwrap();
+    /// q.push_front(1).unwrap();
+    /// assert_eq!(q.pop_front(), Some(1));
+    /// assert_eq!(q.pop_front(), Some(2));
+    /// ```
+    pub fn push_front(&mut self, item: T) -> Result<(), T> {
+        if matches!(self, Queue::Empty) {
+            *self = Queue::One(item);
+            return Ok(());
+        }
+        match self.with_room() {
+            Some(items) => items.push_front(item),
+            None => return Err(item),
+        }
+        Ok(())
+    }
+
+    /// The elements as a `VecDeque` with room for one more (an inline one
+    /// moved into it), or `None` if memory for that cannot be allocated.
+    fn with_room(&mut self) -> Option<&mut VecDeque<T>> {
+        if !matches!(self, Queue::Many(_)) {
+            let mut items = VecDeque::new();
+            items.try_reserve_exact(4).ok()?;
+            if let Queue::One(first) = std::mem::take(self) {
+                items.push_back(first);
+            }
+            *self = Queue::Many(items);
+        }
+        match self {
+            Queue::Many(items) => items.try_reserve(1).ok().map(|()| items),
+            _ => unreachable!("made a `Many` above"),
+        }
     }
 
     /// Removes the element at the front.

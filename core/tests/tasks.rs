@@ -232,3 +232,52 @@ fn an_await_the_task_starts_that_yields_is_the_await_in_progress() {
     assert_eq!(polls(&host), vec![None, Some(Ok(Obj::int(5)))]);
     assert!(dropped.get());
 }
+
+#[test]
+fn an_await_added_while_another_starts_runs_after_it_in_order_added() {
+    // The task adds an await (the front takes it), then suspends on another:
+    // the added one moves behind the await in progress and runs after the task.
+    let first = Obj::script(Script::yields(1).id(1).returning(10));
+    let added = Obj::script(Script::yields(1).id(2).returning(20));
+    let (mut host, _) = with_task(vec![
+        TaskAction::AddAwait(added),
+        TaskAction::Await(first),
+        TaskAction::Return(Obj::int(5)),
+    ]);
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Yield(Obj::int(0))
+    );
+    assert_eq!(host.machine.awaiting().map(|iter| iter.id()), Some(1));
+    assert_eq!(host.machine.pending(), 1);
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Yield(Obj::int(0))
+    );
+    assert_eq!(host.machine.awaiting().map(|iter| iter.id()), Some(2));
+    assert_eq!(host.machine.pending(), 0);
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Return(Obj::int(5))
+    );
+}
+
+#[test]
+fn an_await_added_while_another_starts_is_discarded_by_a_cancel_with_the_rest() {
+    let first = Obj::script(Script::yields(2).id(1));
+    let added = Obj::script(Script::yields(1).id(2));
+    let (mut host, dropped) =
+        with_task(vec![TaskAction::AddAwait(added), TaskAction::Await(first)]);
+    assert_eq!(
+        drive::send(&mut host, Obj::None),
+        Outcome::Yield(Obj::int(0))
+    );
+    assert_eq!(host.machine.pending(), 1);
+    drive::cancel(&mut host).unwrap();
+    assert_eq!(host.machine.pending(), 0);
+    assert!(host.machine.awaiting().is_none());
+    assert!(
+        dropped.get(),
+        "the task goes with the await it was suspended on"
+    );
+}

@@ -170,6 +170,7 @@ impl Generator {
                 35..=59 => TaskAction::Start(Obj::script(self.script())),
                 60..=67 => TaskAction::Return(Obj::int(self.rng.below(1000) as i64)),
                 68..=75 => TaskAction::Raise(Exc::new(self.rng.pick(&["K", "StopIteration"]))),
+                76..=85 => TaskAction::AddAwait(Obj::script(self.script())),
                 _ => TaskAction::ReturnResumed,
             })
             .collect();

@@ -316,6 +316,10 @@ async fn task(aw: &Aw, name: String, actions: Vec<TaskAction>) -> Result<(), Exc
                     }
                     continue;
                 }
+                Some(TaskAction::AddAwait(awaitable)) => {
+                    aw.add(Entry::Await(Box::new(script(awaitable)), None, None));
+                    continue;
+                }
                 Some(TaskAction::Return(value)) => return task_returned(aw, value),
                 Some(TaskAction::Raise(exc)) => return Err(exc),
                 Some(TaskAction::ReturnResumed) => {
