@@ -39,6 +39,9 @@ pub(crate) struct Runtime {
     /// `PyErr_GetRaisedException` and `PyErr_SetRaisedException`, on 3.12
     /// and later.
     pub(crate) raised: Option<(GetRaised, SetRaised)>,
+    /// Where a `StopIteration` keeps its `args` and `value`, on 3.12 and
+    /// later (where results are raised in a recycled instance).
+    pub(crate) stop_fields: Option<super::stop_iteration::StopFields>,
     /// `types.CoroutineType`, as an address (0 if it could not be read).
     coroutine_type: usize,
     /// `types.GeneratorType`, as an address (0 if it could not be read).
@@ -50,11 +53,25 @@ pub(crate) struct Runtime {
 /// # Safety
 /// GIL held, no exception set (the first call reads the interpreter's
 /// version and imports `types`).
+#[inline(always)]
 pub(crate) unsafe fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    if let Some(known) = RUNTIME.get() {
-        return known;
+    match RUNTIME.get() {
+        Some(known) => known,
+        // SAFETY: the caller's contract.
+        None => unsafe { first_runtime() },
     }
+}
+
+/// The facts, read once.
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+
+/// [`runtime`] the first time: reads the facts.
+///
+/// # Safety
+/// As [`runtime`].
+#[cold]
+#[inline(never)]
+unsafe fn first_runtime() -> &'static Runtime {
     // Loaded outside the lock: the import may let another thread run, and
     // two threads that both load keep the first result.
     // SAFETY: GIL held and no exception set (the caller's contract).
@@ -103,6 +120,11 @@ impl Runtime {
                 iter_send,
                 gen_send,
                 raised,
+                stop_fields: if version >= (3, 12) {
+                    super::stop_iteration::StopFields::find()
+                } else {
+                    None
+                },
                 coroutine_type: type_from_types_module(c"CoroutineType"),
                 generator_type: type_from_types_module(c"GeneratorType"),
             }

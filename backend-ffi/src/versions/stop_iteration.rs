@@ -43,14 +43,8 @@ pub(super) unsafe fn reuse(value: Owned) -> Result<(), Owned> {
             }
             Py_DECREF(exc);
         }
-        let ty = recycled_stop_type();
-        let exc = if ty.is_null() {
-            std::ptr::null_mut()
-        } else {
-            call_one_arg(ty.cast(), value.as_ptr())
-        };
+        let exc = fresh_stop(&value);
         if exc.is_null() {
-            PyErr_Clear();
             return Err(value);
         }
         PyErr_SetRaisedException(exc);
@@ -59,8 +53,9 @@ pub(super) unsafe fn reuse(value: Owned) -> Result<(), Owned> {
 }
 
 /// The limited API, 3.12+: as for the full API, an instance of
-/// [`recycled_stop_type`] carries the result, its fields set through the
-/// attribute protocol. `Err` gives the value back before 3.12 (no
+/// [`recycled_stop_type`] carries the result. The spare's fields are written
+/// where [`StopFields`] found them in this process; a new instance is made by
+/// calling the subclass. `Err` gives the value back before 3.12 (no
 /// `PyErr_SetRaisedException` to raise an instance as is) or where the
 /// subclass cannot be made.
 ///
@@ -69,40 +64,33 @@ pub(super) unsafe fn reuse(value: Owned) -> Result<(), Owned> {
 #[cfg(pyawaitable_limited)]
 pub(super) unsafe fn reuse(value: Owned) -> Result<(), Owned> {
     // SAFETY: GIL held (the caller's contract); the spare is an untracked
-    // instance of our subclass with every field null (see `SPARE_STOP`); the
+    // instance of our subclass whose `args` is `(None,)` and every other field
+    // null (see `SPARE_STOP`), and `fields` says where those lie; the
     // indicator steals the reference to `exc`.
     unsafe {
         use std::sync::atomic::Ordering::Relaxed;
-        let Some((_, set_raised)) = crate::versions::limited_runtime::runtime().raised else {
+        let runtime = crate::versions::limited_runtime::runtime();
+        let Some((_, set_raised)) = runtime.raised else {
             return Err(value);
         };
-        let spare = SPARE_STOP.swap(std::ptr::null_mut(), Relaxed);
-        let exc = if !spare.is_null() {
-            // Untracked while it was the spare, so no Python code reached it.
-            PyObject_GC_Track(spare.cast());
-            spare
-        } else {
-            let ty = recycled_stop_type();
-            if ty.is_null() {
-                std::ptr::null_mut()
-            } else {
-                PyType_GenericAlloc(ty, 0)
+        let exc = SPARE_STOP.swap(std::ptr::null_mut(), Relaxed);
+        if let (false, Some(fields)) = (exc.is_null(), &runtime.stop_fields) {
+            let args = *fields.args(exc);
+            // As for the full API: a tuple someone else took is left to them.
+            if Py_REFCNT(args) == 1 {
+                PyObject_GC_Track(exc.cast());
+                // Steals the new reference; the `None` it replaces is immortal.
+                PyTuple_SetItem(args, 0, Owned::from_borrowed(value.as_ptr()).into_ptr());
+                *fields.value(exc) = value.into_ptr();
+                set_raised(exc);
+                return Ok(());
             }
-        };
-        if exc.is_null() {
-            PyErr_Clear();
-            return Err(value);
         }
-        let Some(args) = Owned::from_owned(PyTuple_Pack(1, value.as_ptr())) else {
-            PyErr_Clear();
+        if !exc.is_null() {
             Py_DecRef(exc);
-            return Err(value);
-        };
-        if PyObject_SetAttr(exc, crate::names::ARGS.get(), args.as_ptr()) < 0
-            || PyObject_SetAttr(exc, crate::names::VALUE.get(), value.as_ptr()) < 0
-        {
-            PyErr_Clear();
-            Py_DecRef(exc);
+        }
+        let exc = fresh_stop(&value);
+        if exc.is_null() {
             return Err(value);
         }
         set_raised(exc);
@@ -110,17 +98,125 @@ pub(super) unsafe fn reuse(value: Owned) -> Result<(), Owned> {
     }
 }
 
+/// Where `args` and `value` lie in a `StopIteration`, which the limited API
+/// does not lay out: found once per process in an instance made to show
+/// them, and trusted only if that instance held nothing else.
+#[cfg(pyawaitable_limited)]
+pub(crate) struct StopFields {
+    /// Byte offset of `args`.
+    args: usize,
+    /// Byte offset of `value`.
+    value: usize,
+    /// `StopIteration.__basicsize__`.
+    size: usize,
+}
+
+#[cfg(pyawaitable_limited)]
+impl StopFields {
+    /// Finds the fields in `StopIteration(marker)`: exactly one word past the
+    /// object header holds the marker (`value`), exactly one its `args`
+    /// tuple, every other one is zero (no dictionary, notes, traceback,
+    /// context or cause yet). `None` (no exception set) otherwise.
+    ///
+    /// # Safety
+    /// GIL held, no exception set.
+    pub(crate) unsafe fn find() -> Option<StopFields> {
+        // SAFETY: GIL held (the caller's contract); every word read lies
+        // within the instance (`__basicsize__` bytes, word-aligned), which
+        // is alive while `exc` owns it.
+        let found = unsafe {
+            let marker = Owned::from_owned(PyList_New(0))?;
+            let exc = Owned::from_owned(call_one_arg(PyExc_StopIteration, marker.as_ptr()))?;
+            let args = Owned::from_owned(PyObject_GetAttr(exc.as_ptr(), crate::names::ARGS.get()))?;
+            let size = Owned::from_owned(PyObject_GetAttrString(PyExc_StopIteration, c"__basicsize__".as_ptr()))?;
+            let size = usize::try_from(PyLong_AsSsize_t(size.as_ptr())).ok()?;
+            let word = std::mem::size_of::<usize>();
+            let header = std::mem::size_of::<PyObject>();
+            if size % word != 0 || size <= header {
+                return None;
+            }
+            let at = |offset: usize| *exc.as_ptr().cast::<u8>().add(offset).cast::<*mut PyObject>();
+            let offsets = (header..size).step_by(word);
+            let holding = |target: *mut PyObject| {
+                let mut hits = offsets.clone().filter(|&offset| at(offset) == target);
+                hits.next().filter(|_| hits.next().is_none())
+            };
+            let (args, value) = (holding(args.as_ptr())?, holding(marker.as_ptr())?);
+            let fields = StopFields { args, value, size };
+            fields.holds_nothing_else(exc.as_ptr()).then_some(fields)
+        };
+        // SAFETY: GIL held (the caller's contract).
+        unsafe { PyErr_Clear() };
+        found
+    }
+
+    /// Where `exc`'s `args` is.
+    ///
+    /// # Safety
+    /// `exc` is a live `StopIteration`.
+    pub(crate) unsafe fn args(&self, exc: *mut PyObject) -> *mut *mut PyObject {
+        // SAFETY: the offset lies within every `StopIteration` (see `find`).
+        unsafe { exc.cast::<u8>().add(self.args).cast() }
+    }
+
+    /// Where `exc`'s `value` is.
+    ///
+    /// # Safety
+    /// `exc` is a live `StopIteration`.
+    pub(crate) unsafe fn value(&self, exc: *mut PyObject) -> *mut *mut PyObject {
+        // SAFETY: as for `args`.
+        unsafe { exc.cast::<u8>().add(self.value).cast() }
+    }
+
+    /// Whether every field of `exc` but `args` and `value` is null: no
+    /// dictionary, notes, traceback, context, cause or suppressed context.
+    ///
+    /// # Safety
+    /// `exc` is a live `StopIteration`.
+    pub(crate) unsafe fn holds_nothing_else(&self, exc: *mut PyObject) -> bool {
+        let word = std::mem::size_of::<usize>();
+        (std::mem::size_of::<PyObject>()..self.size)
+            .step_by(word)
+            .filter(|&offset| offset != self.args && offset != self.value)
+            // SAFETY: within the instance (see `find`).
+            .all(|offset| unsafe { exc.cast::<u8>().add(offset).cast::<usize>().read() } == 0)
+    }
+}
+
 /// The spare instance of [`recycled_stop_type`], holding its one reference,
 /// untracked by the collector: no Python code reaches it, and a collection
 /// in progress, which may have had it among its garbage, does not clear it.
-/// Full API: its `args` is `(None,)`, every other field null; limited API:
-/// every field null. One per process: every
+/// Its `args` is `(None,)`, every other field null (limited API: kept only
+/// where [`StopFields`] are known). One per process: every
 /// access holds the GIL, which every thread using this library shares (it
 /// refuses to run without one, see `free_threading`), as it shares the
 /// awaitable type.
 #[cfg(any(Py_3_12, pyawaitable_limited))]
 static SPARE_STOP: std::sync::atomic::AtomicPtr<PyObject> =
     std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
+/// A new instance of [`recycled_stop_type`] carrying `value`; null with no
+/// exception set where it cannot be made.
+///
+/// # Safety
+/// GIL held.
+#[cfg(any(Py_3_12, pyawaitable_limited))]
+unsafe fn fresh_stop(value: &Owned) -> *mut PyObject {
+    // SAFETY: GIL held (the caller's contract); `value` is a live reference
+    // for the call, which takes its own.
+    unsafe {
+        let ty = recycled_stop_type();
+        let exc = if ty.is_null() {
+            std::ptr::null_mut()
+        } else {
+            call_one_arg(ty.cast(), value.as_ptr())
+        };
+        if exc.is_null() {
+            PyErr_Clear();
+        }
+        exc
+    }
+}
 
 /// The `StopIteration` subclass whose instances carry results out of
 /// `tp_iternext` (see [`reuse`]); made once, null with an
@@ -335,21 +431,42 @@ unsafe extern "C" fn recycle_stop(exc: *mut PyObject) {
     }
 }
 
-/// `tp_dealloc` of [`recycled_stop_type`], limited API: one that Python code
-/// never saw (no traceback, context or cause: anything raised through a
-/// frame has a traceback) is cleared by `StopIteration`'s own `tp_clear`
-/// and kept, untracked, as the spare for the next result; any other is
-/// cleared and freed.
+/// `tp_dealloc` of [`recycled_stop_type`], limited API: one that holds
+/// nothing but its result (no traceback, context, cause, notes or
+/// dictionary: anything raised through a frame has a traceback) gives its
+/// result back and is kept, untracked, with its `args` tuple, as the spare
+/// for the next result; any other is cleared by `StopIteration`'s own
+/// `tp_clear` and freed (every one, where [`StopFields`] are unknown).
 ///
 /// # Safety
 /// Called by CPython only, with the GIL, when `exc`'s last reference goes.
 #[cfg(pyawaitable_limited)]
 unsafe extern "C" fn recycle_stop(exc: *mut PyObject) {
     // SAFETY: GIL held and `exc` an unreferenced instance of our subclass (the
-    // slot contract); the `Py_tp_clear` slot of `StopIteration` is an
-    // `inquiry`, as CPython declares it.
+    // slot contract), its fields where `StopFields` found them; the
+    // `Py_tp_clear` slot of `StopIteration` is an `inquiry`, as CPython
+    // declares it.
     unsafe {
-        let unseen = !escaped(exc);
+        let fields = &crate::versions::limited_runtime::runtime().stop_fields;
+        if let (true, Some(fields)) = (spare_wanted(), fields) {
+            let args = *fields.args(exc);
+            let reusable = !args.is_null()
+                && PyTuple_CheckExact(args) != 0
+                && PyTuple_Size(args) == 1
+                && Py_REFCNT(args) == 1
+                && fields.holds_nothing_else(exc);
+            if reusable {
+                let value = std::mem::replace(&mut *fields.value(exc), std::ptr::null_mut());
+                // Held until the end: `PyTuple_SetItem` releases the item it replaces.
+                let item = Owned::from_borrowed(PyTuple_GetItem(args, 0));
+                PyTuple_SetItem(args, 0, Owned::from_borrowed(Py_None()).into_ptr());
+                keep_stop(exc);
+                // Last: releasing these may run code that raises another result.
+                drop(item);
+                drop(Owned::from_owned(value));
+                return;
+            }
+        }
         let base = PyExc_StopIteration.cast::<PyTypeObject>();
         // `StopIteration_clear`: every field but `__suppress_context__`, which
         // only a cause or Python code sets.
@@ -358,26 +475,8 @@ unsafe extern "C" fn recycle_stop(exc: *mut PyObject) {
             let clear: inquiry = std::mem::transmute(clear);
             clear(exc);
         }
-        if unseen && spare_wanted() {
-            keep_stop(exc);
-        } else {
-            free_stop(exc);
-        }
+        free_stop(exc);
     }
 }
 
-/// Whether Python code may have seen a raised `StopIteration`: it went
-/// through a frame (a traceback) or was chained to another exception.
-///
-/// # Safety
-/// GIL held; `exc` live.
-#[cfg(pyawaitable_limited)]
-unsafe fn escaped(exc: *mut PyObject) -> bool {
-    // SAFETY: GIL held (the caller's contract); `exc` live.
-    unsafe {
-        Owned::from_owned(PyException_GetTraceback(exc)).is_some()
-            || Owned::from_owned(PyException_GetContext(exc)).is_some()
-            || Owned::from_owned(PyException_GetCause(exc)).is_some()
-    }
-}
 
