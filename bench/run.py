@@ -163,6 +163,8 @@ def main():
     parser.add_argument("--processes", type=int, default=5, help="processes per interpreter")
     parser.add_argument("--quick", action="store_true", help="few calls: check the harness, not the numbers")
     parser.add_argument("--only", choices=["w6"], help="run only this workload")
+    parser.add_argument("--build-only", action="store_true",
+                        help="build W1-W5's modules (for bench/instructions.py), measure nothing")
     args = parser.parse_args()
     wanted = args.interpreters.split(",")
     pythons = conformance.find_interpreters(wanted)
@@ -181,7 +183,11 @@ def main():
         results = []
         for version in versions:
             out = build(version, pythons[version], venvs[version], wheel)
+            if args.build_only:
+                continue
             results.append(measure(venvs[version], out, args.rounds, args.processes, args.quick))
+        if args.build_only:
+            return
         raw = os.path.join(OUT, "results.json")
         with open(raw, "w") as f:
             json.dump(results, f, indent=1)
