@@ -25,34 +25,13 @@ BENCH = os.path.join(ROOT, "bench")
 sys.path.insert(0, BENCH)
 import workloads  # noqa: E402
 
-MODULES = {
-    "async def": "plain",
-    "Cython": "bench_cy",
-    "ffi": "pyawaitable_conformance_ffi",
-    "abi3": "pyawaitable_conformance_abi3.pyawaitable_conformance_abi3",
-    "pyo3": "pyawaitable_conformance_pyo3",
-    "pyo3 async block": "pyawaitable_conformance_pyo3_async",
-    "C ABI": "bench_c_rs",
-}
-WORKLOADS = ("W1", "W2", "W3", "W4")
+import goals  # noqa: E402
 
+# What is measured: every implementation of the bench whose awaitables
+# await an inner awaitable (PyO3's experimental-async coroutines cannot).
+NAMES = [name for name in workloads.IMPLEMENTATIONS if name not in workloads.NO_INNER_AWAIT]
+WORKLOADS = goals.WORKLOADS
 
-def goal_limit(goal, version):
-    """The limit of a goal row on `version` ("3.12")."""
-    limits = goal["limit"]
-    return limits(version) if callable(limits) else limits
-
-
-# The goal rows: (numerator, denominator, workloads, what the goal says, limit).
-GOALS = (
-    dict(ratio=("ffi", "Cython"), workloads=("W2",), goal="at most 1.00x", limit=1.00),
-    dict(ratio=("abi3", "ffi"), workloads=WORKLOADS, goal="at most 1.15x", limit=1.15),
-    dict(ratio=("ffi", "async def"), workloads=("W1", "W3", "W4"),
-         goal="at most 1.00x (3.10, 3.11), 1.50x (3.12+)",
-         limit=lambda v: None if v == "3.9" else 1.00 if v in ("3.10", "3.11") else 1.50),
-    dict(ratio=("pyo3", "ffi"), workloads=("W4",), goal="at most 1.20x", limit=1.20),
-    dict(ratio=("pyo3 async block", "pyo3"), workloads=WORKLOADS, goal="at most 1.30x", limit=1.30),
-)
 
 # Runs one workload's loop (or its baseline, for module "-") `calls` times.
 DRIVER = """
@@ -89,35 +68,18 @@ def overheads(python, out, names):
     for workload in WORKLOADS:
         base = per_call(python, out, "-", workload)
         for name in names:
-            table[name][workload] = per_call(python, out, MODULES[name], workload) - base
+            module = workloads.IMPLEMENTATIONS[name]
+            table[name][workload] = per_call(python, out, module, workload) - base
     return table
-
-
-def goal_rows(version, table):
-    """Markdown rows: ratio, goal, a cell per workload ("met"/"not met")."""
-    rows = []
-    for goal in GOALS:
-        a, b = goal["ratio"]
-        limit = goal_limit(goal, version)
-        cells = []
-        for w in WORKLOADS:
-            if w not in goal["workloads"] or a not in table or b not in table:
-                cells.append("")
-                continue
-            ratio = table[a][w] / table[b][w]
-            verdict = "" if limit is None else (" met" if ratio <= limit else " **not met**")
-            cells.append("%.2fx%s" % (ratio, verdict))
-        rows.append("| %s | %s / %s | %s | %s |" % (version, a, b, goal["goal"], " | ".join(cells)))
-    return rows
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--interpreters", default="3.9,3.10,3.11,3.12,3.13,3.14,3.15")
-    parser.add_argument("--only", help="comma-separated implementations (default: all)")
+    parser.add_argument("--only", help="comma-separated implementations, as bench/workloads.py names them (default: all)")
     parser.add_argument("--json", help="also write the overheads here")
     args = parser.parse_args()
-    names = args.only.split(",") if args.only else list(MODULES)
+    names = args.only.split(",") if args.only else NAMES
     results, rows = {}, []
     for version in args.interpreters.split(","):
         python = os.path.join(ROOT, ".venv-bench", version, "bin", "python")
@@ -130,10 +92,9 @@ def main():
         print("|---|" + "---|" * len(WORKLOADS))
         for name in names:
             print("| %s | %s |" % (name, " | ".join("%.0f" % table[name][w] for w in WORKLOADS)), flush=True)
-        rows += goal_rows(version, table)
+        rows += goals.rows(version, lambda name, w: table.get(name, {}).get(w), [version])
     print("\n## Goal ratios, in instructions")
-    print("| interpreter | ratio | goal | " + " | ".join(WORKLOADS) + " |")
-    print("|---|---|---|" + "---|" * len(WORKLOADS))
+    print("\n".join(goals.header(["interpreter"])))
     print("\n".join(rows))
     if args.json:
         with open(args.json, "w") as f:

@@ -1,6 +1,6 @@
 """Build every implementation and benchmark W1-W6 side by side.
 
-Usage: python3 bench/run.py [--interpreters 3.9,3.15] [--rounds 11] [--quick] [--only w6]
+Usage: python3 bench/run.py [--interpreters 3.9,3.15] [--rounds 11] [--quick] [--only w6|w1-w5]
 
 Default: every supported interpreter, 3.9-3.15 (3.14 and 3.15 provisioned as
 for the conformance suite).
@@ -14,7 +14,7 @@ per implementation for memory, and bench/report.py writes docs/benchmarks.md
 and docs/benchmarks.png. W6 (work finished on another thread) is built
 (bench/foreign, with pyo3-async-runtimes) and measured (bench/foreign.py) on
 its own, into its own section of docs/benchmarks.md: `--only w6` runs just
-that.
+that, `--only w1-w5` all but that.
 """
 
 import argparse
@@ -162,7 +162,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=11, help="rounds in each process")
     parser.add_argument("--processes", type=int, default=5, help="processes per interpreter")
     parser.add_argument("--quick", action="store_true", help="few calls: check the harness, not the numbers")
-    parser.add_argument("--only", choices=["w6"], help="run only this workload")
+    parser.add_argument("--only", choices=["w6", "w1-w5"], help="run only these workloads")
     parser.add_argument("--build-only", action="store_true",
                         help="build W1-W5's modules (for bench/instructions.py), measure nothing")
     args = parser.parse_args()
@@ -192,6 +192,8 @@ def main():
         with open(raw, "w") as f:
             json.dump(results, f, indent=1)
         run([report_python, os.path.join(BENCH, "report.py"), raw, os.path.join(ROOT, "docs")])
+    if args.only == "w1-w5":
+        return
     foreign = []
     for version in versions:
         out = build_foreign(version, pythons[version])

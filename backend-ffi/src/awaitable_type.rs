@@ -172,6 +172,7 @@ unsafe fn resumed(
 ///
 /// # Safety
 /// GIL held.
+#[inline(always)]
 unsafe fn send_result(outcome: Outcome<Owned, Exception>) -> *mut PyObject {
     match outcome {
         Outcome::Yield(value) => value.into_ptr(),
