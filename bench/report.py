@@ -90,7 +90,9 @@ def goal_section(results):
     lines += goals.header(["CPython"])
     for result in results:
         version = result["python"]
-        lines += goals.rows(version, lambda name, w: overhead(result, name, w)
+        # the limits are per minor version ("3.11"); the row shows the full one
+        minor = ".".join(version.split(".")[:2])
+        lines += goals.rows(minor, lambda name, w: overhead(result, name, w)
                             if name in result["ns"] else None, [version])
     lines += ["", "Memory, bytes per live awaitable holding one await (goal: at most %d):" % goals.MEMORY_LIMIT, "",
               "| CPython | %s |" % OURS, "|---|---|"]
