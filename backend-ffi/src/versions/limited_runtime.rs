@@ -3,8 +3,9 @@
 //! interpreters export, and the types the limited API does not name.
 //!
 //! A build for the limited API targets 3.9, but the interpreter that loads it
-//! may be newer: `PyIter_Send` (3.10) and `PyErr_GetRaisedException` (3.12)
-//! are looked up in the running process once, and used when found; on 3.9,
+//! may be newer: `PyIter_Send` (3.10), `PyErr_GetHandledException` (3.11)
+//! and `PyErr_GetRaisedException` (3.12) are looked up in the running
+//! process once, and used when found; on 3.9,
 //! `_PyGen_Send` stands in for `PyIter_Send`.
 
 use std::ffi::{c_int, CStr};
@@ -27,6 +28,11 @@ pub(crate) type GenSend =
 pub(crate) type GetRaised = unsafe extern "C" fn() -> *mut PyObject;
 /// `PyErr_SetRaisedException`: raises an exception instance (steals it).
 pub(crate) type SetRaised = unsafe extern "C" fn(*mut PyObject);
+/// `PyErr_GetHandledException`: the exception being handled, or null.
+pub(crate) type GetHandled = unsafe extern "C" fn() -> *mut PyObject;
+/// `PyErr_SetHandledException`: sets the exception being handled (borrows it;
+/// null or `None` clears it).
+pub(crate) type SetHandled = unsafe extern "C" fn(*mut PyObject);
 
 /// Facts about the running interpreter, read once.
 pub(crate) struct Runtime {
@@ -39,6 +45,9 @@ pub(crate) struct Runtime {
     /// `PyErr_GetRaisedException` and `PyErr_SetRaisedException`, on 3.12
     /// and later.
     pub(crate) raised: Option<(GetRaised, SetRaised)>,
+    /// `PyErr_GetHandledException` and `PyErr_SetHandledException`, on 3.11
+    /// and later.
+    pub(crate) handled: Option<(GetHandled, SetHandled)>,
     /// Where a `StopIteration` keeps its `args` and `value`, on 3.12 and
     /// later (where results are raised in a recycled instance).
     pub(crate) stop_fields: Option<super::stop_iteration::StopFields>,
@@ -115,11 +124,21 @@ impl Runtime {
                     std::mem::transmute::<*mut std::ffi::c_void, SetRaised>(set),
                 )
             });
+            let handled = (version >= (3, 11))
+                .then(|| symbol(b"PyErr_GetHandledException\0").zip(symbol(b"PyErr_SetHandledException\0")))
+                .flatten()
+                .map(|(get, set)| {
+                    (
+                        std::mem::transmute::<*mut std::ffi::c_void, GetHandled>(get),
+                        std::mem::transmute::<*mut std::ffi::c_void, SetHandled>(set),
+                    )
+                });
             Runtime {
                 version,
                 iter_send,
                 gen_send,
                 raised,
+                handled,
                 stop_fields: if version >= (3, 12) {
                     super::stop_iteration::StopFields::find()
                 } else {

@@ -432,6 +432,15 @@ pub(crate) unsafe fn while_handling<T>(exc: &Exception, f: impl FnOnce() -> T) -
                 PyErr_SetHandledException(outer.as_ref().map_or(std::ptr::null_mut(), Owned::as_ptr));
                 out
             } else {
+                #[cfg(pyawaitable_limited)]
+                if let Some((get, set)) = runtime().handled {
+                    // The same on a 3.11+ interpreter, found at run time.
+                    let outer = Owned::from_owned(get());
+                    set(exc.as_ptr());
+                    let out = f();
+                    set(outer.as_ref().map_or(std::ptr::null_mut(), Owned::as_ptr));
+                    return out;
+                }
                 let mut outer = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
                 PyErr_GetExcInfo(&mut outer.0, &mut outer.1, &mut outer.2);
                 let value = exc.as_ptr();
@@ -537,8 +546,52 @@ pub(crate) unsafe fn call_one_arg(func: *mut PyObject, arg: *mut PyObject) -> *m
 }
 
 cfg_if::cfg_if! {
-    if #[cfg(pyawaitable_limited)] {
-        // The stable ABI: the interpreter counts (its layout is not ours to know).
+    if #[cfg(all(pyawaitable_limited, target_pointer_width = "64"))] {
+        /// `Py_INCREF` as `Include/object.h` inlines it (3.12+, 64-bit) for
+        /// the cp39-abi3 build: the count in place, no call. Every GIL-holding
+        /// CPython keeps the count first in the object, in the low 32 bits of
+        /// that word on 3.12+, whose sign marks an immortal object
+        /// (`_Py_IsImmortal`; no 3.9-3.11 count reaches it): its count is
+        /// left alone, as the interpreter leaves it. A free-threaded
+        /// interpreter loads no abi3 module.
+        ///
+        /// # Safety
+        /// GIL held; `op` live.
+        #[inline(always)]
+        pub(crate) unsafe fn incref(op: *mut PyObject) {
+            // SAFETY: `op` is live and the GIL held (the caller's contract).
+            unsafe {
+                let count = (*op).ob_refcnt;
+                if count as u32 as i32 >= 0 {
+                    (*op).ob_refcnt = count + 1;
+                }
+            }
+        }
+
+        /// `Py_DECREF` the same way; the last reference is released by the
+        /// interpreter (`Py_DecRef`), so deallocating stays its own.
+        ///
+        /// # Safety
+        /// GIL held; `op` live, a reference the caller owns.
+        #[inline(always)]
+        pub(crate) unsafe fn decref(op: *mut PyObject) {
+            // SAFETY: `op` is live, the GIL held and the reference the
+            // caller's (its contract): above one, another owner remains.
+            unsafe {
+                let count = (*op).ob_refcnt;
+                // The low 32 bits are the count on 3.12+ (flags may sit above).
+                let low = count as u32;
+                if low as i32 >= 0 {
+                    if low > 1 {
+                        (*op).ob_refcnt = count - 1;
+                    } else {
+                        Py_DecRef(op);
+                    }
+                }
+            }
+        }
+    } else if #[cfg(pyawaitable_limited)] {
+        // The stable ABI elsewhere: the interpreter counts.
         pub(crate) use pyo3_ffi::{Py_DecRef as decref, Py_IncRef as incref};
     } else {
         // A version-specific build: the header's inline counting.

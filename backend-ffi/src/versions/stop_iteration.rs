@@ -357,7 +357,7 @@ unsafe fn keep_stop(exc: *mut PyObject) {
     // so the one counted here is the spare's own.
     unsafe {
         PyObject_GC_UnTrack(exc.cast());
-        Py_INCREF(exc);
+        super::incref(exc);
         SPARE_STOP.store(exc, std::sync::atomic::Ordering::Relaxed);
     }
 }
