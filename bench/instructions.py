@@ -1,7 +1,10 @@
 """Instructions per call of W1-W4, and the goal ratios of docs/benchmarks.md, under callgrind.
 
 Deterministic where timings are not: a process's memory layout can move a
-timing by tens of percent, an instruction count not at all. Run after
+timing by tens of percent, an instruction count not at all for the same
+process. The C allocator's state still counts: a path that calls malloc per
+call (W3's capturing closure) was seen to differ by 284 instructions per call
+between two driver scripts, all of it in glibc's _int_malloc/_int_free. Run after
 `python3 bench/run.py` or `python3 bench/run.py --build-only` (it uses the
 modules and venvs they build):
 
@@ -43,6 +46,11 @@ spec = workloads.WORKLOADS[workload]
 mod = None if name == "-" else importlib.import_module(name)
 loop = spec[2] if mod is None else spec[3]
 workloads.drive(loop(mod, 100))
+# As when timing: the cyclic GC off, else a collection that falls in one
+# run and not the other counts as a cost of the implementation.
+import gc
+gc.collect()
+gc.disable()
 workloads.drive(loop(mod, calls))
 """ % BENCH
 
