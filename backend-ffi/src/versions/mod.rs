@@ -418,42 +418,73 @@ impl SavedError {
 /// # Safety
 /// GIL held.
 pub(crate) unsafe fn while_handling<T>(exc: &Exception, f: impl FnOnce() -> T) -> T {
-    // SAFETY: GIL held (the caller's contract); `exc` is live for the call, the
-    // outer handled exception is owned across `f` and handed back, and
-    // `PyErr_SetExcInfo` steals the references counted for it.
+    // SAFETY: GIL held (the caller's contract) and `exc` live for the call,
+    // what each swap asks; no exception is set while an error callback is
+    // about to run (the machine holds `exc` itself), what `runtime()` asks.
     unsafe {
         cfg_if::cfg_if! {
             if #[cfg(all(Py_3_11, not(pyawaitable_limited)))] {
-                // 3.11+ keep the handled exception as its value alone
-                // (`PUSH_EXC_INFO`): no type or traceback to make and drop.
-                let outer = Owned::from_owned(PyErr_GetHandledException());
-                PyErr_SetHandledException(exc.as_ptr());
-                let out = f();
-                PyErr_SetHandledException(outer.as_ref().map_or(std::ptr::null_mut(), Owned::as_ptr));
-                out
-            } else {
-                #[cfg(pyawaitable_limited)]
-                if let Some((get, set)) = runtime().handled {
-                    // The same on a 3.11+ interpreter, found at run time.
-                    let outer = Owned::from_owned(get());
-                    set(exc.as_ptr());
-                    let out = f();
-                    set(outer.as_ref().map_or(std::ptr::null_mut(), Owned::as_ptr));
-                    return out;
+                handled_value_swapped(PyErr_GetHandledException, PyErr_SetHandledException, exc, f)
+            } else if #[cfg(pyawaitable_limited)] {
+                match runtime().handled {
+                    Some((get, set)) => handled_value_swapped(get, set, exc, f),
+                    None => handled_triple_swapped(exc, f),
                 }
-                let mut outer = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
-                PyErr_GetExcInfo(&mut outer.0, &mut outer.1, &mut outer.2);
-                let value = exc.as_ptr();
-                PyErr_SetExcInfo(
-                    Owned::from_borrowed(Py_TYPE(value).cast()).into_ptr(),
-                    Owned::from_borrowed(value).into_ptr(),
-                    PyException_GetTraceback(value),
-                );
-                let out = f();
-                PyErr_SetExcInfo(outer.0, outer.1, outer.2);
-                out
+            } else {
+                handled_triple_swapped(exc, f)
             }
         }
+    }
+}
+
+/// [`while_handling`] on 3.11+, which keep the handled exception as its value
+/// alone (`PUSH_EXC_INFO`): no type or traceback to make and drop. `get` and
+/// `set` are `PyErr_GetHandledException` and `PyErr_SetHandledException`.
+///
+/// # Safety
+/// GIL held; `exc` live for the call.
+#[cfg(any(Py_3_11, pyawaitable_limited))]
+#[inline(always)]
+unsafe fn handled_value_swapped<T>(
+    get: unsafe extern "C" fn() -> *mut PyObject,
+    set: unsafe extern "C" fn(*mut PyObject),
+    exc: &Exception,
+    f: impl FnOnce() -> T,
+) -> T {
+    // SAFETY: GIL held (the caller's contract); `get` hands over a new
+    // reference (or null), owned across `f`; `set` borrows what it is given.
+    unsafe {
+        let outer = Owned::from_owned(get());
+        set(exc.as_ptr());
+        let out = f();
+        set(outer.as_ref().map_or(std::ptr::null_mut(), Owned::as_ptr));
+        out
+    }
+}
+
+/// [`while_handling`] before 3.11 (and where the limited build finds no
+/// 3.11 function): the handled exception as the (type, value, traceback)
+/// triple.
+///
+/// # Safety
+/// GIL held; `exc` live for the call.
+#[cfg(any(not(Py_3_11), pyawaitable_limited))]
+unsafe fn handled_triple_swapped<T>(exc: &Exception, f: impl FnOnce() -> T) -> T {
+    // SAFETY: GIL held (the caller's contract); the outer triple is owned
+    // across `f` and handed back, and `PyErr_SetExcInfo` steals the
+    // references counted for it.
+    unsafe {
+        let mut outer = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
+        PyErr_GetExcInfo(&mut outer.0, &mut outer.1, &mut outer.2);
+        let value = exc.as_ptr();
+        PyErr_SetExcInfo(
+            Owned::from_borrowed(Py_TYPE(value).cast()).into_ptr(),
+            Owned::from_borrowed(value).into_ptr(),
+            PyException_GetTraceback(value),
+        );
+        let out = f();
+        PyErr_SetExcInfo(outer.0, outer.1, outer.2);
+        out
     }
 }
 
