@@ -127,13 +127,18 @@ impl Exception {
 }
 
 /// Raises `StopIteration(value)` without splatting tuples or treating an
-/// exception instance as the exception (`_PyGen_SetStopIterationValue`).
+/// exception instance as the exception (`_PyGen_SetStopIterationValue`), and
+/// a bare `StopIteration()` for `None` (`gen_send_ex`).
 ///
 /// # Safety
 /// GIL held.
 pub(crate) unsafe fn raise_stop_iteration(value: Owned) {
     // SAFETY: GIL held (the caller's contract); `value` is live while owned.
     unsafe {
+        if value.as_ptr() == Py_None() {
+            PyErr_SetNone(PyExc_StopIteration);
+            return;
+        }
         let Err(value) = crate::versions::reuse_stop_iteration(value) else {
             return;
         };

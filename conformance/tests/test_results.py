@@ -198,6 +198,62 @@ def test_caught_stopiterations_stay_independent(mod):
     assert all(stop.__context__ is None and stop.__cause__ is None for stop in caught)
 
 
+def _hash_every_tuple_the_collector_holds():
+    for obj in gc.get_objects():
+        if type(obj) is tuple:
+            try:
+                hash(obj)
+            except TypeError:
+                pass
+
+
+def test_a_caught_stopiterations_args_hash_as_its_value(mod):
+    # A backend that reuses what carried an earlier result must not carry
+    # over anything derived from it: 3.14+ cache a tuple's hash in the tuple,
+    # and code that walks the collector's objects may hash any of them.
+    # The args are those of the native coroutine's (`()` for `None`).
+    for value in [1, "x", (2, 3), None, 4.5]:
+        with pytest.raises(StopIteration) as native:
+            helpers.ret(value).send(None)
+        expected = native.value.args
+        del native
+        _hash_every_tuple_the_collector_holds()
+        aw = mod.trampoline(helpers.ret(value))
+        try:
+            aw.send(None)
+        except StopIteration as exc:
+            assert exc.args == expected
+            assert hash(exc.args) == hash(expected)
+            assert exc.args in {expected}
+        else:
+            raise AssertionError("no StopIteration")
+
+
+class _Holder(object):
+    pass
+
+
+def test_a_cycle_through_a_caught_stopiterations_args_is_collected(mod):
+    # The collector stops tracking a tuple that holds only untracked objects
+    # (`_PyTuple_MaybeUntrack`); what carries a result must be tracked again
+    # once it holds one, or a cycle through it is never found.
+    for _ in range(3):
+        helpers.drive(mod.trampoline(helpers.ret(1)))
+        gc.collect()
+        aw = mod.trampoline(helpers.ret(_Holder()))
+        try:
+            aw.send(None)
+        except StopIteration as exc:
+            holder = exc.args[0]
+            exc.value = None
+            holder.exc = exc
+            ref = weakref.ref(holder)
+            del holder
+        del aw
+        gc.collect()
+        assert ref() is None
+
+
 class _Cyclic(object):
     def __init__(self):
         self.me = self

@@ -31,12 +31,12 @@ pub(super) unsafe fn reuse(value: Owned) -> Result<(), Owned> {
         if !exc.is_null() {
             let stop = exc.cast::<PyStopIterationObject>();
             let args = (*stop).args;
-            // The spare's tuple is tracked: code that walks the collector's
-            // objects (`gc.get_objects()`) may have taken it, and keeps it.
+            // Code that walked the collector's objects (`gc.get_objects()`)
+            // before the tuple became the spare's may have kept it.
             if Py_REFCNT(args) == 1 {
-                PyObject_GC_Track(exc.cast());
+                track_spare(exc, args);
                 // The item is `None`, immortal since 3.12: nothing to release.
-                PyTuple_SET_ITEM(args, 0, Owned::from_borrowed(value.as_ptr()).into_ptr());
+                replace_only_item(args, Owned::from_borrowed(value.as_ptr()).into_ptr());
                 (*stop).value = value.into_ptr();
                 PyErr_SetRaisedException(exc);
                 return Ok(());
@@ -78,9 +78,9 @@ pub(super) unsafe fn reuse(value: Owned) -> Result<(), Owned> {
             let args = *fields.args(exc);
             // As for the full API: a tuple someone else took is left to them.
             if Py_REFCNT(args) == 1 {
-                PyObject_GC_Track(exc.cast());
-                // Steals the new reference; the `None` it replaces is immortal.
-                PyTuple_SetItem(args, 0, Owned::from_borrowed(value.as_ptr()).into_ptr());
+                track_spare(exc, args);
+                // The `None` it replaces is immortal.
+                fields.replace_only_item(args, Owned::from_borrowed(value.as_ptr()).into_ptr());
                 *fields.value(exc) = value.into_ptr();
                 set_raised(exc);
                 return Ok(());
@@ -98,9 +98,10 @@ pub(super) unsafe fn reuse(value: Owned) -> Result<(), Owned> {
     }
 }
 
-/// Where `args` and `value` lie in a `StopIteration`, which the limited API
-/// does not lay out: found once per process in an instance made to show
-/// them, and trusted only if that instance held nothing else.
+/// Where `args` and `value` lie in a `StopIteration`, and the item and
+/// cached hash in its `args` tuple, which the limited API does not lay out:
+/// found once per process in objects made to show them, and trusted only if
+/// those held nothing else.
 #[cfg(pyawaitable_limited)]
 pub(crate) struct StopFields {
     /// Byte offset of `args`.
@@ -109,6 +110,10 @@ pub(crate) struct StopFields {
     value: usize,
     /// `StopIteration.__basicsize__`.
     size: usize,
+    /// Byte offset of a tuple's first item (`tuple.__basicsize__`).
+    item: usize,
+    /// Byte offset of a tuple's cached hash (3.14+: `PyTupleObject.ob_hash`).
+    hash: Option<usize>,
 }
 
 #[cfg(pyawaitable_limited)]
@@ -142,12 +147,38 @@ impl StopFields {
                 hits.next().filter(|_| hits.next().is_none())
             };
             let (args, value) = (holding(args.as_ptr())?, holding(marker.as_ptr())?);
-            let fields = StopFields { args, value, size };
+            let (item, hash) = tuple_layout()?;
+            let fields = StopFields {
+                args,
+                value,
+                size,
+                item,
+                hash,
+            };
             fields.holds_nothing_else(exc.as_ptr()).then_some(fields)
         };
         // SAFETY: GIL held (the caller's contract).
         unsafe { PyErr_Clear() };
         found
+    }
+
+    /// Puts `item` in the one item of `args`, a 1-tuple nothing else holds,
+    /// and returns the one it replaces; forgets a hash cached from that one.
+    ///
+    /// # Safety
+    /// GIL held; `args` a live 1-tuple with no other reference; `item` an
+    /// owned reference, which the tuple takes.
+    pub(crate) unsafe fn replace_only_item(&self, args: *mut PyObject, item: *mut PyObject) -> *mut PyObject {
+        // SAFETY: both offsets lie within every 1-tuple (see `tuple_layout`),
+        // and no one else reads the tuple while it is rewritten (the caller's
+        // contract).
+        unsafe {
+            let base = args.cast::<u8>();
+            if let Some(hash) = self.hash {
+                *base.add(hash).cast::<Py_hash_t>() = -1;
+            }
+            std::mem::replace(&mut *base.add(self.item).cast::<*mut PyObject>(), item)
+        }
     }
 
     /// Where `exc`'s `args` is.
@@ -183,10 +214,58 @@ impl StopFields {
     }
 }
 
+/// Where a tuple's first item and cached hash lie: the item at
+/// `tuple.__basicsize__` (found there in a 1-tuple made to show it); any word
+/// between the variable-size header and the items must be the hash cache
+/// (3.14+), found as the word that turns from -1 into the tuple's hash once
+/// it is hashed. `None` (no exception set) for any other layout.
+///
+/// # Safety
+/// GIL held, no exception set.
+#[cfg(pyawaitable_limited)]
+unsafe fn tuple_layout() -> Option<(usize, Option<usize>)> {
+    // SAFETY: GIL held (the caller's contract); every word read lies within
+    // the 1-tuple (`__basicsize__` plus one item), which `tuple` owns, and the
+    // marker it holds is alive while it does.
+    let found = unsafe {
+        let tuple = Owned::from_owned(PyTuple_New(1))?;
+        let marker = PyFloat_FromDouble(0.5);
+        if marker.is_null() {
+            return None;
+        }
+        PyTuple_SetItem(tuple.as_ptr(), 0, marker);
+        let size = Owned::from_owned(PyObject_GetAttrString(std::ptr::addr_of_mut!(PyTuple_Type).cast(), c"__basicsize__".as_ptr()))?;
+        let item = usize::try_from(PyLong_AsSsize_t(size.as_ptr())).ok()?;
+        let word = std::mem::size_of::<usize>();
+        let header = std::mem::size_of::<PyVarObject>();
+        if item % word != 0 || item < header {
+            return None;
+        }
+        let at = |offset: usize| *tuple.as_ptr().cast::<u8>().add(offset).cast::<isize>();
+        if at(item) != marker as isize {
+            return None;
+        }
+        let extra: Vec<usize> = (header..item).step_by(word).collect();
+        let hash = match extra[..] {
+            [] => None,
+            [offset] if at(offset) == -1 => {
+                let hashed = PyObject_Hash(tuple.as_ptr());
+                (hashed != -1 && at(offset) == hashed).then_some(Some(offset))?
+            }
+            _ => return None,
+        };
+        Some((item, hash))
+    };
+    // SAFETY: GIL held (the caller's contract).
+    unsafe { PyErr_Clear() };
+    found
+}
+
 /// The spare instance of [`recycled_stop_type`], holding its one reference,
 /// untracked by the collector: no Python code reaches it, and a collection
 /// in progress, which may have had it among its garbage, does not clear it.
-/// Its `args` is `(None,)`, every other field null (limited API: kept only
+/// Its `args` is `(None,)`, untracked too when no one else holds it, every
+/// other field null (limited API: kept only
 /// where [`StopFields`] are known). One per process: every
 /// access holds the GIL, which every thread using this library shares (it
 /// refuses to run without one, see `free_threading`), as it shares the
@@ -344,21 +423,62 @@ unsafe fn spare_wanted() -> bool {
             .is_null()
 }
 
-/// Makes `exc`, whose last reference just went, the spare: untracked, and
-/// revived as `PyObject_CallFinalizerFromDealloc` revives an object, still
-/// holding its type.
+/// Makes `exc`, whose last reference just went, the spare: untracked with
+/// its `args` tuple, and revived as `PyObject_CallFinalizerFromDealloc`
+/// revives an object, still holding its type.
 ///
 /// # Safety
 /// GIL held; from `tp_dealloc` of [`recycled_stop_type`] only, after
-/// [`spare_wanted`], with `exc`'s fields as [`SPARE_STOP`] describes.
+/// [`spare_wanted`], with `exc`'s fields as [`SPARE_STOP`] describes and
+/// `args` its tuple, held by nothing else.
 #[cfg(any(Py_3_12, pyawaitable_limited))]
-unsafe fn keep_stop(exc: *mut PyObject) {
+unsafe fn keep_stop(exc: *mut PyObject, args: *mut PyObject) {
     // SAFETY: GIL held (the caller's contract); `exc` has no references left,
-    // so the one counted here is the spare's own.
+    // so the one counted here is the spare's own; untracking is allowed on
+    // an object already untracked.
     unsafe {
         PyObject_GC_UnTrack(exc.cast());
+        PyObject_GC_UnTrack(args.cast());
         super::incref(exc);
         SPARE_STOP.store(exc, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Tracks the spare `exc` and its `args` again as it carries a result: the
+/// tuple too, since the collector may have stopped tracking it while it held
+/// only `None` (`_PyTuple_MaybeUntrack`), and a cycle through the result
+/// would then never be found.
+///
+/// # Safety
+/// GIL held; `exc` the spare taken from [`SPARE_STOP`], `args` its tuple,
+/// held by nothing else (both untracked, see [`keep_stop`]).
+#[cfg(any(Py_3_12, pyawaitable_limited))]
+unsafe fn track_spare(exc: *mut PyObject, args: *mut PyObject) {
+    // SAFETY: GIL held (the caller's contract); both are live and untracked.
+    unsafe {
+        PyObject_GC_Track(exc.cast());
+        PyObject_GC_Track(args.cast());
+    }
+}
+
+/// Puts `item` in the one item of `args`, a 1-tuple nothing else holds, and
+/// returns the one it replaces; forgets a hash cached from that one (3.14+
+/// cache it in the tuple).
+///
+/// # Safety
+/// GIL held; `args` a live 1-tuple with no other reference; `item` an owned
+/// reference, which the tuple takes.
+#[cfg(all(Py_3_12, not(pyawaitable_limited)))]
+unsafe fn replace_only_item(args: *mut PyObject, item: *mut PyObject) -> *mut PyObject {
+    // SAFETY: `args` is a live 1-tuple no one else reads while it is
+    // rewritten (the caller's contract).
+    unsafe {
+        let tuple = args.cast::<PyTupleObject>();
+        #[cfg(Py_3_14)]
+        {
+            (*tuple).ob_hash = -1;
+        }
+        std::mem::replace(&mut (*tuple).ob_item[0], item)
     }
 }
 
@@ -415,9 +535,8 @@ unsafe extern "C" fn recycle_stop(exc: *mut PyObject) {
             && Py_REFCNT(args) == 1;
         if reusable && spare_wanted() {
             // `None` is immortal: it needs no reference.
-            held[6] = PyTuple_GET_ITEM(args, 0);
-            PyTuple_SET_ITEM(args, 0, Py_None());
-            keep_stop(exc);
+            held[6] = replace_only_item(args, Py_None());
+            keep_stop(exc, args);
         } else {
             held[6] = take(std::ptr::addr_of_mut!((*stop).args));
             free_stop(exc);
@@ -452,15 +571,14 @@ unsafe extern "C" fn recycle_stop(exc: *mut PyObject) {
             let args = *fields.args(exc);
             let reusable = !args.is_null()
                 && PyTuple_CheckExact(args) != 0
-                && PyTuple_Size(args) == 1
+                && Py_SIZE(args) == 1
                 && Py_REFCNT(args) == 1
                 && fields.holds_nothing_else(exc);
             if reusable {
                 let value = std::mem::replace(&mut *fields.value(exc), std::ptr::null_mut());
-                // Held until the end: `PyTuple_SetItem` releases the item it replaces.
-                let item = Owned::from_borrowed(PyTuple_GetItem(args, 0));
-                PyTuple_SetItem(args, 0, Owned::from_borrowed(Py_None()).into_ptr());
-                keep_stop(exc);
+                // `None` is immortal: it needs no reference.
+                let item = Owned::from_owned(fields.replace_only_item(args, Py_None()));
+                keep_stop(exc, args);
                 // Last: releasing these may run code that raises another result.
                 drop(item);
                 drop(Owned::from_owned(value));
