@@ -34,7 +34,7 @@ pub(super) unsafe fn reuse(value: Owned) -> Result<(), Owned> {
             // Code that walked the collector's objects (`gc.get_objects()`)
             // before the tuple became the spare's may have kept it.
             if Py_REFCNT(args) == 1 {
-                track_spare(exc, args);
+                track_spare(exc, args, value.as_ptr());
                 // The item is `None`, immortal since 3.12: nothing to release.
                 replace_only_item(args, Owned::from_borrowed(value.as_ptr()).into_ptr());
                 (*stop).value = value.into_ptr();
@@ -78,7 +78,7 @@ pub(super) unsafe fn reuse(value: Owned) -> Result<(), Owned> {
             let args = *fields.args(exc);
             // As for the full API: a tuple someone else took is left to them.
             if Py_REFCNT(args) == 1 {
-                track_spare(exc, args);
+                track_spare(exc, args, value.as_ptr());
                 // The `None` it replaces is immortal.
                 fields.replace_only_item(args, Owned::from_borrowed(value.as_ptr()).into_ptr());
                 *fields.value(exc) = value.into_ptr();
@@ -264,8 +264,7 @@ unsafe fn tuple_layout() -> Option<(usize, Option<usize>)> {
 /// The spare instance of [`recycled_stop_type`], holding its one reference,
 /// untracked by the collector: no Python code reaches it, and a collection
 /// in progress, which may have had it among its garbage, does not clear it.
-/// Its `args` is `(None,)`, untracked too when no one else holds it, every
-/// other field null (limited API: kept only
+/// Its `args` is `(None,)`, every other field null (limited API: kept only
 /// where [`StopFields`] are known). One per process: every
 /// access holds the GIL, which every thread using this library shares (it
 /// refuses to run without one, see `free_threading`), as it shares the
@@ -423,41 +422,41 @@ unsafe fn spare_wanted() -> bool {
             .is_null()
 }
 
-/// Makes `exc`, whose last reference just went, the spare: untracked with
-/// its `args` tuple, and revived as `PyObject_CallFinalizerFromDealloc`
-/// revives an object, still holding its type.
+/// Makes `exc`, whose last reference just went, the spare: untracked, and
+/// revived as `PyObject_CallFinalizerFromDealloc` revives an object, still
+/// holding its type.
 ///
 /// # Safety
 /// GIL held; from `tp_dealloc` of [`recycled_stop_type`] only, after
-/// [`spare_wanted`], with `exc`'s fields as [`SPARE_STOP`] describes and
-/// `args` its tuple, held by nothing else.
+/// [`spare_wanted`], with `exc`'s fields as [`SPARE_STOP`] describes.
 #[cfg(any(Py_3_12, pyawaitable_limited))]
-unsafe fn keep_stop(exc: *mut PyObject, args: *mut PyObject) {
+unsafe fn keep_stop(exc: *mut PyObject) {
     // SAFETY: GIL held (the caller's contract); `exc` has no references left,
-    // so the one counted here is the spare's own; untracking is allowed on
-    // an object already untracked.
+    // so the one counted here is the spare's own.
     unsafe {
         PyObject_GC_UnTrack(exc.cast());
-        PyObject_GC_UnTrack(args.cast());
         super::incref(exc);
         SPARE_STOP.store(exc, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
-/// Tracks the spare `exc` and its `args` again as it carries a result: the
-/// tuple too, since the collector may have stopped tracking it while it held
-/// only `None` (`_PyTuple_MaybeUntrack`), and a cycle through the result
-/// would then never be found.
+/// Tracks the spare `exc` again as it is about to carry `value`, and its
+/// `args` if the collector stopped tracking it while it held only `None`
+/// (`_PyTuple_MaybeUntrack`) and `value` is of a type the collector follows:
+/// a cycle through the result would otherwise never be found.
 ///
 /// # Safety
-/// GIL held; `exc` the spare taken from [`SPARE_STOP`], `args` its tuple,
-/// held by nothing else (both untracked, see [`keep_stop`]).
+/// GIL held; `exc` the spare taken from [`SPARE_STOP`] (untracked, see
+/// [`keep_stop`]), `args` its tuple, `value` live.
 #[cfg(any(Py_3_12, pyawaitable_limited))]
-unsafe fn track_spare(exc: *mut PyObject, args: *mut PyObject) {
-    // SAFETY: GIL held (the caller's contract); both are live and untracked.
+unsafe fn track_spare(exc: *mut PyObject, args: *mut PyObject, value: *mut PyObject) {
+    // SAFETY: GIL held (the caller's contract); all are live, `exc`
+    // untracked and `args` tracked only where it is not yet.
     unsafe {
         PyObject_GC_Track(exc.cast());
-        PyObject_GC_Track(args.cast());
+        if PyType_IS_GC(Py_TYPE(value)) != 0 && PyObject_GC_IsTracked(args) == 0 {
+            PyObject_GC_Track(args.cast());
+        }
     }
 }
 
@@ -514,6 +513,32 @@ unsafe extern "C" fn recycle_stop(exc: *mut PyObject) {
     // exactly once, and released only after the instance is kept or freed.
     unsafe {
         let stop = exc.cast::<PyStopIterationObject>();
+        let args = (*stop).args;
+        let reusable = !args.is_null()
+            && PyTuple_CheckExact(args) != 0
+            && PyTuple_GET_SIZE(args) == 1
+            && Py_REFCNT(args) == 1;
+        // The common case: a result the interpreter dropped unseen, so none of
+        // the fields Python code sets.
+        let holds_only_its_result = (*stop).dict.is_null()
+            && (*stop).notes.is_null()
+            && (*stop).traceback.is_null()
+            && (*stop).context.is_null()
+            && (*stop).cause.is_null()
+            // C's `char` (pyo3-ffi declares a Rust `char`): one byte.
+            && std::ptr::addr_of!((*stop).suppress_context).cast::<u8>().read() == 0;
+        if reusable && holds_only_its_result && spare_wanted() {
+            let value = std::mem::replace(&mut (*stop).value, std::ptr::null_mut());
+            // `None` is immortal: it needs no reference.
+            let item = replace_only_item(args, Py_None());
+            keep_stop(exc);
+            // Last: releasing these may run code that raises another result.
+            Py_DECREF(item);
+            if !value.is_null() {
+                Py_DECREF(value);
+            }
+            return;
+        }
         let take = |field: *mut *mut PyObject| std::mem::replace(&mut *field, std::ptr::null_mut());
         let mut held = [
             take(std::ptr::addr_of_mut!((*stop).dict)),
@@ -528,15 +553,10 @@ unsafe extern "C" fn recycle_stop(exc: *mut PyObject) {
         std::ptr::addr_of_mut!((*stop).suppress_context)
             .cast::<u8>()
             .write(0);
-        let args = (*stop).args;
-        let reusable = !args.is_null()
-            && PyTuple_CheckExact(args) != 0
-            && PyTuple_GET_SIZE(args) == 1
-            && Py_REFCNT(args) == 1;
         if reusable && spare_wanted() {
             // `None` is immortal: it needs no reference.
             held[6] = replace_only_item(args, Py_None());
-            keep_stop(exc, args);
+            keep_stop(exc);
         } else {
             held[6] = take(std::ptr::addr_of_mut!((*stop).args));
             free_stop(exc);
@@ -578,7 +598,7 @@ unsafe extern "C" fn recycle_stop(exc: *mut PyObject) {
                 let value = std::mem::replace(&mut *fields.value(exc), std::ptr::null_mut());
                 // `None` is immortal: it needs no reference.
                 let item = Owned::from_owned(fields.replace_only_item(args, Py_None()));
-                keep_stop(exc, args);
+                keep_stop(exc);
                 // Last: releasing these may run code that raises another result.
                 drop(item);
                 drop(Owned::from_owned(value));
