@@ -31,8 +31,8 @@ pub(super) unsafe fn reuse(value: Owned) -> Result<(), Owned> {
         if !exc.is_null() {
             let stop = exc.cast::<PyStopIterationObject>();
             let args = (*stop).args;
-            // Code that walked the collector's objects (`gc.get_objects()`)
-            // before the tuple became the spare's may have kept it.
+            // The tuple stays tracked with the spare: code that walks the
+            // collector's objects (`gc.get_objects()`) may have kept it.
             if Py_REFCNT(args) == 1 {
                 track_spare(exc, args, value.as_ptr());
                 // The item is `None`, immortal since 3.12: nothing to release.
@@ -126,10 +126,12 @@ impl StopFields {
     /// # Safety
     /// GIL held, no exception set.
     pub(crate) unsafe fn find() -> Option<StopFields> {
+        // Every way out, `?` and `return` among them, reaches the
+        // `PyErr_Clear` below.
         // SAFETY: GIL held (the caller's contract); every word read lies
         // within the instance (`__basicsize__` bytes, word-aligned), which
         // is alive while `exc` owns it.
-        let found = unsafe {
+        let found = (|| unsafe {
             let marker = Owned::from_owned(PyList_New(0))?;
             let exc = Owned::from_owned(call_one_arg(PyExc_StopIteration, marker.as_ptr()))?;
             let args = Owned::from_owned(PyObject_GetAttr(exc.as_ptr(), crate::names::ARGS.get()))?;
@@ -156,7 +158,7 @@ impl StopFields {
                 hash,
             };
             fields.holds_nothing_else(exc.as_ptr()).then_some(fields)
-        };
+        })();
         // SAFETY: GIL held (the caller's contract).
         unsafe { PyErr_Clear() };
         found
@@ -224,10 +226,12 @@ impl StopFields {
 /// GIL held, no exception set.
 #[cfg(pyawaitable_limited)]
 unsafe fn tuple_layout() -> Option<(usize, Option<usize>)> {
+    // Every way out, `?` and `return` among them, reaches the `PyErr_Clear`
+    // below.
     // SAFETY: GIL held (the caller's contract); every word read lies within
     // the 1-tuple (`__basicsize__` plus one item), which `tuple` owns, and the
     // marker it holds is alive while it does.
-    let found = unsafe {
+    let found = (|| unsafe {
         let tuple = Owned::from_owned(PyTuple_New(1))?;
         let marker = PyFloat_FromDouble(0.5);
         if marker.is_null() {
@@ -245,17 +249,17 @@ unsafe fn tuple_layout() -> Option<(usize, Option<usize>)> {
         if at(item) != marker as isize {
             return None;
         }
-        let extra: Vec<usize> = (header..item).step_by(word).collect();
-        let hash = match extra[..] {
-            [] => None,
-            [offset] if at(offset) == -1 => {
+        // The words between the header and the items: none, or the hash.
+        let hash = match (item - header) / word {
+            0 => None,
+            1 if at(header) == -1 => {
                 let hashed = PyObject_Hash(tuple.as_ptr());
-                (hashed != -1 && at(offset) == hashed).then_some(Some(offset))?
+                (hashed != -1 && at(header) == hashed).then_some(Some(header))?
             }
             _ => return None,
         };
         Some((item, hash))
-    };
+    })();
     // SAFETY: GIL held (the caller's contract).
     unsafe { PyErr_Clear() };
     found
@@ -264,7 +268,7 @@ unsafe fn tuple_layout() -> Option<(usize, Option<usize>)> {
 /// The spare instance of [`recycled_stop_type`], holding its one reference,
 /// untracked by the collector: no Python code reaches it, and a collection
 /// in progress, which may have had it among its garbage, does not clear it.
-/// Its `args` is `(None,)`, every other field null (limited API: kept only
+/// Its `args` is `(None,)`, still tracked, every other field null (limited API: kept only
 /// where [`StopFields`] are known). One per process: every
 /// access holds the GIL, which every thread using this library shares (it
 /// refuses to run without one, see `free_threading`), as it shares the
@@ -441,9 +445,10 @@ unsafe fn keep_stop(exc: *mut PyObject) {
 }
 
 /// Tracks the spare `exc` again as it is about to carry `value`, and its
-/// `args` if the collector stopped tracking it while it held only `None`
-/// (`_PyTuple_MaybeUntrack`) and `value` is of a type the collector follows:
-/// a cycle through the result would otherwise never be found.
+/// `args` if that is untracked (the collector stops tracking a tuple that
+/// holds only untracked objects, `_PyTuple_MaybeUntrack`) and `value` is of
+/// a type the collector follows: a cycle through the result would otherwise
+/// never be found.
 ///
 /// # Safety
 /// GIL held; `exc` the spare taken from [`SPARE_STOP`] (untracked, see
@@ -533,10 +538,9 @@ unsafe extern "C" fn recycle_stop(exc: *mut PyObject) {
             let item = replace_only_item(args, Py_None());
             keep_stop(exc);
             // Last: releasing these may run code that raises another result.
-            Py_DECREF(item);
-            if !value.is_null() {
-                Py_DECREF(value);
-            }
+            // The item may be null in a tuple a C extension set as `args`.
+            Py_XDECREF(item);
+            Py_XDECREF(value);
             return;
         }
         let take = |field: *mut *mut PyObject| std::mem::replace(&mut *field, std::ptr::null_mut());
