@@ -63,11 +63,23 @@ unsafe fn machine_of<'a>(obj: *mut PyObject) -> &'a mut Machine<FfiHost> {
 ///
 /// # Safety
 /// GIL held.
+#[inline]
 pub unsafe fn type_object() -> *mut PyTypeObject {
     let ty = TYPE.load(Ordering::Acquire);
     if !ty.is_null() {
         return ty;
     }
+    // SAFETY: the caller's contract.
+    unsafe { first_type_object() }
+}
+
+/// [`type_object`] the first time: makes the type.
+///
+/// # Safety
+/// GIL held.
+#[cold]
+#[inline(never)]
+unsafe fn first_type_object() -> *mut PyTypeObject {
     // SAFETY: GIL held (the caller's contract); `PyExc_ImportError` is an
     // interpreter static.
     if unsafe { crate::versions::free_threading::check_interpreter(PyExc_ImportError) } < 0 {
@@ -522,7 +534,11 @@ unsafe fn dealloc_now(slf: *mut PyObject) {
         if finalize_from_dealloc(slf) {
             return;
         }
-        drop(machine_of(slf).take_all());
+        // What the machine holds is released with the machine already
+        // empty: releasing it may run code that looks at the awaitable.
+        if !machine_of(slf).holds_nothing() {
+            drop(machine_of(slf).take_all());
+        }
         std::ptr::drop_in_place((*this).machine.get());
         let ty = Py_TYPE(slf);
         crate::versions::tp_free(ty, slf);

@@ -300,13 +300,9 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                     (then, raised) => Event::Failed(then, raised),
                 },
             },
-            Event::Await(awaitable, then) => match start(host, awaitable) {
-                Started::Yielded(iter, out) => match suspend(host, iter, then, out) {
-                    Ok(yielded) => return yielded,
-                    Err(event) => event,
-                },
-                Started::Finished(Ok(value)) => Event::Completed(then, value),
-                Started::Finished(Err(exc)) => Event::Failed(then, exc),
+            Event::Await(awaitable, then) => match awaited(host, awaitable, then) {
+                Ok(yielded) => return yielded,
+                Err(event) => event,
             },
             Event::Yielded(iter, then, out) => match suspend(host, iter, then, out) {
                 Ok(yielded) => return yielded,
@@ -329,13 +325,16 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                     awaitable,
                     on_result,
                     on_error,
-                }) => Event::Await(
-                    awaitable,
-                    Then::Callbacks {
+                }) => {
+                    let then = Then::Callbacks {
                         on_result,
                         on_error,
-                    },
-                ),
+                    };
+                    match awaited(host, awaitable, then) {
+                        Ok(yielded) => return yielded,
+                        Err(event) => event,
+                    }
+                }
                 Next::Entry(Entry::Task(task)) => polled(host, task, None),
                 Next::Entry(Entry::Defer(callback)) => match host.defer(callback) {
                     Ok(()) => Event::Next,
@@ -400,6 +399,22 @@ fn run<H: Host>(host: &mut H, mut event: Event<H>) -> Outcome<H::Object, H::Erro
                 }
             },
         }
+    }
+}
+
+/// Starts awaiting `awaitable`: `Ok` with what to yield if it suspended,
+/// else what follows (an await that finishes at once goes straight on to
+/// its callback, without another trip through the run loop).
+#[inline(always)]
+fn awaited<H: Host>(
+    host: &mut H,
+    awaitable: H::Object,
+    then: Then<H>,
+) -> Result<Outcome<H::Object, H::Error>, Event<H>> {
+    match start(host, awaitable) {
+        Started::Yielded(iter, out) => suspend(host, iter, then, out),
+        Started::Finished(Ok(value)) => Err(completed(host, then, value)),
+        Started::Finished(Err(exc)) => Err(Event::Failed(then, exc)),
     }
 }
 

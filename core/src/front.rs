@@ -55,6 +55,14 @@ pub(crate) enum Front<H: Host> {
 }
 
 impl<H: Host> Front<H> {
+    /// Puts `entry` in this empty slot. Nothing is dropped: an empty slot
+    /// holds nothing, so no drop glue runs for it.
+    #[inline(always)]
+    pub(crate) fn fill(&mut self, entry: Entry<H>) {
+        debug_assert!(self.is_empty(), "only an empty slot is filled");
+        std::mem::forget(std::mem::replace(self, Front::queued(entry)));
+    }
+
     /// The slot holding `entry`, queued.
     #[inline(always)]
     pub(crate) fn queued(entry: Entry<H>) -> Front<H> {

@@ -199,7 +199,7 @@ impl<H: Host> Machine<H> {
         let Some(extra) = self.extra.as_deref_mut() else {
             // Nothing out of line yet: no block open, nothing behind.
             if self.front.is_empty() {
-                self.front = Front::queued(entry);
+                self.front.fill(entry);
                 return Ok(());
             }
             return self.push_behind(entry).map_err(Refused::NoMemory);
@@ -207,7 +207,7 @@ impl<H: Host> Machine<H> {
         match extra.scopes.last_mut() {
             Some(scope) => scope.queue.push_back(entry),
             None if self.front.is_empty() && extra.behind.is_empty() => {
-                self.front = Front::queued(entry);
+                self.front.fill(entry);
                 Ok(())
             }
             None => extra.behind.push_back(entry),
@@ -647,6 +647,22 @@ impl<H: Host> Machine<H> {
         std::mem::replace(self, finished)
     }
 
+    /// Whether the machine holds nothing at all (no entry, await, block,
+    /// result or stored value): dropping it releases nothing, so runs no
+    /// code of the host's. The common state of a finished awaitable.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::{MockHost, Obj}, Machine};
+    /// let mut machine: Machine<MockHost> = Machine::new();
+    /// assert!(machine.holds_nothing());
+    /// machine.set_result(Obj::int(1));
+    /// assert!(!machine.holds_nothing());
+    /// ```
+    #[inline]
+    pub fn holds_nothing(&self) -> bool {
+        self.front.is_empty() && self.result.is_none() && self.extra.is_none()
+    }
+
     /// Whether nothing is queued, no block is open and no await is in
     /// progress: the common end of a run.
     pub(crate) fn is_idle(&self) -> bool {
@@ -827,6 +843,22 @@ mod tests {
         }
         machine.finish_running();
         assert_eq!(machine.stage(), Stage::Finished);
+    }
+
+    #[test]
+    fn a_machine_holds_something_while_an_entry_a_result_or_a_value_is_in_it() {
+        use crate::mock::Obj;
+        let mut machine: Machine<MockHost> = Machine::new();
+        assert!(machine.holds_nothing());
+        machine.add_await(Obj::int(1), None, None).ok().unwrap();
+        assert!(!machine.holds_nothing());
+        let mut machine: Machine<MockHost> = Machine::new();
+        machine.set_result(Obj::int(2));
+        assert!(!machine.holds_nothing());
+        let mut machine: Machine<MockHost> = Machine::new();
+        machine.save_values([Obj::int(3)]).ok().unwrap();
+        assert!(!machine.holds_nothing());
+        assert!(machine.take_all().values().len() == 1 && machine.holds_nothing());
     }
 
     #[test]
