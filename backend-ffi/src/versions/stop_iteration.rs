@@ -36,7 +36,8 @@ pub(super) unsafe fn reuse(value: Owned) -> Result<(), Owned> {
             if Py_REFCNT(args) == 1 {
                 track_spare(exc, args, value.as_ptr());
                 // The item is `None`, immortal since 3.12: nothing to release.
-                replace_only_item(args, Owned::from_borrowed(value.as_ptr()).into_ptr());
+                let none = replace_only_item(args, Owned::from_borrowed(value.as_ptr()).into_ptr());
+                debug_assert_eq!(none, Py_None(), "the spare's args hold None");
                 (*stop).value = value.into_ptr();
                 PyErr_SetRaisedException(exc);
                 return Ok(());
@@ -80,7 +81,8 @@ pub(super) unsafe fn reuse(value: Owned) -> Result<(), Owned> {
             if Py_REFCNT(args) == 1 {
                 track_spare(exc, args, value.as_ptr());
                 // The `None` it replaces is immortal.
-                fields.replace_only_item(args, Owned::from_borrowed(value.as_ptr()).into_ptr());
+                let none = fields.replace_only_item(args, Owned::from_borrowed(value.as_ptr()).into_ptr());
+                debug_assert_eq!(none, Py_None(), "the spare's args hold None");
                 *fields.value(exc) = value.into_ptr();
                 set_raised(exc);
                 return Ok(());
@@ -518,59 +520,52 @@ unsafe extern "C" fn recycle_stop(exc: *mut PyObject) {
     // exactly once, and released only after the instance is kept or freed.
     unsafe {
         let stop = exc.cast::<PyStopIterationObject>();
+        let take = |field: *mut *mut PyObject| std::mem::replace(&mut *field, std::ptr::null_mut());
+        // C's `char` (pyo3-ffi declares a Rust `char`): one byte.
+        let suppress_context = std::ptr::addr_of_mut!((*stop).suppress_context).cast::<u8>();
+        // Fields only Python code sets: a result the interpreter dropped
+        // unseen, the common case, has none to release.
+        let set_by_code = !((*stop).dict.is_null()
+            && (*stop).notes.is_null()
+            && (*stop).traceback.is_null()
+            && (*stop).context.is_null()
+            && (*stop).cause.is_null()
+            && suppress_context.read() == 0);
+        let others = set_by_code.then(|| {
+            suppress_context.write(0);
+            [
+                take(std::ptr::addr_of_mut!((*stop).dict)),
+                take(std::ptr::addr_of_mut!((*stop).notes)),
+                take(std::ptr::addr_of_mut!((*stop).traceback)),
+                take(std::ptr::addr_of_mut!((*stop).context)),
+                take(std::ptr::addr_of_mut!((*stop).cause)),
+            ]
+        });
+        let value = take(std::ptr::addr_of_mut!((*stop).value));
         let args = (*stop).args;
         let reusable = !args.is_null()
             && PyTuple_CheckExact(args) != 0
             && PyTuple_GET_SIZE(args) == 1
             && Py_REFCNT(args) == 1;
-        // The common case: a result the interpreter dropped unseen, so none of
-        // the fields Python code sets.
-        let holds_only_its_result = (*stop).dict.is_null()
-            && (*stop).notes.is_null()
-            && (*stop).traceback.is_null()
-            && (*stop).context.is_null()
-            && (*stop).cause.is_null()
-            // C's `char` (pyo3-ffi declares a Rust `char`): one byte.
-            && std::ptr::addr_of!((*stop).suppress_context).cast::<u8>().read() == 0;
-        if reusable && holds_only_its_result && spare_wanted() {
-            let value = std::mem::replace(&mut (*stop).value, std::ptr::null_mut());
-            // `None` is immortal: it needs no reference.
+        let item = if reusable && spare_wanted() {
+            // `None` is immortal: it needs no reference. The item replaced
+            // may be null in a tuple a C extension set as `args`.
             let item = replace_only_item(args, Py_None());
             keep_stop(exc);
-            // Last: releasing these may run code that raises another result.
-            // The item may be null in a tuple a C extension set as `args`.
-            Py_XDECREF(item);
-            Py_XDECREF(value);
-            return;
-        }
-        let take = |field: *mut *mut PyObject| std::mem::replace(&mut *field, std::ptr::null_mut());
-        let mut held = [
-            take(std::ptr::addr_of_mut!((*stop).dict)),
-            take(std::ptr::addr_of_mut!((*stop).notes)),
-            take(std::ptr::addr_of_mut!((*stop).traceback)),
-            take(std::ptr::addr_of_mut!((*stop).context)),
-            take(std::ptr::addr_of_mut!((*stop).cause)),
-            take(std::ptr::addr_of_mut!((*stop).value)),
-            std::ptr::null_mut(),
-        ];
-        // C's `char` (pyo3-ffi declares a Rust `char`): one byte.
-        std::ptr::addr_of_mut!((*stop).suppress_context)
-            .cast::<u8>()
-            .write(0);
-        if reusable && spare_wanted() {
-            // `None` is immortal: it needs no reference.
-            held[6] = replace_only_item(args, Py_None());
-            keep_stop(exc);
+            item
         } else {
-            held[6] = take(std::ptr::addr_of_mut!((*stop).args));
+            let args = take(std::ptr::addr_of_mut!((*stop).args));
             free_stop(exc);
-        }
+            args
+        };
         // Last: releasing these may run code that raises another result.
-        for obj in held {
-            if !obj.is_null() {
-                Py_DECREF(obj);
+        if let Some(others) = others {
+            for obj in others {
+                Py_XDECREF(obj);
             }
         }
+        Py_XDECREF(value);
+        Py_XDECREF(item);
     }
 }
 
