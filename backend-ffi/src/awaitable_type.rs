@@ -502,7 +502,8 @@ unsafe extern "C" fn finalize(slf: *mut PyObject) {
 }
 
 /// `tp_dealloc`: untrack, then free now, or later when deallocations are
-/// already nested deep (see [`crate::bounded_release`]).
+/// already nested deep (see [`crate::bounded_release`]). One that releases
+/// nothing nests no deallocation, so it is freed at once, uncounted.
 ///
 /// # Safety
 /// CPython calls it with the GIL held when the last reference to `slf`,
@@ -512,7 +513,30 @@ unsafe extern "C" fn dealloc(slf: *mut PyObject) {
     // once untracked, it is what `bounded_release::dealloc` and `dealloc_now` ask for.
     unsafe {
         PyObject_GC_UnTrack(slf.cast());
-        crate::bounded_release::dealloc(slf, dealloc_now);
+        if releases_nothing(slf) {
+            dealloc_now(slf);
+        } else {
+            crate::bounded_release::dealloc(slf, dealloc_now);
+        }
+    }
+}
+
+/// Whether freeing `slf` runs no code and releases no object: no weak
+/// reference to clear, no finalizer to run (it started and finished), and
+/// a machine that holds nothing. The common end of an awaitable.
+///
+/// # Safety
+/// GIL held; `slf` is an awaitable of ours, and no other reference to its
+/// machine is live.
+#[inline(always)]
+unsafe fn releases_nothing(slf: *mut PyObject) -> bool {
+    // SAFETY: `slf` is ours and live (the caller's contract); the machine
+    // borrow ends in this expression.
+    unsafe {
+        (*slf.cast::<PyAwaitableObject>()).weakreflist.is_null() && {
+            let machine = machine_of(slf);
+            matches!(machine.stage(), Stage::Finished) && machine.holds_nothing()
+        }
     }
 }
 
@@ -524,7 +548,7 @@ unsafe extern "C" fn dealloc(slf: *mut PyObject) {
 unsafe fn dealloc_now(slf: *mut PyObject) {
     // SAFETY: GIL held and `slf` ours and unreferenced (the caller's contract):
     // its fields are initialized and read before it is freed; the machine is
-    // dropped in place once, and the `tp_free` slot of its own type frees it;
+    // emptied, and the `tp_free` slot of its own type frees it;
     // the type reference the instance held is released last.
     unsafe {
         let this = slf.cast::<PyAwaitableObject>();
@@ -535,11 +559,12 @@ unsafe fn dealloc_now(slf: *mut PyObject) {
             return;
         }
         // What the machine holds is released with the machine already
-        // empty: releasing it may run code that looks at the awaitable.
-        if !machine_of(slf).holds_nothing() {
+        // empty: releasing it may run code that looks at the awaitable,
+        // and queues on it again. A machine that holds nothing owns no
+        // resource, so it is left without being dropped.
+        while !machine_of(slf).holds_nothing() {
             drop(machine_of(slf).take_all());
         }
-        std::ptr::drop_in_place((*this).machine.get());
         let ty = Py_TYPE(slf);
         crate::versions::tp_free(ty, slf);
         Py_DecRef(ty.cast());

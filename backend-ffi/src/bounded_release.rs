@@ -15,33 +15,39 @@
 //! outermost one, with its own list.
 
 use std::cell::{Cell, RefCell};
+use std::mem::ManuallyDrop;
 
 use pyo3_ffi::{PyInterpreterState, PyInterpreterState_Get, PyObject};
+
+use crate::recursion_guard::stack_is_low;
+use crate::this_thread::ThisThread;
 
 /// How many deallocations may nest before the rest are deferred.
 const MAX_DEPTH: u32 = 50;
 
-/// This thread's deallocations in progress.
-struct Nesting {
+/// This thread's deallocations in progress (kept in [`crate::this_thread`]).
+pub(crate) struct Nesting {
     /// How deep the running deallocations are nested; `0` when none runs.
     /// Deallocations nested at [`MAX_DEPTH`] or deeper are deferred.
     depth: Cell<u32>,
     /// The interpreter of the outermost deallocation running; meaningful
     /// only while `depth > 0`.
     interpreter: Cell<*mut PyInterpreterState>,
-    /// Objects waiting to be freed by the outermost deallocation.
-    deferred: RefCell<Vec<usize>>,
+    /// Objects waiting to be freed by the outermost deallocation. Its memory
+    /// is given back when that one ends, so the thread-local needs no
+    /// destructor.
+    deferred: RefCell<ManuallyDrop<Vec<usize>>>,
 }
 
-thread_local! {
-    /// This thread's [`Nesting`].
-    static NESTING: Nesting = const {
+impl Nesting {
+    /// No deallocation running.
+    pub(crate) const fn new() -> Nesting {
         Nesting {
             depth: Cell::new(0),
             interpreter: Cell::new(std::ptr::null_mut()),
-            deferred: RefCell::new(Vec::new()),
+            deferred: RefCell::new(ManuallyDrop::new(Vec::new())),
         }
-    };
+    }
 }
 
 /// Runs `free(obj)` now, or defers it to the outermost deallocation running
@@ -53,11 +59,12 @@ thread_local! {
 /// GIL held. `obj` has a reference count of zero and is untracked; `free`
 /// frees it.
 pub(crate) unsafe fn dealloc(obj: *mut PyObject, free: unsafe fn(*mut PyObject)) {
-    NESTING.with(|nesting| {
+    crate::this_thread::with(|this| {
+        let nesting = &this.releases;
         let depth = nesting.depth.get();
         if depth == 0 {
             // SAFETY: the caller's contract, passed on.
-            return unsafe { outermost(nesting, obj, free) };
+            return unsafe { outermost(this, obj, free) };
         }
         // SAFETY: GIL held (the caller's contract), so there is a current
         // interpreter.
@@ -66,17 +73,17 @@ pub(crate) unsafe fn dealloc(obj: *mut PyObject, free: unsafe fn(*mut PyObject))
             // Another interpreter's: its own outermost call, with its own
             // list, which it empties in that interpreter; then this one's
             // state comes back.
-            let saved = nesting.deferred.take();
+            let saved = std::mem::take(&mut **nesting.deferred.borrow_mut());
             let saved_interpreter = nesting.interpreter.get();
             nesting.depth.set(0);
             // SAFETY: the caller's contract, passed on.
-            unsafe { outermost(nesting, obj, free) };
+            unsafe { outermost(this, obj, free) };
             nesting.depth.set(depth);
             nesting.interpreter.set(saved_interpreter);
-            *nesting.deferred.borrow_mut() = saved;
+            **nesting.deferred.borrow_mut() = saved;
             return;
         }
-        if depth >= MAX_DEPTH || crate::recursion_guard::stack_is_low() {
+        if depth >= MAX_DEPTH || stack_is_low(&this.depth) {
             let mut deferred = nesting.deferred.borrow_mut();
             // Without room to defer it, it is freed here, deeper.
             if deferred.try_reserve(1).is_ok() {
@@ -92,19 +99,17 @@ pub(crate) unsafe fn dealloc(obj: *mut PyObject, free: unsafe fn(*mut PyObject))
 }
 
 /// The outermost deallocation: frees `obj`, then what was deferred, until
-/// nothing is. With the stack nearly used up, every deallocation nested in
-/// these is deferred, so each object is freed at this depth, one at a time.
+/// nothing is; then gives the list's memory back. With the stack nearly
+/// used up, every deallocation nested in these is deferred, so each object
+/// is freed at this depth, one at a time.
 ///
 /// # Safety
 /// As [`dealloc`]; no deallocation of this interpreter runs on this thread.
-unsafe fn outermost(nesting: &Nesting, obj: *mut PyObject, free: unsafe fn(*mut PyObject)) {
+unsafe fn outermost(this: &ThisThread, obj: *mut PyObject, free: unsafe fn(*mut PyObject)) {
+    let nesting = &this.releases;
     // SAFETY: GIL held (the caller's contract).
     nesting.interpreter.set(unsafe { PyInterpreterState_Get() });
-    let nested = if crate::recursion_guard::stack_is_low() {
-        MAX_DEPTH
-    } else {
-        1
-    };
+    let nested = if stack_is_low(&this.depth) { MAX_DEPTH } else { 1 };
     nesting.depth.set(nested);
     // SAFETY: the caller's contract, passed on.
     unsafe { free(obj) };
@@ -117,6 +122,9 @@ unsafe fn outermost(nesting: &Nesting, obj: *mut PyObject, free: unsafe fn(*mut 
         // interpreter (another interpreter's deallocations keep their own
         // list), and not freed since.
         unsafe { free(next as *mut PyObject) };
+    }
+    if nesting.deferred.borrow().capacity() != 0 {
+        drop(std::mem::take(&mut **nesting.deferred.borrow_mut()));
     }
     nesting.depth.set(0);
 }

@@ -21,6 +21,7 @@ mod python_calls;
 mod recursion_guard;
 mod synthetic_frame;
 mod task;
+mod this_thread;
 mod unwinding;
 mod versions;
 

@@ -12,8 +12,9 @@ use pyo3_ffi::*;
 /// down to the next transition's check, and for the calls made in between.
 const STACK_MARGIN: usize = 64 * 1024;
 
-/// What a thread knows about its own nesting.
-struct Depth {
+/// What a thread knows about its own nesting (kept in
+/// [`crate::this_thread`]).
+pub(crate) struct Depth {
     /// How many transitions of our awaitables are running on this thread.
     nesting: Cell<std::ffi::c_int>,
     /// The lowest stack address a transition may start at; `0` until
@@ -26,15 +27,15 @@ struct Depth {
     attached: crate::versions::TransitionState,
 }
 
-thread_local! {
-    /// This thread's [`Depth`].
-    static DEPTH: Depth = const {
+impl Depth {
+    /// No transition running, the stack not yet measured.
+    pub(crate) const fn new() -> Depth {
         Depth {
             nesting: Cell::new(0),
             floor: Cell::new(0),
             attached: crate::versions::TransitionState::new(),
         }
-    };
+    }
 }
 
 /// The outermost transition is never refused by the count (a recursion
@@ -57,7 +58,8 @@ const UNCHECKED_NESTING: std::ffi::c_int = 1;
 #[inline]
 pub(crate) unsafe fn guarded<T>(run: impl FnOnce() -> T, refused: impl FnOnce() -> T) -> T {
     // One thread-local access for the whole transition.
-    DEPTH.with(|depth| {
+    crate::this_thread::with(|this| {
+        let depth = &this.depth;
         if below_floor(depth) {
             // SAFETY: GIL held (the caller's contract); a static C string.
             unsafe {
@@ -93,14 +95,15 @@ pub(crate) unsafe fn guarded<T>(run: impl FnOnce() -> T, refused: impl FnOnce() 
 /// as the transition runs.
 #[allow(dead_code, reason = "read where the current thread state is process-wide (before 3.12)")]
 pub(crate) fn transition_thread_state() -> Option<*mut PyThreadState> {
-    DEPTH.with(|depth| depth.attached.current())
+    crate::this_thread::with(|this| this.depth.attached.current())
 }
 
-/// Whether this thread's C stack is nearly used up: what is nested deeper
-/// must not start now (a deallocation waits, see [`crate::bounded_release`]).
+/// Whether the C stack of the thread `depth` belongs to (the caller's) is
+/// nearly used up: what is nested deeper must not start now (a
+/// deallocation waits, see [`crate::bounded_release`]).
 #[inline]
-pub(crate) fn stack_is_low() -> bool {
-    DEPTH.with(below_floor)
+pub(crate) fn stack_is_low(depth: &Depth) -> bool {
+    below_floor(depth)
 }
 
 /// Whether the stack is below the floor of the thread `depth` belongs to.
