@@ -14,41 +14,13 @@
 //! interpreter's (a finalizer that switched to a subinterpreter) is its own
 //! outermost one, with its own list.
 
-use std::cell::{Cell, RefCell};
-use std::mem::ManuallyDrop;
-
-use pyo3_ffi::{PyInterpreterState, PyInterpreterState_Get, PyObject};
+use pyo3_ffi::{PyInterpreterState_Get, PyObject};
 
 use crate::recursion_guard::stack_is_low;
 use crate::this_thread::ThisThread;
 
 /// How many deallocations may nest before the rest are deferred.
 const MAX_DEPTH: u32 = 50;
-
-/// This thread's deallocations in progress (kept in [`crate::this_thread`]).
-pub(crate) struct Nesting {
-    /// How deep the running deallocations are nested; `0` when none runs.
-    /// Deallocations nested at [`MAX_DEPTH`] or deeper are deferred.
-    depth: Cell<u32>,
-    /// The interpreter of the outermost deallocation running; meaningful
-    /// only while `depth > 0`.
-    interpreter: Cell<*mut PyInterpreterState>,
-    /// Objects waiting to be freed by the outermost deallocation. Its memory
-    /// is given back when that one ends, so the thread-local needs no
-    /// destructor.
-    deferred: RefCell<ManuallyDrop<Vec<usize>>>,
-}
-
-impl Nesting {
-    /// No deallocation running.
-    pub(crate) const fn new() -> Nesting {
-        Nesting {
-            depth: Cell::new(0),
-            interpreter: Cell::new(std::ptr::null_mut()),
-            deferred: RefCell::new(ManuallyDrop::new(Vec::new())),
-        }
-    }
-}
 
 /// Runs `free(obj)` now, or defers it to the outermost deallocation running
 /// on this thread if deallocations are nested deeper than [`MAX_DEPTH`] or

@@ -4,39 +4,13 @@
 //! alone lets frames that are larger than expected (a debug build's, a large
 //! Rust future's) overflow the stack before the count runs out.
 
-use std::cell::Cell;
-
 use pyo3_ffi::*;
+
+use crate::this_thread::Depth;
 
 /// Stack a transition must find left to start: room for its own frames
 /// down to the next transition's check, and for the calls made in between.
 const STACK_MARGIN: usize = 64 * 1024;
-
-/// What a thread knows about its own nesting (kept in
-/// [`crate::this_thread`]).
-pub(crate) struct Depth {
-    /// How many transitions of our awaitables are running on this thread.
-    nesting: Cell<std::ffi::c_int>,
-    /// The lowest stack address a transition may start at; `0` until
-    /// measured, `1` where the stack cannot be measured (the count alone
-    /// guards there).
-    floor: Cell<usize>,
-    /// The thread state the innermost running transition started under,
-    /// where the interpreter cannot tell it (see
-    /// [`crate::versions::TransitionState`]).
-    attached: crate::versions::TransitionState,
-}
-
-impl Depth {
-    /// No transition running, the stack not yet measured.
-    pub(crate) const fn new() -> Depth {
-        Depth {
-            nesting: Cell::new(0),
-            floor: Cell::new(0),
-            attached: crate::versions::TransitionState::new(),
-        }
-    }
-}
 
 /// The outermost transition is never refused by the count (a recursion
 /// limit is at least 1), so the guard reads the limit only for nested ones:
