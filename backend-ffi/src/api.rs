@@ -87,6 +87,18 @@ unsafe fn with_machine<R>(
     unsafe { operate(crate::awaitable_type::PyAwaitableObject::machine(aw.cast())) }
 }
 
+/// Gives a machine without an out-of-line part this thread's spare, if it
+/// has one, so that storing the first values allocates nothing.
+#[inline]
+fn adopt_spare(machine: &mut Machine<FfiHost>) {
+    if machine.lacks_spare() {
+        if let Some(spare) = crate::this_thread::take_spare() {
+            // It lacks one, so it takes this one.
+            drop(machine.adopt_spare(spare));
+        }
+    }
+}
+
 /// Reports what the machine refused (`RuntimeError` for a finished
 /// awaitable, `MemoryError` when it could not be held), releasing it.
 ///
@@ -469,7 +481,10 @@ where
         }
         // Each value's reference is taken only once it has room.
         let values = values.map(|value| Owned::from_borrowed(value));
-        match with_machine(aw, |machine| machine.save_values(values)) {
+        match with_machine(aw, |machine| {
+            adopt_spare(machine);
+            machine.save_values(values)
+        }) {
             Ok(()) => 0,
             Err(unsaved) => refused(unsaved),
         }
@@ -557,6 +572,7 @@ pub unsafe fn save_arb_values(aw: *mut PyObject, values: &[*mut c_void]) -> c_in
             return -1;
         };
         match with_machine(aw, |machine| {
+            adopt_spare(machine);
             machine.save_arb_values(values.iter().copied())
         }) {
             Ok(()) => 0,

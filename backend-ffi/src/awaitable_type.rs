@@ -558,16 +558,36 @@ unsafe fn dealloc_now(slf: *mut PyObject) {
         if finalize_from_dealloc(slf) {
             return;
         }
-        // What the machine holds is released with the machine already
-        // empty: releasing it may run code that looks at the awaitable,
-        // and queues on it again. A machine that holds nothing owns no
-        // resource, so it is left without being dropped.
-        while !machine_of(slf).holds_nothing() {
-            drop(machine_of(slf).take_all());
+        // A machine that holds nothing owns no resource, so it is left
+        // without being dropped.
+        if !machine_of(slf).holds_nothing() {
+            release_held(slf);
         }
         let ty = Py_TYPE(slf);
         crate::versions::tp_free(ty, slf);
         Py_DecRef(ty.cast());
+    }
+}
+
+/// Empties the machine of an awaitable being freed and releases what it
+/// held, with the machine already empty: releasing it may run code that
+/// looks at the awaitable and queues on it again, which is released in
+/// turn. Its out-of-line part serves the next awaitable that stores values.
+/// Out of line, so that freeing an awaitable that holds nothing does not
+/// look up the thread-local this needs.
+///
+/// # Safety
+/// GIL held; `slf` is an awaitable of ours being freed (`dealloc_now`).
+#[inline(never)]
+unsafe fn release_held(slf: *mut PyObject) {
+    // SAFETY: `slf` is ours (the caller's contract); each machine borrow
+    // ends before what it gave is released.
+    unsafe {
+        while !machine_of(slf).holds_nothing() {
+            if let Some(spare) = machine_of(slf).take_all().into_spare() {
+                crate::this_thread::keep_spare(spare);
+            }
+        }
     }
 }
 

@@ -245,6 +245,27 @@ def test_no_leak_on_asyncio():
         loop.close()
 
 
+def test_no_leak_from_threads_that_store_values():
+    # What an awaitable that stores values keeps out of line may serve the
+    # next one on its thread; a thread that exits keeps nothing.
+    import threading
+
+    mod = MOD
+    x = Payload()
+
+    def work():
+        aw = mod.new()
+        mod.save_values(aw, x)
+        assert _finish(aw) is None
+
+    def step():
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+
+    assert_flat(step, [x], n=2000, traced=1000, max_blocks=200, warmup=100)
+
+
 def test_leak_checker_detects_leaks():
     # The checker itself must fail on a leak of one small object per iteration.
     kept = []

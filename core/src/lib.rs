@@ -57,7 +57,7 @@ mod values;
 pub use entry::{Entry, With};
 pub use heap::Heap;
 pub use host::Host;
-pub use machine::{Held, Machine, Refused};
+pub use machine::{Held, Machine, Refused, Spare};
 pub use outcome::{ErrorKind, ErrorOutcome, Fault, Outcome, ResultOutcome, Started, TaskStep};
 pub use queue::Queue;
 pub use stage::Stage;

@@ -76,6 +76,12 @@ struct Extra<H: Host> {
     cancelled_unawaited: bool,
 }
 
+/// The out-of-line part of a dropped machine, emptied, for the next machine
+/// that stores a value ([`Machine::into_spare`], [`Machine::adopt_spare`]):
+/// a host that keeps one per thread saves an allocation and a free per
+/// awaitable that stores values. It holds no object of the host's.
+pub struct Spare<H: Host>(Heap<Extra<H>>);
+
 /// Entries taken out of a queue to be discarded, in the order added: the
 /// program's front entry (if it held one), then the queue.
 pub(crate) type Pending<H> = (Option<Entry<H>>, Queue<Entry<H>>);
@@ -645,6 +651,69 @@ impl<H: Host> Machine<H> {
             ..Machine::default()
         };
         std::mem::replace(self, finished)
+    }
+
+    /// Drops what the machine holds, in the order dropping it would
+    /// release them (the front, the result, then the out-of-line part's
+    /// queue, blocks, values and opaque values), and gives back its
+    /// out-of-line part, emptied, if it had one. Dropping what it held may
+    /// run host code; the spare is made afterwards.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::{MockHost, Obj}, Machine};
+    /// let mut machine: Machine<MockHost> = Machine::new();
+    /// assert!(machine.take_all().into_spare().is_none()); // nothing out of line
+    /// machine.save_values([Obj::int(1)]);
+    /// let spare = machine.take_all().into_spare().unwrap();
+    /// // The next machine stores its first values in it.
+    /// let mut next: Machine<MockHost> = Machine::new();
+    /// assert!(next.adopt_spare(spare).is_ok());
+    /// assert!(next.values().is_empty());
+    /// ```
+    pub fn into_spare(self) -> Option<Spare<H>> {
+        let Machine {
+            stage: _,
+            front,
+            result,
+            extra,
+        } = self;
+        drop(front);
+        drop(result);
+        let mut extra = extra?;
+        drop(std::mem::take(&mut extra.behind));
+        drop(std::mem::take(&mut extra.scopes));
+        drop(std::mem::take(&mut extra.values));
+        drop(std::mem::take(&mut extra.arb_values));
+        extra.cancelled_unawaited = false;
+        Some(Spare(extra))
+    }
+
+    /// Whether the machine has no out-of-line part yet: one it adopts then
+    /// serves its first stored values, queued entries or blocks.
+    #[inline]
+    pub fn lacks_spare(&self) -> bool {
+        self.extra.is_none()
+    }
+
+    /// Takes `spare` as the machine's out-of-line part; gives it back if the
+    /// machine has one already.
+    ///
+    /// ```
+    /// use pyawaitable_core::{mock::{MockHost, Obj}, Machine};
+    /// let mut first: Machine<MockHost> = Machine::new();
+    /// first.save_values([Obj::int(1)]);
+    /// let spare = first.take_all().into_spare().unwrap();
+    /// let mut busy: Machine<MockHost> = Machine::new();
+    /// busy.save_values([Obj::int(2)]);
+    /// assert!(busy.adopt_spare(spare).is_err()); // it has its own
+    /// assert_eq!(busy.values(), [Obj::int(2)]);
+    /// ```
+    pub fn adopt_spare(&mut self, spare: Spare<H>) -> Result<(), Spare<H>> {
+        if self.extra.is_some() {
+            return Err(spare);
+        }
+        self.extra = Some(spare.0);
+        Ok(())
     }
 
     /// Whether the machine holds nothing at all (no entry, await, block,

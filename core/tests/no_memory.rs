@@ -104,6 +104,27 @@ fn values_without_memory_are_given_back_untouched() {
 }
 
 #[test]
+fn a_machine_given_a_spare_stores_its_first_values_without_memory() {
+    let mut first = host_with_room(0);
+    assert!(first.machine.save_values([Obj::int(1)]).is_ok());
+    assert!(first.machine.save_arb_values([5]).is_ok());
+    let spare = first.machine.take_all().into_spare().expect("a spare");
+    let mut next = host_with_room(0);
+    assert!(next.machine.adopt_spare(spare).is_ok());
+    let values = [Obj::int(2), Obj::int(3)];
+    let saved = without_memory(|| {
+        (
+            next.machine.save_values(values).is_ok(),
+            next.machine.save_arb_values([6]).is_ok(),
+        )
+    });
+    assert_eq!(saved, (true, true));
+    // Emptied: nothing of the first machine's is in it.
+    assert_eq!(next.machine.values(), [Obj::int(2), Obj::int(3)]);
+    assert_eq!(next.machine.arb_values(), [6]);
+}
+
+#[test]
 fn an_async_with_without_memory_is_given_back_and_one_queued_always_opens() {
     let mut host = host_with_room(16);
     let block = || With {
