@@ -88,11 +88,11 @@ unsafe fn with_machine<R>(
 }
 
 /// Gives a machine without an out-of-line part this thread's spare, if it
-/// has one, so that storing the first values allocates nothing.
+/// has one, so that storing its first values allocates nothing.
 #[inline]
 fn adopt_spare(machine: &mut Machine<FfiHost>) {
     if machine.lacks_spare() {
-        if let Some(spare) = crate::this_thread::take_spare() {
+        if let Some(spare) = crate::awaitable_type::take_spare() {
             // It lacks one, so it takes this one.
             drop(machine.adopt_spare(spare));
         }
@@ -482,7 +482,9 @@ where
         // Each value's reference is taken only once it has room.
         let values = values.map(|value| Owned::from_borrowed(value));
         match with_machine(aw, |machine| {
-            adopt_spare(machine);
+            if values.len() != 0 {
+                adopt_spare(machine);
+            }
             machine.save_values(values)
         }) {
             Ok(()) => 0,
@@ -572,7 +574,9 @@ pub unsafe fn save_arb_values(aw: *mut PyObject, values: &[*mut c_void]) -> c_in
             return -1;
         };
         match with_machine(aw, |machine| {
-            adopt_spare(machine);
+            if !values.is_empty() {
+                adopt_spare(machine);
+            }
             machine.save_arb_values(values.iter().copied())
         }) {
             Ok(()) => 0,

@@ -1,12 +1,12 @@
 //! The awaitable type (`Objects/genobject.c` is the model): `am_await`,
 //! `am_send`, `tp_iternext`, `send`/`throw`/`close`, finalizer, GC.
 
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::ffi::{c_int, c_void, CString};
 use std::ptr::null_mut;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
-use pyawaitable_core::{drive, Held, Machine, Outcome, Stage};
+use pyawaitable_core::{drive, Held, Machine, Outcome, Spare, Stage};
 use pyo3_ffi::*;
 
 use crate::recursion_guard;
@@ -521,9 +521,10 @@ unsafe extern "C" fn dealloc(slf: *mut PyObject) {
     }
 }
 
-/// Whether freeing `slf` runs no code and releases no object: no weak
-/// reference to clear, no finalizer to run (it started and finished), and
-/// a machine that holds nothing. The common end of an awaitable.
+/// Whether freeing `slf` runs no code and releases no object but its type
+/// (which [`TYPE`] keeps alive): no weak reference to clear, no finalizer
+/// to run (it is finished, so `finalize_from_dealloc` runs nothing), and a
+/// machine that holds nothing. The common end of an awaitable.
 ///
 /// # Safety
 /// GIL held; `slf` is an awaitable of ours, and no other reference to its
@@ -572,23 +573,81 @@ unsafe fn dealloc_now(slf: *mut PyObject) {
 /// Empties the machine of an awaitable being freed and releases what it
 /// held, with the machine already empty: releasing it may run code that
 /// looks at the awaitable and queues on it again, which is released in
-/// turn. Its out-of-line part serves the next awaitable that stores values.
-/// Out of line, so that freeing an awaitable that holds nothing does not
-/// look up the thread-local this needs.
+/// turn, for as long as such code queues more. Its out-of-line part serves
+/// the next awaitable that stores values. Out of line, so that freeing an
+/// awaitable that holds nothing does not look up the thread-local this
+/// needs.
 ///
 /// # Safety
 /// GIL held; `slf` is an awaitable of ours being freed (`dealloc_now`).
 #[inline(never)]
 unsafe fn release_held(slf: *mut PyObject) {
-    // SAFETY: `slf` is ours (the caller's contract); each machine borrow
-    // ends before what it gave is released.
+    // SAFETY: `slf` is ours and the GIL held (the caller's contract); each
+    // machine borrow ends before what it gave is released.
     unsafe {
         while !machine_of(slf).holds_nothing() {
             if let Some(spare) = machine_of(slf).take_all().into_spare() {
-                crate::this_thread::keep_spare(spare);
+                keep_spare(spare);
             }
         }
     }
+}
+
+thread_local! {
+    /// This thread's spare out-of-line part of a machine ([`Spare`]): left
+    /// by a freed awaitable that stored values, for the next one that does.
+    /// It owns memory, so this thread-local has a destructor (it is apart
+    /// from [`crate::this_thread`]'s, which has none); only awaitables that
+    /// store values reach it, through `try_with`.
+    static SPARE: Cell<Option<Spare<FfiHost>>> = const { Cell::new(None) };
+}
+
+/// Whether [`free_spare_at_exit`] is registered for the running
+/// interpreter's finalization.
+static SPARE_FREED_AT_EXIT: AtomicBool = AtomicBool::new(false);
+
+/// This thread's spare, if it has one (none while the thread exits).
+#[inline]
+pub(crate) fn take_spare() -> Option<Spare<FfiHost>> {
+    SPARE.try_with(Cell::take).ok().flatten()
+}
+
+/// Keeps `spare` as this thread's; the one it replaces, if any, is freed,
+/// and so is `spare` while the thread exits. It holds no Python object, so
+/// any thread and interpreter may use it.
+///
+/// # Safety
+/// GIL held (the first time, it registers with `Py_AtExit`).
+#[inline]
+unsafe fn keep_spare(spare: Spare<FfiHost>) {
+    if !SPARE_FREED_AT_EXIT.load(Ordering::Relaxed) {
+        // SAFETY: GIL held (the caller's contract).
+        unsafe { register_free_spare_at_exit() };
+    }
+    drop(SPARE.try_with(|slot| slot.replace(Some(spare))));
+}
+
+/// Registers [`free_spare_at_exit`] once per initialization of Python.
+///
+/// # Safety
+/// GIL held.
+#[cold]
+unsafe fn register_free_spare_at_exit() {
+    if !SPARE_FREED_AT_EXIT.swap(true, Ordering::Relaxed) {
+        // Refused only once 32 functions are registered: the spare is then
+        // freed when its thread exits.
+        // SAFETY: GIL held (the caller's contract); the function is static.
+        unsafe { Py_AtExit(Some(free_spare_at_exit)) };
+    }
+}
+
+/// Run by `Py_FinalizeEx` (`call_ll_exitfuncs`) on the thread that
+/// finalizes: its spare goes back to the allocator Python ran with, which
+/// an embedder may change before initializing Python again; the next
+/// initialization registers this again.
+extern "C" fn free_spare_at_exit() {
+    SPARE_FREED_AT_EXIT.store(false, Ordering::Relaxed);
+    drop(take_spare());
 }
 
 /// `PyObject_CallFinalizerFromDealloc`, as `gen_dealloc` uses it: runs

@@ -12,7 +12,9 @@
 //! still frees its object at once, as `gen_dealloc` would, and defers only
 //! what that releases in turn. A deallocation nested in another
 //! interpreter's (a finalizer that switched to a subinterpreter) is its own
-//! outermost one, with its own list.
+//! outermost one, with its own list. An awaitable whose freeing releases
+//! nothing (finished, holding nothing, no weak reference) nests no
+//! deallocation, so it is freed without coming here.
 
 use pyo3_ffi::{PyInterpreterState_Get, PyObject};
 

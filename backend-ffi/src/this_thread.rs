@@ -2,16 +2,12 @@
 //! awaitables running on it, in one thread-local: an entry point looks it
 //! up once (in a shared library each lookup is a call), and nothing in it
 //! needs a destructor, so no lookup checks for one. Read and changed by
-//! [`crate::recursion_guard`] and [`crate::bounded_release`]. Beside it,
-//! the thread's spare out-of-line block of a machine ([`Spare`]).
+//! [`crate::recursion_guard`] and [`crate::bounded_release`].
 
 use std::cell::{Cell, RefCell};
 use std::mem::ManuallyDrop;
 
-use pyawaitable_core::Spare;
 use pyo3_ffi::PyInterpreterState;
-
-use crate::host::FfiHost;
 
 /// This thread's state.
 pub(crate) struct ThisThread {
@@ -64,27 +60,6 @@ thread_local! {
             },
         }
     };
-}
-
-thread_local! {
-    /// This thread's spare out-of-line part of a machine ([`Spare`]): kept
-    /// apart from [`THIS_THREAD`] because it owns memory, so it has a
-    /// destructor, and only an awaitable that stores values reaches it.
-    static SPARE: Cell<Option<Spare<FfiHost>>> = const { Cell::new(None) };
-}
-
-/// This thread's spare, if it has one (never while the thread exits).
-#[inline]
-pub(crate) fn take_spare() -> Option<Spare<FfiHost>> {
-    SPARE.try_with(Cell::take).ok().flatten()
-}
-
-/// Keeps `spare` as this thread's; the one it replaces, if any, is freed,
-/// and so is `spare` while the thread exits. It holds no Python object, so
-/// any thread and interpreter may use it.
-#[inline]
-pub(crate) fn keep_spare(spare: Spare<FfiHost>) {
-    drop(SPARE.try_with(|slot| slot.replace(Some(spare))));
 }
 
 /// Runs `f` with this thread's state.

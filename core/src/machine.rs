@@ -82,6 +82,12 @@ struct Extra<H: Host> {
 /// awaitable that stores values. It holds no object of the host's.
 pub struct Spare<H: Host>(Heap<Extra<H>>);
 
+impl<H: Host> std::fmt::Debug for Spare<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Spare")
+    }
+}
+
 /// Entries taken out of a queue to be discarded, in the order added: the
 /// program's front entry (if it held one), then the queue.
 pub(crate) type Pending<H> = (Option<Entry<H>>, Queue<Entry<H>>);
