@@ -686,10 +686,11 @@ impl<H: Host> Machine<H> {
         drop(front);
         drop(result);
         let mut extra = extra?;
-        drop(std::mem::take(&mut extra.behind));
-        drop(std::mem::take(&mut extra.scopes));
-        drop(std::mem::take(&mut extra.values));
-        drop(std::mem::take(&mut extra.arb_values));
+        // Each assignment drops the part in place, then empties it.
+        extra.behind = Queue::Empty;
+        extra.scopes = Vec::new();
+        extra.values = ValueStore::default();
+        extra.arb_values = ValueStore::default();
         extra.cancelled_unawaited = false;
         Some(Spare(extra))
     }
