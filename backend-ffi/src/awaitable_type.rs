@@ -510,11 +510,12 @@ unsafe extern "C" fn finalize(slf: *mut PyObject) {
 /// an awaitable of ours, is gone.
 unsafe extern "C" fn dealloc(slf: *mut PyObject) {
     // SAFETY: GIL held and `slf` ours and unreferenced (the slot contract):
-    // once untracked, it is what `bounded_release::dealloc` and `dealloc_now` ask for.
+    // once untracked, it is what `bounded_release::dealloc` and `dealloc_now`
+    // ask for, and what `free_storage` asks for once `releases_nothing` holds.
     unsafe {
         PyObject_GC_UnTrack(slf.cast());
         if releases_nothing(slf) {
-            dealloc_now(slf);
+            free_storage(slf);
         } else {
             crate::bounded_release::dealloc(slf, dealloc_now);
         }
@@ -549,8 +550,7 @@ unsafe fn releases_nothing(slf: *mut PyObject) -> bool {
 unsafe fn dealloc_now(slf: *mut PyObject) {
     // SAFETY: GIL held and `slf` ours and unreferenced (the caller's contract):
     // its fields are initialized and read before it is freed; the machine is
-    // emptied, and the `tp_free` slot of its own type frees it;
-    // the type reference the instance held is released last.
+    // emptied before `free_storage` frees it.
     unsafe {
         let this = slf.cast::<PyAwaitableObject>();
         if !(*this).weakreflist.is_null() {
@@ -564,6 +564,23 @@ unsafe fn dealloc_now(slf: *mut PyObject) {
         if !machine_of(slf).holds_nothing() {
             release_held(slf);
         }
+        free_storage(slf);
+    }
+}
+
+/// Frees the memory of an awaitable whose machine holds nothing, through
+/// the `tp_free` slot of its own type, and releases the type reference the
+/// instance held, last.
+///
+/// # Safety
+/// GIL held; `slf` is an awaitable of ours with no references left,
+/// untracked, finalized or not needing it, whose machine holds nothing; it
+/// must not be used after.
+#[inline(always)]
+unsafe fn free_storage(slf: *mut PyObject) {
+    // SAFETY: the caller's contract: nothing in the instance needs
+    // releasing, so its memory goes back as is.
+    unsafe {
         let ty = Py_TYPE(slf);
         crate::versions::tp_free(ty, slf);
         Py_DecRef(ty.cast());

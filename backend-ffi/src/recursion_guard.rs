@@ -34,7 +34,7 @@ pub(crate) unsafe fn guarded<T>(run: impl FnOnce() -> T, refused: impl FnOnce() 
     // One thread-local access for the whole transition.
     crate::this_thread::with(|this| {
         let depth = &this.depth;
-        if below_floor(depth) {
+        if stack_is_low(depth) {
             // SAFETY: GIL held (the caller's contract); a static C string.
             unsafe {
                 PyErr_SetString(
@@ -73,16 +73,10 @@ pub(crate) fn transition_thread_state() -> Option<*mut PyThreadState> {
 }
 
 /// Whether the C stack of the thread `depth` belongs to (the caller's) is
-/// nearly used up: what is nested deeper must not start now (a
-/// deallocation waits, see [`crate::bounded_release`]).
-#[inline]
-pub(crate) fn stack_is_low(depth: &Depth) -> bool {
-    below_floor(depth)
-}
-
-/// Whether the stack is below the floor of the thread `depth` belongs to.
+/// nearly used up: what is nested deeper must not start now (a transition
+/// is refused; a deallocation waits, see [`crate::bounded_release`]).
 #[inline(always)]
-fn below_floor(depth: &Depth) -> bool {
+pub(crate) fn stack_is_low(depth: &Depth) -> bool {
     stack_address() < floor(depth)
 }
 
